@@ -1,0 +1,1 @@
+"""Scheduled jobs (APScheduler), one module per job."""

@@ -1,0 +1,31 @@
+"""The Flask application factory."""
+
+import logging
+
+from flask import Flask
+
+from wxmember import health, staff_api, webhook
+from wxmember.bootstrap import bootstrap
+from wxmember.config import load_config
+from wxmember.jsonio import MongoJSONProvider
+
+MAX_BODY = 1024 * 1024  # WeChat messages are a few KB; anything over 1 MiB is refused (413)
+
+
+def create_app(config_path=None, *, config=None, services=None):
+    """Build the app from ``config_path`` (or a loaded ``config``, or ready ``services``)."""
+    if services is None:
+        services = bootstrap(config if config is not None else load_config(config_path))
+    app = Flask(__name__)
+    app.json = MongoJSONProvider(app)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.extensions["wxmember"] = services
+    app.register_blueprint(webhook.bp)
+    app.register_blueprint(staff_api.bp)
+    app.register_blueprint(health.bp)
+    logging.getLogger(__name__).info(
+        "wxmember ready: mongo %s, wechat %s mode",
+        "embedded" if services.config["mongo"]["uri"].startswith("mongomock") else "server",
+        "safe" if services.crypto else "plain",
+    )
+    return app

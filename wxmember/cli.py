@@ -1,0 +1,171 @@
+"""The ``wxmember`` command: serve, simulate WeChat, query logs."""
+
+import csv
+import json
+import logging
+import sys
+from datetime import datetime
+
+import click
+import requests
+
+from wxmember.config import ConfigError, load_config
+from wxmember.timeparse import SHANGHAI
+from wxmember.wechat import simulator
+from wxmember.wechat.crypto import MessageCrypto
+
+
+def _load(ctx):
+    try:
+        return load_config(ctx.obj["config_path"])
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.option("--config", "config_path", envvar="WXMEMBER_CONFIG", type=click.Path(),
+              help="Path of config.yaml (default: the one at the repository root).")
+@click.pass_context
+def cli(ctx, config_path):
+    """wxmember: the member platform behind a WeChat official account."""
+    ctx.ensure_object(dict)["config_path"] = config_path
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.pass_context
+def serve(ctx, host, port):
+    """Run the web service (development server; production: gunicorn 'wxmember:create_app()')."""
+    from werkzeug.serving import run_simple
+
+    from wxmember.app import create_app
+
+    app = create_app(config=_load(ctx))
+    run_simple(host, port, app, threaded=True)
+
+
+@cli.command()
+@click.argument("event")
+@click.option("--openid", required=True, help="The follower's openid (FromUserName).")
+@click.option("--url", default="http://127.0.0.1:5000/wechat", show_default=True)
+@click.option("--safe", is_flag=True, help="Encrypt as in safe mode (needs encoding_aes_key).")
+@click.option("--key", help="EventKey of click / view.")
+@click.option("--scene", help="QR scene of subscribe / scan.")
+@click.option("--content", help="Text of a text message.")
+@click.option("--card-code", help="UserCardCode of a member-card event.")
+@click.option("--create-time", type=int, help="CreateTime to send (to replay a delivery).")
+@click.option("--repeat", default=1, show_default=True, type=click.IntRange(1, 10),
+              help="Deliver the same message this many times, as WeChat's retries do.")
+@click.pass_context
+def simulate(ctx, event, openid, url, safe, key, scene, content, card_code, create_time, repeat):
+    """Send EVENT (subscribe, text, click, shake, user_get_card, …) as WeChat would."""
+    config = _load(ctx)
+    wechat = config["wechat"]
+    crypto = None
+    if safe:
+        if not wechat["encoding_aes_key"]:
+            raise click.ClickException("--safe needs wechat.encoding_aes_key in the config")
+        crypto = MessageCrypto(wechat["encoding_aes_key"], wechat["appid"])
+    fields = simulator.message_fields(
+        event, openid, create_time=create_time,
+        key=key, scene=scene, content=content, card_code=card_code,
+    )
+    xml = simulator.to_xml(fields)
+    for _ in range(repeat):
+        query, body = simulator.signed_request(xml, wechat["token"], crypto)
+        try:
+            response = requests.post(url, params=query, data=body.encode(), timeout=10)
+        except requests.RequestException as exc:
+            raise click.ClickException(f"cannot reach {url}: {type(exc).__name__}") from None
+        click.echo(f"HTTP {response.status_code}")
+        if response.status_code != 200:
+            click.echo(response.text)
+            sys.exit(1)
+        reply = simulator.open_reply(response.text, wechat["token"], crypto)
+        click.echo(reply.get("Content", "success") if reply else "success")
+
+
+@cli.command()
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True,
+              help="Base URL of a running wxmember.")
+@click.option("--token", envvar="WXMEMBER_CONSOLE_API_TOKEN",
+              help="Staff API token (default: console.api_token of the config).")
+@click.option("--wxid", help="Only this follower's records.")
+@click.option("--action", help="Only this action (subscribe, text, click, …).")
+@click.option("--since", help="From this time (epoch ms or ISO date, Asia/Shanghai).")
+@click.option("--until", help="Before this time (epoch ms or ISO date, Asia/Shanghai).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500),
+              help="Records per page.")
+@click.option("--pages", default=1, show_default=True, type=click.IntRange(1),
+              help="How many pages to fetch, following the cursor.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+@click.pass_context
+def logs(ctx, url, token, wxid, action, since, until, limit, pages, as_json, as_csv):
+    """Query lavico/user/logs through the staff API, newest first."""
+    token = token or _load(ctx)["console"]["api_token"]
+    params = {k: v for k, v in dict(wxid=wxid, action=action, since=since, until=until,
+                                    limit=limit).items() if v}
+    items = list(_fetch_logs(f"{url.rstrip('/')}/api/logs", token, params, pages))
+    if as_json:
+        for item in items:
+            click.echo(json.dumps(item, ensure_ascii=False))
+    elif as_csv:
+        _write_csv(items)
+    else:
+        _write_table(items)
+
+
+def _fetch_logs(endpoint, token, params, pages):
+    headers = {"Authorization": f"Bearer {token}"}
+    for _ in range(pages):
+        try:
+            response = requests.get(endpoint, params=params, headers=headers, timeout=10)
+        except requests.RequestException as exc:
+            raise click.ClickException(f"cannot reach {endpoint}: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise click.ClickException(f"HTTP {response.status_code}: {_message(response)}")
+        page = response.json()
+        yield from page["items"]
+        if not page.get("next"):
+            return
+        params = {**params, "cursor": page["next"]}
+
+
+def _message(response):
+    try:
+        return response.json().get("message", response.text)
+    except ValueError:
+        return response.text[:200]
+
+
+def _row(item):
+    when = datetime.fromtimestamp(item["createTime"] / 1000, SHANGHAI)
+    data = json.dumps(item.get("data", {}), ensure_ascii=False, sort_keys=True)
+    return [when.strftime("%Y-%m-%d %H:%M:%S"), item["wxid"], item["action"], data]
+
+
+HEADER = ["time", "wxid", "action", "data"]
+
+
+def _write_csv(items):
+    writer = csv.writer(click.get_text_stream("stdout"))
+    writer.writerow(HEADER)
+    writer.writerows(_row(item) for item in items)
+
+
+def _write_table(items):
+    rows = [_row(item) for item in items]
+    for row in rows:
+        row[3] = row[3] if len(row[3]) <= 60 else row[3][:57] + "..."
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(HEADER)]
+    for row in [HEADER, ["-" * w for w in widths], *rows]:
+        click.echo("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    click.echo(f"({len(rows)} records)")
+
+
+def main():
+    """Entry point of the ``wxmember`` console script."""
+    cli(obj={})

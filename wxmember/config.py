@@ -1,0 +1,175 @@
+"""Configuration: ``config.yaml`` merged over defaults, then ``WXMEMBER_<SECTION>_<KEY>``.
+
+Every problem is reported as one ``ConfigError`` whose message names the key.
+"""
+
+import base64
+import binascii
+import copy
+import json
+import os
+from pathlib import Path
+
+import yaml
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config.yaml"
+DEV_API_TOKEN = "dev-token-change-me"
+
+DEFAULTS = {
+    "mongo": {"uri": "mongomock://", "database": "wxmember"},
+    "wechat": {
+        "token": "",
+        "appid": "",
+        "appsecret": "",
+        "encoding_aes_key": "",
+        "api_base_url": "https://api.weixin.qq.com/cgi-bin/",
+        "api_timeout_s": 3.0,
+        "dedup_ttl_s": 3600,
+    },
+    "crm": {"base_url": "simulator", "api_key": "", "timeout_s": 3.0},
+    "scheduler": {"enabled": True},
+    "console": {"api_token": ""},
+    "replies": {"welcome": "", "keywords": {}},
+}
+
+MONGO_SCHEMES = ("mongodb://", "mongodb+srv://", "mongomock://")
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or wrong; the message names the key."""
+
+    def __init__(self, key, problem):
+        super().__init__(f"config error: {key}: {problem}")
+        self.key = key
+
+
+def load_config(path=None, environ=None):
+    """Load, override from the environment and validate; return a nested dict."""
+    environ = os.environ if environ is None else environ
+    path = Path(path or environ.get("WXMEMBER_CONFIG") or DEFAULT_PATH)
+    config = copy.deepcopy(DEFAULTS)
+    _merge(config, _read_yaml(path))
+    _apply_environment(config, environ)
+    validate(config)
+    return config
+
+
+def _read_yaml(path):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "file"
+        raise ConfigError(str(path), f"not valid YAML at {where}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), "must be a mapping of sections")
+    return data
+
+
+def _merge(config, data):
+    for section, values in data.items():
+        if section not in config:
+            raise ConfigError(section, "unknown section")
+        if not isinstance(values, dict):
+            raise ConfigError(section, "must be a mapping")
+        for key, value in values.items():
+            if key not in config[section]:
+                raise ConfigError(f"{section}.{key}", "unknown key")
+            config[section][key] = _coerce(f"{section}.{key}", value, DEFAULTS[section][key])
+
+
+def _apply_environment(config, environ):
+    for section, values in DEFAULTS.items():
+        for key, default in values.items():
+            name = f"WXMEMBER_{section}_{key}".upper()
+            if name in environ:
+                raw = environ[name]
+                value = _parse_json(name, raw) if isinstance(default, dict) else raw
+                config[section][key] = _coerce(f"{section}.{key}", value, default)
+
+
+def _parse_json(name, raw):
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ConfigError(name, "must be JSON") from None
+
+
+def _coerce(key, value, default):
+    """Return ``value`` converted to the type of ``default`` or raise ConfigError."""
+    if value is None:
+        value = ""
+    if isinstance(default, bool):
+        return _coerce_bool(key, value)
+    if isinstance(default, (int, float)):
+        return _coerce_number(key, value, type(default))
+    if isinstance(default, dict):
+        if not isinstance(value, dict):
+            raise ConfigError(key, "must be a mapping")
+        return {str(k): str(v) for k, v in value.items()}
+    if isinstance(value, (dict, list)):
+        raise ConfigError(key, "must be a text value")
+    return str(value)
+
+
+def _coerce_bool(key, value):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(key, f"must be true or false, not {value!r}")
+
+
+def _coerce_number(key, value, kind):
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(key, f"must be a number, not {value!r}") from None
+    if number <= 0:
+        raise ConfigError(key, "must be greater than 0")
+    return number
+
+
+def validate(config):
+    """Check values that are wrong whatever their type; raise ConfigError."""
+    uri = config["mongo"]["uri"]
+    if not uri.startswith(MONGO_SCHEMES):
+        raise ConfigError("mongo.uri", "must start with mongodb://, mongodb+srv:// or mongomock://")
+    if not config["mongo"]["database"]:
+        raise ConfigError("mongo.database", "must not be empty")
+    wechat = config["wechat"]
+    if not wechat["token"]:
+        raise ConfigError("wechat.token", "must be set to the token entered on the WeChat admin page")
+    if wechat["encoding_aes_key"]:
+        _check_aes_key(wechat["encoding_aes_key"])
+        if not wechat["appid"]:
+            raise ConfigError("wechat.appid", "is required when encoding_aes_key is set")
+    if wechat["appsecret"] and not wechat["appid"]:
+        raise ConfigError("wechat.appid", "is required when appsecret is set")
+    token = config["console"]["api_token"]
+    if token == DEV_API_TOKEN and not uri.startswith("mongomock://"):
+        raise ConfigError("console.api_token", "the shipped development token must be replaced")
+
+
+def _check_aes_key(key):
+    problem = "must be the 43-character EncodingAESKey from the WeChat admin page"
+    if len(key) != 43:
+        raise ConfigError("wechat.encoding_aes_key", problem)
+    try:
+        decoded = base64.b64decode(key + "=", validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError("wechat.encoding_aes_key", problem) from None
+    if len(decoded) != 32:
+        raise ConfigError("wechat.encoding_aes_key", problem)
+
+
+def is_embedded(config):
+    """True when running on the in-memory embedded default database."""
+    return config["mongo"]["uri"].startswith("mongomock://")

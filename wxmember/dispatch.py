@@ -1,0 +1,61 @@
+"""Routes a WeChat delivery to its handler exactly once and records what happened.
+
+First delivery: claim its key, run the handler, write the log record (with the
+reply, which marks the delivery done). A retry, concurrent or late, does not run
+the handler again: it waits a bounded time for the first delivery's record and
+answers with the same reply, so the member sees one answer whichever delivery
+WeChat keeps.
+"""
+
+import inspect
+import logging
+import time
+
+from wxmember.logsafe import mask
+
+log = logging.getLogger(__name__)
+
+HEADER_FIELDS = ("ToUserName", "FromUserName")
+
+
+class Dispatcher:
+    """Handles messages with the handler table and the injected dependencies."""
+
+    def __init__(self, handlers, fallback, dependencies, retry_wait_s=3.0, poll_s=0.05):
+        self.handlers = handlers
+        self.fallback = fallback
+        self.dependencies = dependencies
+        self.records = dependencies["records"]
+        self.retry_wait_s = retry_wait_s
+        self.poll_s = poll_s
+
+    def handle(self, message):
+        """Return the reply text for ``message``, or None for a plain ``success``."""
+        key = message.dedup_key
+        if not self.records.deliveries.claim(key):
+            return self._reply_of_first_delivery(key)
+        handler = self.handlers.get(message.kind, self.fallback)
+        try:
+            outcome = handler(message, **self._arguments_for(handler))
+        except Exception:
+            log.exception("handler %s failed for %s", message.kind, mask(message.openid))
+            self.records.deliveries.mark_failed(key)
+            return None
+        data = {k: v for k, v in message.fields.items() if k not in HEADER_FIELDS}
+        data.update(outcome.data)
+        self.records.logs.append(message.openid, outcome.action, data, key, outcome.reply)
+        return outcome.reply
+
+    def _arguments_for(self, handler):
+        names = list(inspect.signature(handler).parameters)[1:]
+        return {name: self.dependencies[name] for name in names}
+
+    def _reply_of_first_delivery(self, key):
+        deadline = time.monotonic() + self.retry_wait_s
+        while True:
+            record = self.records.logs.reply_for(key)
+            if record is not None:
+                return record.get("reply")
+            if self.records.deliveries.failed(key) or time.monotonic() >= deadline:
+                return None
+            time.sleep(self.poll_s)

@@ -1,0 +1,106 @@
+"""``welab/customers``: one document per WeChat user, keyed by ``wechatid`` (the openid)."""
+
+from pymongo import ReturnDocument
+
+from wxmember.clock import now_ms, now_s
+
+COLLECTION = "welab/customers"
+
+# WeChat's user/info fields kept on the customer, with their names in seed 000.
+PROFILE_FIELDS = {
+    "nickname": "nickname",
+    "headimgurl": "headimgurl",
+    "city": "city",
+    "province": "province",
+    "country": "country",
+    "language": "language",
+    "unionid": "unionid",
+    "remark": "remarks",
+}
+WECHAT_SEX = {1: "male", 2: "female"}
+
+
+class CustomerStore:
+    """Reads and single-document atomic writes of followers."""
+
+    def __init__(self, database):
+        self.collection = database[COLLECTION]
+
+    def ensure_indexes(self):
+        """Create the unique openid index and the ones staff queries use."""
+        self.collection.create_index("wechatid", unique=True)
+        self.collection.create_index("HaiLanMemberInfo.memberID", sparse=True)
+
+    def follow(self, openid, scene=None):
+        """Mark ``openid`` as following; return True when this is a new follower."""
+        fields = {"isFollow": True, "followTime": now_s(), "lastModified": now_ms()}
+        if scene:
+            fields["scene"] = scene
+        before = self.collection.find_one_and_update(
+            {"wechatid": openid},
+            {"$set": fields, "$setOnInsert": {"messageCount": 0}},
+            upsert=True,
+            projection={"_id": 1},
+            return_document=ReturnDocument.BEFORE,
+        )
+        return before is None
+
+    def unfollow(self, openid):
+        """Mark ``openid`` as no longer following and record when."""
+        now = now_ms()
+        self.collection.update_one(
+            {"wechatid": openid},
+            {
+                "$set": {"isFollow": False, "unfollowTime": now, "lastModified": now},
+                "$setOnInsert": {"messageCount": 0},
+            },
+            upsert=True,
+        )
+
+    def record_message(self, openid):
+        """Count one message the user sent and remember when."""
+        now = now_ms()
+        self.collection.update_one(
+            {"wechatid": openid},
+            {
+                "$set": {"lastMessageTime": now, "lastModified": now},
+                "$inc": {"messageCount": 1},
+                "$setOnInsert": {"isFollow": True},
+            },
+            upsert=True,
+        )
+
+    def ensure(self, openid):
+        """Create the customer if this is the first we hear of it; change nothing else."""
+        self.collection.update_one(
+            {"wechatid": openid},
+            {"$setOnInsert": {"isFollow": True, "messageCount": 0, "lastModified": now_ms()}},
+            upsert=True,
+        )
+
+    def update_location(self, openid, position):
+        """Remember the follower's latest reported position."""
+        now = now_ms()
+        self.collection.update_one(
+            {"wechatid": openid},
+            {
+                "$set": {"location": {**position, "time": now}, "lastModified": now},
+                "$setOnInsert": {"isFollow": True, "messageCount": 0},
+            },
+            upsert=True,
+        )
+
+    def update_profile(self, openid, info):
+        """Store the fields of a WeChat ``user/info`` answer on the customer."""
+        fields = {ours: info[theirs] for theirs, ours in PROFILE_FIELDS.items() if info.get(theirs)}
+        if info.get("sex") in WECHAT_SEX:
+            fields["gender"] = WECHAT_SEX[info["sex"]]
+        if not fields:
+            return False
+        fields["lastModified"] = now_ms()
+        result = self.collection.update_one({"wechatid": openid}, {"$set": fields})
+        return result.matched_count == 1
+
+    def get(self, openid):
+        """The customer document, or None."""
+        return self.collection.find_one({"wechatid": openid})

@@ -1,0 +1,43 @@
+"""The delivery ledger: which WeChat deliveries were already taken, kept for a TTL.
+
+A delivery is claimed by inserting its key as ``_id``; MongoDB's unique ``_id``
+lets exactly one of several concurrent deliveries (in any process) win.
+"""
+
+from datetime import timedelta
+
+from pymongo.errors import DuplicateKeyError
+
+from wxmember.clock import utcnow
+
+COLLECTION = "wxmember/deliveries"
+
+
+class DeliveryLedger:
+    """Claims WeChat deliveries so that each is handled once."""
+
+    def __init__(self, database, ttl_s=3600):
+        self.collection = database[COLLECTION]
+        self.ttl = timedelta(seconds=ttl_s)
+
+    def ensure_indexes(self):
+        """MongoDB deletes each claim once its ``expireAt`` has passed."""
+        self.collection.create_index("expireAt", expireAfterSeconds=0)
+
+    def claim(self, key):
+        """Return True for the first delivery of ``key``, False for every retry."""
+        now = utcnow()
+        try:
+            self.collection.insert_one({"_id": key, "claimedAt": now, "expireAt": now + self.ttl})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def mark_failed(self, key):
+        """The handler of ``key`` raised: retries stop waiting for its reply."""
+        self.collection.update_one({"_id": key}, {"$set": {"failed": True}})
+
+    def failed(self, key):
+        """True when the first delivery of ``key`` failed or its claim is gone."""
+        claim = self.collection.find_one({"_id": key}, {"failed": 1})
+        return claim is None or bool(claim.get("failed"))

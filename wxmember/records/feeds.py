@@ -1,0 +1,34 @@
+"""``welab/feeds``: items shown in the account's activity stream (动态)."""
+
+from wxmember.clock import now_ms
+
+COLLECTION = "welab/feeds"
+
+
+class FeedStore:
+    """Appends visible activity items: follows, registrations, bindings, prizes."""
+
+    def __init__(self, database):
+        self.collection = database[COLLECTION]
+
+    def ensure_indexes(self):
+        """Newest-first listing, overall and per user."""
+        self.collection.create_index([("createTime", -1)])
+        self.collection.create_index([("wxid", 1), ("createTime", -1)])
+
+    def append(self, wxid, action, content, data=None):
+        """Add one item; ``content`` is the Chinese text members see."""
+        self.collection.insert_one(
+            {
+                "createTime": now_ms(),
+                "wxid": wxid,
+                "action": action,
+                "content": content,
+                "data": data or {},
+            }
+        )
+
+    def latest(self, wxid=None, limit=20):
+        """The newest items, for one user or for everyone."""
+        query = {"wxid": wxid} if wxid else {}
+        return list(self.collection.find(query).sort("createTime", -1).limit(limit))

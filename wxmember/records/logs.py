@@ -1,0 +1,145 @@
+"""``lavico/user/logs``: one record per business action, for every later statistic.
+
+Seed 000 makes ``createTime`` (ms), ``wxid``, ``action`` and ``data`` (an object)
+required. The store refuses a record without them, and on a real MongoDB the
+collection carries a validator that does the same for any other writer.
+"""
+
+import base64
+import binascii
+import json
+
+import pymongo
+from pymongo.database import Database
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from wxmember.clock import now_ms
+
+COLLECTION = "lavico/user/logs"
+MAX_LIMIT = 500
+
+VALIDATOR = {
+    "$jsonSchema": {
+        "bsonType": "object",
+        "required": ["createTime", "wxid", "action", "data"],
+        "properties": {
+            "createTime": {"bsonType": ["long", "int", "double"]},
+            "wxid": {"bsonType": "string", "minLength": 1},
+            "action": {"bsonType": "string", "minLength": 1},
+            "data": {"bsonType": "object"},
+        },
+    }
+}
+NEWEST_FIRST = [("createTime", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)]
+
+
+class InvalidRecord(ValueError):
+    """A log record lacks one of the fields seed 000 requires."""
+
+
+class InvalidQuery(ValueError):
+    """A staff query has a parameter that cannot be used."""
+
+
+class LogStore:
+    """Appends log records and pages through them newest first."""
+
+    def __init__(self, database):
+        self.database = database
+        self.collection = database[COLLECTION]
+
+    def ensure_indexes(self):
+        """Create the validator (real MongoDB only) and the query indexes."""
+        if isinstance(self.database, Database):
+            self._ensure_validator()
+        self.collection.create_index(NEWEST_FIRST)
+        self.collection.create_index([("wxid", 1), *NEWEST_FIRST])
+        self.collection.create_index([("action", 1), *NEWEST_FIRST])
+        self.collection.create_index("msgKey", sparse=True)
+
+    def _ensure_validator(self):
+        if COLLECTION in self.database.list_collection_names(filter={"name": COLLECTION}):
+            self.database.command("collMod", COLLECTION, validator=VALIDATOR)
+        else:
+            self.database.create_collection(COLLECTION, validator=VALIDATOR)
+
+    def append(self, wxid, action, data, msg_key=None, reply=None):
+        """Write one record; ``msg_key`` and ``reply`` tie it to a WeChat delivery."""
+        record = {"createTime": now_ms(), "wxid": wxid, "action": action, "data": data}
+        check_record(record)
+        if msg_key is not None:
+            record["msgKey"] = msg_key
+            record["reply"] = reply
+        self.collection.insert_one(record)
+        return record
+
+    def reply_for(self, msg_key):
+        """The record written for a delivery, or None while it is not handled yet."""
+        return self.collection.find_one({"msgKey": msg_key}, {"reply": 1})
+
+    def query(self, wxid=None, action=None, since=None, until=None, limit=50, cursor=None):
+        """Return ``(records, next_cursor)``, newest first; ``since``/``until`` in ms."""
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidQuery(f"limit must be between 1 and {MAX_LIMIT}")
+        conditions = [_time_range(since, until)]
+        if wxid:
+            conditions.append({"wxid": wxid})
+        if action:
+            conditions.append({"action": action})
+        if cursor:
+            conditions.append(_after_cursor(decode_cursor(cursor)))
+        query = {"$and": [c for c in conditions if c]} if any(conditions) else {}
+        records = list(self.collection.find(query).sort(NEWEST_FIRST).limit(limit + 1))
+        if len(records) <= limit:
+            return records, None
+        records = records[:limit]
+        return records, encode_cursor(records[-1])
+
+
+def check_record(record):
+    """Raise InvalidRecord unless the seed-000 required fields are present and typed."""
+    if not isinstance(record.get("createTime"), int) or isinstance(record["createTime"], bool):
+        raise InvalidRecord("createTime (ms) is required")
+    for field in ("wxid", "action"):
+        if not isinstance(record.get(field), str) or not record[field]:
+            raise InvalidRecord(f"{field} is required")
+    if not isinstance(record.get("data"), dict):
+        raise InvalidRecord("data must be an object")
+
+
+def _time_range(since, until):
+    bounds = {}
+    if since is not None:
+        bounds["$gte"] = since
+    if until is not None:
+        bounds["$lt"] = until
+    return {"createTime": bounds} if bounds else {}
+
+
+def _after_cursor(position):
+    created, oid = position
+    return {
+        "$or": [
+            {"createTime": {"$lt": created}},
+            {"createTime": created, "_id": {"$lt": oid}},
+        ]
+    }
+
+
+def encode_cursor(record):
+    """An opaque cursor pointing just after ``record``."""
+    raw = json.dumps([record["createTime"], str(record["_id"])]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor):
+    """The ``(createTime, ObjectId)`` inside a cursor; InvalidQuery if it is not ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, oid = json.loads(raw)
+        if not isinstance(created, int):
+            raise ValueError
+        return created, ObjectId(oid)
+    except (binascii.Error, ValueError, TypeError, InvalidId):
+        raise InvalidQuery("cursor is not one this server gave out") from None

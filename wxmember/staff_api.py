@@ -1,0 +1,76 @@
+"""``/api``: the staff JSON API, authenticated by ``Authorization: Bearer <console.api_token>``."""
+
+import hmac
+
+from flask import Blueprint, current_app, jsonify, request
+
+from wxmember.records.logs import InvalidQuery
+from wxmember.timeparse import to_ms
+
+bp = Blueprint("staff_api", __name__, url_prefix="/api")
+
+
+def _error(status, code, message):
+    response = jsonify({"ok": False, "error": code, "message": message})
+    response.status_code = status
+    return response
+
+
+@bp.before_request
+def _authenticate():
+    expected = current_app.extensions["wxmember"].config["console"]["api_token"]
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if not expected:
+        return _error(401, "unauthorized", "console.api_token is not configured")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
+        return _error(401, "unauthorized", "a valid Bearer token is required")
+    return None
+
+
+@bp.errorhandler(InvalidQuery)
+def _invalid_query(exc):
+    return _error(400, "invalid_query", str(exc))
+
+
+@bp.get("/logs")
+def list_logs():
+    """Log records newest first: ``{"items": [...], "next": cursor or null}``."""
+    args = request.args
+    records, next_cursor = current_app.extensions["wxmember"].records.logs.query(
+        wxid=args.get("wxid") or None,
+        action=args.get("action") or None,
+        since=_time_arg("since"),
+        until=_time_arg("until"),
+        limit=_int_arg("limit", 50),
+        cursor=args.get("cursor") or None,
+    )
+    return jsonify({"items": records, "next": next_cursor})
+
+
+@bp.get("/customers/<wxid>")
+def get_customer(wxid):
+    """One follower's document."""
+    customer = current_app.extensions["wxmember"].records.customers.get(wxid)
+    if customer is None:
+        return _error(404, "not_found", f"no customer with wechatid {wxid}")
+    return jsonify(customer)
+
+
+def _time_arg(name):
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return to_ms(raw)
+    except ValueError as exc:
+        raise InvalidQuery(f"{name}: {exc}") from None
+
+
+def _int_arg(name, default):
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidQuery(f"{name} must be a whole number") from None

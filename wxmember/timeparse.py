@@ -1,0 +1,20 @@
+"""Reading the times staff type: epoch milliseconds or ISO dates (Asia/Shanghai if naive)."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def to_ms(text):
+    """``1700000000000``, ``2026-11-01`` or ``2026-11-01T08:00`` → epoch ms; ValueError else."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is neither epoch milliseconds nor an ISO date") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=SHANGHAI)
+    return int(moment.timestamp() * 1000)

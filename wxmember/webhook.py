@@ -1,0 +1,81 @@
+"""``/wechat``: URL verification and message delivery, plain or safe mode.
+
+See https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Access_Overview.html
+"""
+
+import logging
+
+from flask import Blueprint, Response, current_app, request
+
+from wxmember.wechat import message as wechat_message
+from wxmember.wechat import signature
+from wxmember.wechat.errors import InvalidMessage, InvalidSignature
+from wxmember.wechat.reply import SUCCESS, encrypt_reply, text_reply
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("webhook", __name__)
+
+
+def _services():
+    return current_app.extensions["wxmember"]
+
+
+def _token():
+    return _services().config["wechat"]["token"]
+
+
+def _verify_request_signature():
+    args = request.args
+    signature.verify(args.get("signature"), _token(), args.get("timestamp"), args.get("nonce"))
+
+
+@bp.errorhandler(InvalidSignature)
+def _forbidden(exc):
+    log.warning("refused WeChat request from %s: %s", request.remote_addr, exc)
+    return Response("invalid signature", 403, mimetype="text/plain")
+
+
+@bp.errorhandler(InvalidMessage)
+def _bad_request(exc):
+    log.warning("refused WeChat body from %s: %s", request.remote_addr, exc)
+    return Response(f"not a WeChat message: {exc}", 400, mimetype="text/plain")
+
+
+@bp.get("/wechat")
+def verify_url():
+    """WeChat checks the URL by asking us to echo ``echostr`` back."""
+    _verify_request_signature()
+    return Response(request.args.get("echostr", ""), mimetype="text/plain")
+
+
+@bp.post("/wechat")
+def receive():
+    """Handle one delivery and answer with a passive reply or ``success``."""
+    _verify_request_signature()
+    services = _services()
+    body = request.get_data(cache=False)
+    xml = _decrypt(body, services) if services.crypto else body
+    message = wechat_message.parse(xml)
+    reply = services.dispatcher.handle(message)
+    if not reply:
+        return Response(SUCCESS, mimetype="text/plain")
+    answer = text_reply(message, reply)
+    if services.crypto:
+        answer = encrypt_reply(answer, services.crypto, _token(), request.args.get("nonce"))
+    return Response(answer, mimetype="application/xml")
+
+
+def _decrypt(body, services):
+    """The inner XML of a safe-mode delivery, after checking ``msg_signature``."""
+    args = request.args
+    if args.get("encrypt_type", "").lower() != "aes":
+        raise InvalidMessage("safe mode is configured: encrypt_type=aes expected")
+    envelope = wechat_message.element_to_dict(wechat_message.parse_xml(body))
+    encrypted = envelope.get("Encrypt") if isinstance(envelope, dict) else None
+    if not encrypted or not isinstance(encrypted, str):
+        raise InvalidMessage("no Encrypt node")
+    signature.verify(
+        args.get("msg_signature"), _token(), args.get("timestamp"), args.get("nonce"), encrypted
+    )
+    return services.crypto.decrypt(encrypted)

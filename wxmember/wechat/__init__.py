@@ -1,0 +1,1 @@
+"""The WeChat official-account protocol: signatures, safe-mode crypto, messages, replies."""

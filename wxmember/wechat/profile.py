@@ -1,0 +1,93 @@
+"""Follower profiles from WeChat's ``user/info`` API, fetched off the reply path.
+
+The access token lives in MongoDB (``wxmember/kv``) so several processes share one
+instead of invalidating each other's.
+See https://developers.weixin.qq.com/doc/offiaccount/User_Management/Get_users_basic_information_UnionID.html
+"""
+
+import logging
+from datetime import timedelta
+
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatException
+from wechatpy.session import SessionStorage
+
+from wxmember.clock import utcnow
+from wxmember.logsafe import mask
+
+log = logging.getLogger(__name__)
+
+KV_COLLECTION = "wxmember/kv"
+
+
+class MongoSessionStorage(SessionStorage):
+    """wechatpy token storage in a MongoDB collection with a TTL."""
+
+    def __init__(self, database):
+        self.collection = database[KV_COLLECTION]
+        self.collection.create_index("expireAt", expireAfterSeconds=0)
+
+    def get(self, key, default=None):
+        doc = self.collection.find_one({"_id": key})
+        if not doc or (doc.get("expireAt") and _aware(doc["expireAt"]) <= utcnow()):
+            return default
+        return doc["value"]
+
+    def set(self, key, value, ttl=None):
+        expire = utcnow() + timedelta(seconds=ttl) if ttl else None
+        self.collection.replace_one({"_id": key}, {"value": value, "expireAt": expire}, upsert=True)
+
+    def delete(self, key):
+        self.collection.delete_one({"_id": key})
+
+
+def _aware(moment):
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+
+
+class ProfileFetcher:
+    """Fetches a follower's profile and stores it on the customer."""
+
+    def __init__(self, client, customers):
+        self.client = client
+        self.customers = customers
+
+    def refresh(self, openid):
+        """Fetch and store; failures are logged, never raised (this runs in the background)."""
+        try:
+            info = self.client.user.get(openid)
+        except (WeChatException, OSError, ValueError) as exc:
+            log.warning("profile fetch failed for %s: %s", mask(openid), type(exc).__name__)
+            return False
+        if not isinstance(info, dict):
+            log.warning("profile fetch for %s: answer is not JSON", mask(openid))
+            return False
+        return self.customers.update_profile(openid, info)
+
+
+class AccountClient(WeChatClient):
+    """wechatpy's client with every URL, the token's included, under ``API_BASE_URL``."""
+
+    def __init__(self, *args, api_base_url, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.API_BASE_URL = api_base_url
+
+    def fetch_access_token(self):
+        return self._fetch_access_token(
+            url=f"{self.API_BASE_URL}token",
+            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
+        )
+
+
+def build_client(config, database):
+    """A wechatpy client for the account, or None when no appsecret is configured."""
+    wechat = config["wechat"]
+    if not wechat["appsecret"]:
+        return None
+    return AccountClient(
+        wechat["appid"],
+        wechat["appsecret"],
+        session=MongoSessionStorage(database),
+        timeout=wechat["api_timeout_s"],
+        api_base_url=wechat["api_base_url"],
+    )
