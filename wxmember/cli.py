@@ -23,13 +23,20 @@ def _load(ctx):
 
 
 @click.group()
-@click.option("--config", "config_path", envvar="WXMEMBER_CONFIG", type=click.Path(),
-              help="Path of config.yaml (default: the one at the repository root).")
+@click.option(
+    "--config",
+    "config_path",
+    envvar="WXMEMBER_CONFIG",
+    type=click.Path(),
+    help="Path of config.yaml (default: the one at the repository root).",
+)
 @click.pass_context
 def cli(ctx, config_path):
     """wxmember: the member platform behind a WeChat official account."""
     ctx.ensure_object(dict)["config_path"] = config_path
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 @cli.command()
@@ -56,8 +63,13 @@ def serve(ctx, host, port):
 @click.option("--content", help="Text of a text message.")
 @click.option("--card-code", help="UserCardCode of a member-card event.")
 @click.option("--create-time", type=int, help="CreateTime to send (to replay a delivery).")
-@click.option("--repeat", default=1, show_default=True, type=click.IntRange(1, 10),
-              help="Deliver the same message this many times, as WeChat's retries do.")
+@click.option(
+    "--repeat",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 10),
+    help="Deliver the same message this many times, as WeChat's retries do.",
+)
 @click.pass_context
 def simulate(ctx, event, openid, url, safe, key, scene, content, card_code, create_time, repeat):
     """Send EVENT (subscribe, text, click, shake, user_get_card, …) as WeChat would."""
@@ -69,8 +81,13 @@ def simulate(ctx, event, openid, url, safe, key, scene, content, card_code, crea
             raise click.ClickException("--safe needs wechat.encoding_aes_key in the config")
         crypto = MessageCrypto(wechat["encoding_aes_key"], wechat["appid"])
     fields = simulator.message_fields(
-        event, openid, create_time=create_time,
-        key=key, scene=scene, content=content, card_code=card_code,
+        event,
+        openid,
+        create_time=create_time,
+        key=key,
+        scene=scene,
+        content=content,
+        card_code=card_code,
     )
     xml = simulator.to_xml(fields)
     for _ in range(repeat):
@@ -88,26 +105,42 @@ def simulate(ctx, event, openid, url, safe, key, scene, content, card_code, crea
 
 
 @cli.command()
-@click.option("--url", default="http://127.0.0.1:5000", show_default=True,
-              help="Base URL of a running wxmember.")
-@click.option("--token", envvar="WXMEMBER_CONSOLE_API_TOKEN",
-              help="Staff API token (default: console.api_token of the config).")
+@click.option(
+    "--url",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    help="Base URL of a running wxmember.",
+)
+@click.option(
+    "--token",
+    envvar="WXMEMBER_CONSOLE_API_TOKEN",
+    help="Staff API token (default: console.api_token of the config).",
+)
 @click.option("--wxid", help="Only this follower's records.")
 @click.option("--action", help="Only this action (subscribe, text, click, …).")
 @click.option("--since", help="From this time (epoch ms or ISO date, Asia/Shanghai).")
 @click.option("--until", help="Before this time (epoch ms or ISO date, Asia/Shanghai).")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500),
-              help="Records per page.")
-@click.option("--pages", default=1, show_default=True, type=click.IntRange(1),
-              help="How many pages to fetch, following the cursor.")
+@click.option(
+    "--limit", default=50, show_default=True, type=click.IntRange(1, 500), help="Records per page."
+)
+@click.option(
+    "--pages",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="How many pages to fetch, following the cursor.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
 @click.pass_context
 def logs(ctx, url, token, wxid, action, since, until, limit, pages, as_json, as_csv):
     """Query lavico/user/logs through the staff API, newest first."""
     token = token or _load(ctx)["console"]["api_token"]
-    params = {k: v for k, v in dict(wxid=wxid, action=action, since=since, until=until,
-                                    limit=limit).items() if v}
+    params = {
+        k: v
+        for k, v in dict(wxid=wxid, action=action, since=since, until=until, limit=limit).items()
+        if v
+    }
     items = list(_fetch_logs(f"{url.rstrip('/')}/api/logs", token, params, pages))
     if as_json:
         for item in items:

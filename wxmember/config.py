@@ -146,7 +146,9 @@ def validate(config):
         raise ConfigError("mongo.database", "must not be empty")
     wechat = config["wechat"]
     if not wechat["token"]:
-        raise ConfigError("wechat.token", "must be set to the token entered on the WeChat admin page")
+        raise ConfigError(
+            "wechat.token", "must be set to the token entered on the WeChat admin page"
+        )
     if wechat["encoding_aes_key"]:
         _check_aes_key(wechat["encoding_aes_key"])
         if not wechat["appid"]:

@@ -10,9 +10,9 @@ import binascii
 import json
 
 import pymongo
-from pymongo.database import Database
 from bson import ObjectId
 from bson.errors import InvalidId
+from pymongo.database import Database
 
 from wxmember.clock import now_ms
 

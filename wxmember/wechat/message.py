@@ -112,7 +112,9 @@ def element_to_dict(element):
         value = element_to_dict(child)
         if child.tag in result:
             previous = result[child.tag]
-            result[child.tag] = [*previous, value] if isinstance(previous, list) else [previous, value]
+            result[child.tag] = (
+                [*previous, value] if isinstance(previous, list) else [previous, value]
+            )
         else:
             result[child.tag] = value
     return result

@@ -21,31 +21,53 @@ def _card(options):
 
 
 def _beacon(minor, distance):
-    return {"Uuid": "FDA50693-A4E2-4FB1-AFCF-C6EB07647825", "Major": "10001",
-            "Minor": str(minor), "Distance": str(distance)}
+    return {
+        "Uuid": "FDA50693-A4E2-4FB1-AFCF-C6EB07647825",
+        "Major": "10001",
+        "Minor": str(minor),
+        "Distance": str(distance),
+    }
 
 
 EVENTS = {
-    "subscribe": lambda o: {"Event": "subscribe",
-                            **({"EventKey": f"qrscene_{o['scene']}", "Ticket": "TICKET"}
-                               if o.get("scene") else {})},
+    "subscribe": lambda o: {
+        "Event": "subscribe",
+        **({"EventKey": f"qrscene_{o['scene']}", "Ticket": "TICKET"} if o.get("scene") else {}),
+    },
     "unsubscribe": lambda o: {"Event": "unsubscribe"},
     "scan": lambda o: {"Event": "SCAN", "EventKey": o.get("scene") or "1", "Ticket": "TICKET"},
     "click": lambda o: {"Event": "CLICK", "EventKey": o.get("key") or "积分"},
     "view": lambda o: {"Event": "VIEW", "EventKey": o.get("key") or "https://example.com/m/me"},
-    "location": lambda o: {"Event": "LOCATION", "Latitude": "31.230416",
-                           "Longitude": "121.473701", "Precision": "65.000000"},
-    "shake": lambda o: {"Event": "ShakearoundUserShake", "ChosenBeacon": _beacon(1002, "0.057"),
-                        "AroundBeacons": {"AroundBeacon": [_beacon(1003, "166.816"),
-                                                           _beacon(1004, "15.013")]}},
-    "user_get_card": lambda o: {"Event": "user_get_card", **_card(o), "IsGiveByFriend": "0",
-                                "OuterStr": "wxmember"},
+    "location": lambda o: {
+        "Event": "LOCATION",
+        "Latitude": "31.230416",
+        "Longitude": "121.473701",
+        "Precision": "65.000000",
+    },
+    "shake": lambda o: {
+        "Event": "ShakearoundUserShake",
+        "ChosenBeacon": _beacon(1002, "0.057"),
+        "AroundBeacons": {"AroundBeacon": [_beacon(1003, "166.816"), _beacon(1004, "15.013")]},
+    },
+    "user_get_card": lambda o: {
+        "Event": "user_get_card",
+        **_card(o),
+        "IsGiveByFriend": "0",
+        "OuterStr": "wxmember",
+    },
     "user_del_card": lambda o: {"Event": "user_del_card", **_card(o)},
-    "user_consume_card": lambda o: {"Event": "user_consume_card", **_card(o),
-                                    "ConsumeSource": "FROM_API"},
+    "user_consume_card": lambda o: {
+        "Event": "user_consume_card",
+        **_card(o),
+        "ConsumeSource": "FROM_API",
+    },
     "submit_membercard_user_info": lambda o: {"Event": "submit_membercard_user_info", **_card(o)},
-    "update_member_card": lambda o: {"Event": "update_member_card", **_card(o),
-                                     "ModifyBonus": "3", "ModifyBalance": "0"},
+    "update_member_card": lambda o: {
+        "Event": "update_member_card",
+        **_card(o),
+        "ModifyBonus": "3",
+        "ModifyBalance": "0",
+    },
 }
 MESSAGES = {
     "text": lambda o: {"Content": o.get("content") or "积分"},
@@ -93,8 +115,10 @@ def signed_request(xml, token, crypto=None, timestamp=None, nonce=None):
         return query, xml
     encrypted = crypto.encrypt(xml)
     query.update(encrypt_type="aes", msg_signature=sign(token, timestamp, nonce, encrypted))
-    body = f"<xml><ToUserName><![CDATA[{escape(ACCOUNT)}]]></ToUserName>" \
-           f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+    body = (
+        f"<xml><ToUserName><![CDATA[{escape(ACCOUNT)}]]></ToUserName>"
+        f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+    )
     return query, body
 
 
@@ -108,4 +132,6 @@ def open_reply(text, token, crypto=None):
     expected = sign(token, fields["TimeStamp"], fields["Nonce"], fields["Encrypt"])
     if expected != fields["MsgSignature"]:
         raise ValueError("reply signature does not match")
-    return wechat_message.element_to_dict(wechat_message.parse_xml(crypto.decrypt(fields["Encrypt"])))
+    return wechat_message.element_to_dict(
+        wechat_message.parse_xml(crypto.decrypt(fields["Encrypt"]))
+    )
