@@ -6,6 +6,7 @@ See https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Access_Ov
 import logging
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from wxmember.wechat import message as wechat_message
 from wxmember.wechat import signature
@@ -54,7 +55,7 @@ def receive():
     """Handle one delivery and answer with a passive reply or ``success``."""
     _verify_request_signature()
     services = _services()
-    body = request.get_data(cache=False)
+    body = _read_body()
     xml = _decrypt(body, services) if services.crypto else body
     message = wechat_message.parse(xml)
     reply = services.dispatcher.handle(message)
@@ -64,6 +65,18 @@ def receive():
     if services.crypto:
         answer = encrypt_reply(answer, services.crypto, _token(), request.args.get("nonce"))
     return Response(answer, mimetype="application/xml")
+
+
+def _read_body():
+    """The request body; 413 when it is over the limit, also when sent chunked.
+
+    For a body without Content-Length, Werkzeug stops reading at the limit
+    instead of refusing it, so a body that reaches the limit is refused here.
+    """
+    body = request.get_data(cache=False)
+    if request.content_length is None and len(body) >= current_app.config["MAX_CONTENT_LENGTH"]:
+        raise RequestEntityTooLarge()
+    return body
 
 
 def _decrypt(body, services):

@@ -1,0 +1,141 @@
+"""Fixture chain: config file → app → client / runner, plus a WeChat that signs like the real one."""
+
+import base64
+import threading
+
+import pytest
+import yaml
+from werkzeug.serving import make_server
+
+from wxmember import create_app
+from wxmember.config import load_config
+from wxmember.wechat import simulator
+from wxmember.wechat.crypto import MessageCrypto
+
+TOKEN = "test-token"
+STAFF_TOKEN = "staff-secret-token"
+APPID = "wx1234567890abcdef"
+AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")
+WELCOME = "欢迎关注测试品牌！"
+KEYWORDS = {
+    "积分": "请先绑定会员卡。",
+    "积分规则": "消费1元积1分。",
+    "V1001_TODAY_MUSIC": "今日推荐",
+}
+
+ALL_COLLECTIONS = ("welab/customers", "welab/feeds", "lavico/user/logs", "wxmember/deliveries")
+
+
+def write_config(tmp_path, safe=False, **sections):
+    """A config.yaml for a test; ``sections`` override whole keys."""
+    config = {
+        "mongo": {"uri": "mongomock://", "database": "wxmember_test"},
+        "wechat": {"token": TOKEN, "appid": APPID},
+        "console": {"api_token": STAFF_TOKEN},
+        "replies": {"welcome": WELCOME, "keywords": KEYWORDS},
+    }
+    if safe:
+        config["wechat"]["encoding_aes_key"] = AES_KEY
+    for section, values in sections.items():
+        config.setdefault(section, {}).update(values)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    """Build apps from a test config; their background work is stopped afterwards."""
+    apps = []
+
+    def build(safe=False, environ=None, services=None, **sections):
+        if services is None:
+            config = load_config(write_config(tmp_path, safe, **sections), environ or {})
+            app = create_app(config=config)
+        else:
+            app = create_app(services=services)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.extensions["wxmember"].close()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def database_of(app):
+    return app.extensions["wxmember"].database
+
+
+def count_documents(app):
+    """Documents per collection, to prove a refusal wrote nothing."""
+    database = database_of(app)
+    return {name: database[name].count_documents({}) for name in ALL_COLLECTIONS}
+
+
+class WeChat:
+    """Posts deliveries to an app the way WeChat's servers do."""
+
+    def __init__(self, client, safe=False):
+        self.client = client
+        self.crypto = MessageCrypto(AES_KEY, APPID) if safe else None
+
+    def post(self, xml, **query_overrides):
+        query, body = simulator.signed_request(xml, TOKEN, self.crypto)
+        query.update(query_overrides)
+        return self.client.post("/wechat", query_string=query, data=body.encode())
+
+    def reply(self, response):
+        """The fields of a passive reply ({} for ``success``), decrypted in safe mode."""
+        assert response.status_code == 200, response.data
+        return simulator.open_reply(response.get_data(as_text=True), TOKEN, self.crypto)
+
+
+@pytest.fixture(params=["plain", "safe"])
+def mode(request):
+    return request.param
+
+
+@pytest.fixture
+def wechat_app(make_app, mode):
+    return make_app(safe=mode == "safe")
+
+
+@pytest.fixture
+def wechat(wechat_app, mode):
+    return WeChat(wechat_app.test_client(), safe=mode == "safe")
+
+
+class LiveServer:
+    """The app behind a real threaded HTTP server on loopback."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def live_server(app):
+    server = LiveServer(app)
+    yield server
+    server.stop()

@@ -1,0 +1,104 @@
+"""Each WeChat delivery is handled once, however often and however concurrently it arrives."""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from tests import samples
+from tests.conftest import KEYWORDS, TOKEN, WeChat, database_of
+from wxmember.wechat import simulator
+
+
+def _post_concurrently(url, xml, copies):
+    """Deliver ``xml`` ``copies`` times at once, each signed afresh like WeChat's retries."""
+    barrier = threading.Barrier(copies)
+
+    def deliver(_):
+        query, body = simulator.signed_request(xml, TOKEN)
+        barrier.wait()
+        return requests.post(f"{url}/wechat", params=query, data=body.encode(), timeout=10)
+
+    with ThreadPoolExecutor(copies) as pool:
+        return list(pool.map(deliver, range(copies)))
+
+
+def test_three_concurrent_deliveries_make_one_record_and_one_answer(app, live_server):
+    xml = samples.fill(samples.TEXT, content="积分", msgid="777")
+
+    responses = _post_concurrently(live_server.url, xml, 3)
+
+    database = database_of(app)
+    assert database["lavico/user/logs"].count_documents({}) == 1
+    assert database["welab/customers"].find_one({"wechatid": "oUser0001"})["messageCount"] == 1
+    replies = [simulator.open_reply(r.text, TOKEN).get("Content") for r in responses]
+    assert replies == [KEYWORDS["积分"]] * 3  # every retry gets the first delivery's answer
+
+
+def test_three_concurrent_follows_make_one_follower_and_one_feed(app, live_server):
+    _post_concurrently(live_server.url, samples.fill(samples.SUBSCRIBE), 3)
+
+    database = database_of(app)
+    assert database["welab/customers"].count_documents({}) == 1
+    assert database["welab/feeds"].count_documents({}) == 1
+    assert database["lavico/user/logs"].count_documents({}) == 1
+
+
+def test_sequential_retry_answers_the_same_reply(app, client):
+    wechat = WeChat(client)
+    xml = samples.fill(samples.SUBSCRIBE)
+    first, retry = wechat.reply(wechat.post(xml)), wechat.reply(wechat.post(xml))
+    assert first["Content"] == retry["Content"]
+    assert database_of(app)["lavico/user/logs"].count_documents({}) == 1
+
+
+def test_two_users_sharing_a_msgid_are_both_handled(app, client):
+    wechat = WeChat(client)
+    wechat.post(samples.fill(samples.TEXT, openid="oAlice", msgid="42"))
+    wechat.post(samples.fill(samples.TEXT, openid="oBob", msgid="42"))
+    assert sorted(database_of(app)["lavico/user/logs"].distinct("wxid")) == ["oAlice", "oBob"]
+
+
+def test_one_users_two_events_in_the_same_second_are_both_handled(app, client):
+    wechat = WeChat(client)
+    wechat.post(samples.fill(samples.CLICK, key="积分"))
+    wechat.post(samples.fill(samples.CLICK, key="门店"))
+    wechat.post(samples.fill(samples.VIEW))
+    actions = [log["action"] for log in database_of(app)["lavico/user/logs"].find()]
+    assert sorted(actions) == ["click", "click", "view"]
+
+
+def test_two_card_codes_in_one_second_are_both_handled(app, client):
+    wechat = WeChat(client)
+    wechat.post(samples.fill(samples.USER_GET_CARD, code="111111111111"))
+    wechat.post(samples.fill(samples.USER_GET_CARD, code="222222222222"))
+    assert database_of(app)["lavico/user/logs"].count_documents({}) == 2
+
+
+def test_retry_of_a_failed_delivery_answers_success_without_waiting(app, client, monkeypatch):
+    dispatcher = app.extensions["wxmember"].dispatcher
+    dispatcher.retry_wait_s = 30  # a retry must not wait for a first delivery that failed
+    monkeypatch.setattr(
+        app.extensions["wxmember"].records.customers,
+        "record_message",
+        lambda openid: 1 / 0,
+    )
+    wechat = WeChat(client)
+    xml = samples.fill(samples.TEXT)
+    assert wechat.post(xml).get_data(as_text=True) == "success"
+
+    started = time.monotonic()
+    assert wechat.post(xml).get_data(as_text=True) == "success"
+    assert time.monotonic() - started < 5
+    assert database_of(app)["lavico/user/logs"].count_documents({}) == 0
+
+
+def test_delivery_claims_expire_by_ttl_index(app):
+    indexes = database_of(app)["wxmember/deliveries"].index_information()
+    [ttl] = [index for index in indexes.values() if "expireAfterSeconds" in index]
+    assert ttl["key"] == [("expireAt", 1)]
+    claim = database_of(app)["wxmember/deliveries"]
+    WeChat(app.test_client()).post(samples.fill(samples.TEXT))
+    [doc] = claim.find()
+    assert (doc["expireAt"] - doc["claimedAt"]).total_seconds() == 3600
