@@ -1,4 +1,4 @@
-"""Fixture chain: config file → app → client / runner, plus a WeChat that signs like the real one."""
+"""Fixtures: config file → app → client / runner, and a WeChat that signs like the real one."""
 
 import base64
 import threading
