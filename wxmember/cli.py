@@ -1,6 +1,7 @@
 """The ``wxmember`` command: serve, simulate WeChat, query logs."""
 
 import csv
+import io
 import json
 import logging
 import sys
@@ -184,9 +185,11 @@ HEADER = ["time", "wxid", "action", "data"]
 
 
 def _write_csv(items):
-    writer = csv.writer(click.get_text_stream("stdout"))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
     writer.writerow(HEADER)
     writer.writerows(_row(item) for item in items)
+    click.echo(buffer.getvalue(), nl=False)
 
 
 def _write_table(items):

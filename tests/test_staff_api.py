@@ -1,0 +1,137 @@
+"""The staff API: token auth, log queries newest first with cursors, customers."""
+
+import pytest
+
+from tests import samples
+from tests.conftest import STAFF_TOKEN, WeChat
+
+AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+
+
+@pytest.fixture
+def seeded(app, client, monkeypatch):
+    """Seven records: alice follows and sends five texts, bob follows; createTime 1000…7000."""
+    clock = iter(range(1000, 100000, 1000))
+    monkeypatch.setattr("wxmember.records.logs.now_ms", lambda: next(clock))
+    wechat = WeChat(client)
+    wechat.post(samples.fill(samples.SUBSCRIBE, openid="oAlice", time=1))
+    for n in range(5):
+        wechat.post(samples.fill(samples.TEXT, openid="oAlice", msgid=str(n), time=10 + n))
+    wechat.post(samples.fill(samples.SUBSCRIBE, openid="oBob", time=20))
+    return client
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": STAFF_TOKEN}],
+    ids=["none", "wrong-token", "no-scheme"],
+)
+@pytest.mark.parametrize("path", ["/api/logs", "/api/customers/oAlice"])
+def test_api_needs_the_bearer_token(client, headers, path):
+    response = client.get(path, headers=headers)
+    assert response.status_code == 401
+    assert response.json["error"] == "unauthorized"
+
+
+def test_api_refuses_everyone_when_no_token_is_configured(make_app):
+    client = make_app(console={"api_token": ""}).test_client()
+    assert client.get("/api/logs", headers={"Authorization": "Bearer "}).status_code == 401
+
+
+def test_logs_newest_first_paged_with_cursor(seeded):
+    seen, cursor, pages = [], None, 0
+    while True:
+        query = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        body = seeded.get("/api/logs", query_string=query, headers=AUTH).json
+        seen += [item["createTime"] for item in body["items"]]
+        pages, cursor = pages + 1, body["next"]
+        if cursor is None:
+            break
+    assert seen == [7000, 6000, 5000, 4000, 3000, 2000, 1000]
+    assert pages == 3
+
+
+def test_cursor_is_stable_when_records_share_a_millisecond(app, client, monkeypatch):
+    monkeypatch.setattr("wxmember.records.logs.now_ms", lambda: 5000)
+    wechat = WeChat(client)
+    for n in range(5):
+        wechat.post(samples.fill(samples.TEXT, msgid=str(n)))
+    ids = []
+    cursor = None
+    for _ in range(5):
+        query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        body = client.get("/api/logs", query_string=query, headers=AUTH).json
+        ids += [item["_id"] for item in body["items"]]
+        cursor = body["next"]
+        if not cursor:
+            break
+    assert len(ids) == 5 and len(set(ids)) == 5
+
+
+def test_logs_filter_by_wxid_action_and_time(seeded):
+    def times(**query):
+        body = seeded.get("/api/logs", query_string=query, headers=AUTH).json
+        return [item["createTime"] for item in body["items"]]
+
+    assert times(wxid="oBob") == [7000]
+    assert times(action="subscribe") == [7000, 1000]
+    assert times(wxid="oAlice", action="text", since=3000, until=5000) == [4000, 3000]
+    assert times(since="1970-01-01T08:00:05") == [7000, 6000, 5000]  # ISO, Asia/Shanghai
+
+
+def test_log_items_carry_the_record_fields(seeded):
+    [item] = seeded.get("/api/logs", query_string={"wxid": "oBob"}, headers=AUTH).json["items"]
+    assert item["wxid"] == "oBob" and item["action"] == "subscribe"
+    assert item["data"]["Event"] == "subscribe"
+    assert item["reply"]  # the welcome message that was sent
+
+
+@pytest.mark.parametrize(
+    ("query", "word"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 501}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"since": "yesterday"}, "since"),
+        ({"until": "2026-13-45"}, "until"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"cursor": "WzEsICJ4Il0"}, "cursor"),  # valid base64 JSON, not an ObjectId
+    ],
+)
+def test_bad_query_is_400_with_a_message(client, query, word):
+    response = client.get("/api/logs", query_string=query, headers=AUTH)
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_query"
+    assert word in response.json["message"]
+
+
+def test_customer_document(seeded):
+    body = seeded.get("/api/customers/oAlice", headers=AUTH).json
+    assert body["wechatid"] == "oAlice"
+    assert body["messageCount"] == 5 and body["isFollow"] is True
+    assert isinstance(body["_id"], str)
+
+
+def test_unknown_customer_is_404(client):
+    response = client.get("/api/customers/oNobody", headers=AUTH)
+    assert response.status_code == 404
+    assert response.json["error"] == "not_found"
+
+
+def test_healthz_reports_mongo_and_mode(client):
+    body = client.get("/healthz").json
+    assert body["ok"] is True and body["mongo"] == "ok"
+    assert body["wechat"]["mode"] == "plain"
+    assert body["crm"]["base_url"] == "simulator"
+
+
+def test_healthz_is_503_when_mongo_is_down(app, client, monkeypatch):
+    from pymongo.errors import ServerSelectionTimeoutError
+
+    def down(*args, **kwargs):
+        raise ServerSelectionTimeoutError("no servers")
+
+    monkeypatch.setattr(app.extensions["wxmember"].database, "command", down, raising=False)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json["mongo"].startswith("error")

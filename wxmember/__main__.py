@@ -1,0 +1,5 @@
+"""``python -m wxmember`` runs the CLI."""
+
+from wxmember.cli import main
+
+main()
