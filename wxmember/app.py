@@ -8,6 +8,7 @@ from wxmember import health, staff_api, webhook
 from wxmember.bootstrap import bootstrap
 from wxmember.config import load_config
 from wxmember.jsonio import MongoJSONProvider
+from wxmember.logsafe import configure_logging
 
 MAX_BODY = 1024 * 1024  # WeChat messages are a few KB; anything over 1 MiB is refused (413)
 
@@ -16,6 +17,7 @@ def create_app(config_path=None, *, config=None, services=None):
     """Build the app from ``config_path`` (or a loaded ``config``, or ready ``services``)."""
     if services is None:
         services = bootstrap(config if config is not None else load_config(config_path))
+    configure_logging()
     app = Flask(__name__)
     app.json = MongoJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY

@@ -3,7 +3,6 @@
 import csv
 import io
 import json
-import logging
 import sys
 from datetime import datetime
 
@@ -11,6 +10,7 @@ import click
 import requests
 
 from wxmember.config import ConfigError, load_config
+from wxmember.logsafe import configure_logging
 from wxmember.timeparse import SHANGHAI
 from wxmember.wechat import simulator
 from wxmember.wechat.crypto import MessageCrypto
@@ -35,9 +35,7 @@ def _load(ctx):
 def cli(ctx, config_path):
     """wxmember: the member platform behind a WeChat official account."""
     ctx.ensure_object(dict)["config_path"] = config_path
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
 
 
 @cli.command()

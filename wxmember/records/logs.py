@@ -13,6 +13,7 @@ import pymongo
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo.database import Database
+from pymongo.errors import CollectionInvalid
 
 from wxmember.clock import now_ms
 
@@ -59,10 +60,10 @@ class LogStore:
         self.collection.create_index("msgKey", sparse=True)
 
     def _ensure_validator(self):
-        if COLLECTION in self.database.list_collection_names(filter={"name": COLLECTION}):
-            self.database.command("collMod", COLLECTION, validator=VALIDATOR)
-        else:
+        try:
             self.database.create_collection(COLLECTION, validator=VALIDATOR)
+        except CollectionInvalid:  # it exists (perhaps another process just made it)
+            self.database.command("collMod", COLLECTION, validator=VALIDATOR)
 
     def append(self, wxid, action, data, msg_key=None, reply=None):
         """Write one record; ``msg_key`` and ``reply`` tie it to a WeChat delivery."""

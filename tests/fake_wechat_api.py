@@ -1,0 +1,51 @@
+"""A stand-in for api.weixin.qq.com over real HTTP: token and user/info."""
+
+import threading
+
+from flask import Flask, jsonify, request
+
+from tests.conftest import LiveServer
+
+
+class FakeWeChatAPI:
+    """Answers ``token`` and ``user/info``; can be held back or made to fail."""
+
+    def __init__(self):
+        self.release = threading.Event()
+        self.release.set()
+        self.token_requests = 0
+        self.info_requests = []
+        self.fail = False
+        app = Flask("fake-wechat")
+        app.add_url_rule("/cgi-bin/token", view_func=self.token)
+        app.add_url_rule("/cgi-bin/user/info", view_func=self.user_info)
+        self.server = LiveServer(app)
+        self.base_url = f"{self.server.url}/cgi-bin/"
+
+    def token(self):
+        self.token_requests += 1
+        return jsonify({"access_token": "ACCESS_TOKEN", "expires_in": 7200})
+
+    def user_info(self):
+        self.release.wait(10)
+        self.info_requests.append(request.args["openid"])
+        if self.fail:
+            return jsonify({"errcode": 40003, "errmsg": "invalid openid"})
+        return jsonify(
+            {
+                "subscribe": 1,
+                "openid": request.args["openid"],
+                "nickname": "小蓝",
+                "sex": 2,
+                "language": "zh_CN",
+                "city": "广州",
+                "province": "广东",
+                "country": "中国",
+                "headimgurl": "http://thirdwx.qlogo.cn/mmopen/abc/132",
+                "subscribe_time": 1700000000,
+            }
+        )
+
+    def stop(self):
+        self.release.set()
+        self.server.stop()

@@ -1,0 +1,71 @@
+"""No secret, phone number, card number or openid reaches a log line in clear."""
+
+import io
+import logging
+import time
+
+import pytest
+
+from tests import samples
+from tests.conftest import STAFF_TOKEN, WeChat, database_of
+from tests.fake_wechat_api import FakeWeChatAPI
+from wxmember.logsafe import RedactingFilter, configure_logging, mask, redact
+
+PHONE = "13812345678"
+CARD = "880012345678"
+APPSECRET = "very-secret-appsecret-value"
+
+
+@pytest.fixture
+def log_stream():
+    stream = io.StringIO()
+    configure_logging(logging.DEBUG, stream)
+    root = logging.getLogger()
+    handler = root.handlers[-1]
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(logging.WARNING)
+
+
+def test_a_whole_session_logs_nothing_sensitive(make_app, log_stream, monkeypatch):
+    api = FakeWeChatAPI()
+    try:
+        app = make_app(wechat={"appsecret": APPSECRET, "api_base_url": api.base_url})
+        wechat = WeChat(app.test_client())
+        wechat.post(samples.fill(samples.SUBSCRIBE, openid="oSensitive0001"))
+        wechat.post(
+            samples.fill(samples.TEXT, openid="oSensitive0001", content=f"我的手机 {PHONE}")
+        )
+        wechat.post(samples.fill(samples.USER_GET_CARD, openid="oSensitive0001", code=CARD))
+        deadline = time.monotonic() + 10
+        while "nickname" not in (database_of(app)["welab/customers"].find_one() or {}):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        monkeypatch.setattr(
+            app.extensions["wxmember"].records.customers,
+            "record_message",
+            lambda openid: (_ for _ in ()).throw(ValueError(f"bad phone {PHONE} card {CARD}")),
+        )
+        wechat.post(samples.fill(samples.TEXT, openid="oSensitive0001", msgid="2"))
+        app.test_client().get("/api/logs", headers={"Authorization": f"Bearer {STAFF_TOKEN}"})
+    finally:
+        api.stop()
+
+    text = log_stream.getvalue()
+    assert "user/info" in text and "Traceback" in text  # the lines were written...
+    for secret in (PHONE, CARD, APPSECRET, "ACCESS_TOKEN", STAFF_TOKEN, "oSensitive0001"):
+        assert secret not in text  # ...without any of these in clear
+
+
+def test_redact_masks_secret_parameters_and_long_digit_runs():
+    line = f"GET /token?appid=wx1&secret={APPSECRET}&access_token=abc mobile {PHONE} at 12.5"
+    cleaned = redact(line)
+    assert APPSECRET not in cleaned and "access_token=abc" not in cleaned
+    assert PHONE not in cleaned and mask(PHONE) in cleaned
+    assert "12.5" in cleaned and "appid=wx1" in cleaned
+
+
+def test_filter_rewrites_formatted_arguments():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "card %s", (CARD,), None)
+    RedactingFilter().filter(record)
+    assert CARD not in record.getMessage()

@@ -1,0 +1,106 @@
+"""The same behaviour on a real MongoDB server: run with WXMEMBER_TEST_MONGO_URI set.
+
+Each test gets a database of its own, dropped afterwards.
+"""
+
+import os
+import threading
+import uuid
+
+import pymongo
+import pytest
+from pymongo.errors import WriteError
+
+from tests import samples
+from tests.conftest import STAFF_TOKEN, WELCOME, WeChat
+from wxmember import create_app
+from wxmember.config import load_config
+
+MONGO_URI = os.environ.get("WXMEMBER_TEST_MONGO_URI")
+
+pytestmark = [
+    pytest.mark.mongo,
+    pytest.mark.skipif(not MONGO_URI, reason="set WXMEMBER_TEST_MONGO_URI to run on MongoDB"),
+]
+
+
+@pytest.fixture
+def real_apps(tmp_path):
+    """Two apps with their own MongoClient on one fresh database: two 'processes'."""
+    from tests.conftest import write_config
+
+    name = f"wxmember_test_{uuid.uuid4().hex[:12]}"
+    path = write_config(tmp_path, mongo={"uri": MONGO_URI, "database": name})
+    apps = [create_app(config=load_config(path, environ={})) for _ in range(2)]
+    yield apps
+    for app in apps:
+        app.extensions["wxmember"].close()
+    client = pymongo.MongoClient(MONGO_URI)
+    client.drop_database(name)
+    client.close()
+
+
+def test_follow_and_text_on_real_mongodb(real_apps):
+    app = real_apps[0]
+    wechat = WeChat(app.test_client())
+    assert wechat.reply(wechat.post(samples.fill(samples.SUBSCRIBE)))["Content"] == WELCOME
+    wechat.post(samples.fill(samples.TEXT, time=1700000001))
+    database = app.extensions["wxmember"].database
+    customer = database["welab/customers"].find_one({"wechatid": "oUser0001"})
+    assert customer["isFollow"] is True and customer["messageCount"] == 1
+    assert database["lavico/user/logs"].count_documents({}) == 2
+    assert database["welab/feeds"].count_documents({}) == 1
+
+
+def test_concurrent_deliveries_across_two_processes_are_handled_once(real_apps):
+    xml = samples.fill(samples.TEXT, content="积分")
+    barrier = threading.Barrier(3)
+    responses = []
+
+    def deliver(app):
+        client = app.test_client()
+        barrier.wait()
+        responses.append(WeChat(client).post(xml))
+
+    threads = [threading.Thread(target=deliver, args=(real_apps[i % 2],)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    database = real_apps[0].extensions["wxmember"].database
+    assert database["lavico/user/logs"].count_documents({}) == 1
+    assert database["welab/customers"].find_one()["messageCount"] == 1
+    assert [r.status_code for r in responses] == [200, 200, 200]
+
+
+def test_logs_validator_rejects_a_record_missing_a_field(real_apps):
+    logs = real_apps[0].extensions["wxmember"].database["lavico/user/logs"]
+    with pytest.raises(WriteError):
+        logs.insert_one({"createTime": 1, "wxid": "o", "action": "x"})  # no data
+    with pytest.raises(WriteError):
+        logs.insert_one({"createTime": 1, "wxid": "o", "action": "x", "data": "text"})
+
+
+def test_delivery_ttl_and_unique_indexes_exist(real_apps):
+    database = real_apps[0].extensions["wxmember"].database
+    deliveries = database["wxmember/deliveries"].index_information()
+    assert any(index.get("expireAfterSeconds") == 0 for index in deliveries.values())
+    customers = database["welab/customers"].index_information()
+    assert any(index.get("unique") for index in customers.values())
+
+
+def test_log_query_pages_on_real_mongodb(real_apps):
+    app = real_apps[0]
+    wechat = WeChat(app.test_client())
+    for n in range(5):
+        wechat.post(samples.fill(samples.TEXT, msgid=str(n), time=1700000000 + n))
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+    first = client.get("/api/logs", query_string={"limit": 3}, headers=auth).json
+    second = client.get(
+        "/api/logs", query_string={"limit": 3, "cursor": first["next"]}, headers=auth
+    ).json
+    assert len(first["items"]) == 3 and len(second["items"]) == 2 and second["next"] is None
+    ids = [item["_id"] for item in first["items"] + second["items"]]
+    assert len(set(ids)) == 5
