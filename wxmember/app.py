@@ -6,7 +6,7 @@ from flask import Flask
 
 from wxmember import health, staff_api, webhook
 from wxmember.bootstrap import bootstrap
-from wxmember.config import load_config
+from wxmember.config import is_embedded, load_config
 from wxmember.jsonio import MongoJSONProvider
 from wxmember.logsafe import configure_logging
 
@@ -27,7 +27,7 @@ def create_app(config_path=None, *, config=None, services=None):
     app.register_blueprint(health.bp)
     logging.getLogger(__name__).info(
         "wxmember ready: mongo %s, wechat %s mode",
-        "embedded" if services.config["mongo"]["uri"].startswith("mongomock") else "server",
+        "embedded" if is_embedded(services.config) else "server",
         "safe" if services.crypto else "plain",
     )
     return app

@@ -26,7 +26,13 @@ DEFAULTS = {
         "api_timeout_s": 3.0,
         "dedup_ttl_s": 3600,
     },
-    "crm": {"base_url": "simulator", "api_key": "", "timeout_s": 3.0},
+    "crm": {
+        "base_url": "simulator",
+        "api_key": "",
+        "timeout_s": 3.0,
+        "retries": 2,
+        "simulator_members": 200,
+    },
     "scheduler": {"enabled": True},
     "console": {"api_token": ""},
     "replies": {"welcome": "", "keywords": {}},
@@ -132,8 +138,8 @@ def _coerce_number(key, value, kind):
         number = kind(value)
     except (TypeError, ValueError):
         raise ConfigError(key, f"must be a number, not {value!r}") from None
-    if number <= 0:
-        raise ConfigError(key, "must be greater than 0")
+    if number < 0:
+        raise ConfigError(key, "must not be negative")
     return number
 
 
@@ -155,6 +161,13 @@ def validate(config):
             raise ConfigError("wechat.appid", "is required when encoding_aes_key is set")
     if wechat["appsecret"] and not wechat["appid"]:
         raise ConfigError("wechat.appid", "is required when appsecret is set")
+    for key in ("wechat.api_timeout_s", "wechat.dedup_ttl_s", "crm.timeout_s"):
+        section, name = key.split(".")
+        if config[section][name] <= 0:
+            raise ConfigError(key, "must be greater than 0")
+    base_url = config["crm"]["base_url"]
+    if base_url != "simulator" and not base_url.startswith(("http://", "https://")):
+        raise ConfigError("crm.base_url", "must be an http(s) URL or 'simulator'")
     token = config["console"]["api_token"]
     if token == DEV_API_TOKEN and not uri.startswith("mongomock://"):
         raise ConfigError("console.api_token", "the shipped development token must be replaced")

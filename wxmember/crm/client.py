@@ -1,0 +1,165 @@
+"""The store CRM client: ``wxmember/crm/openapi.yaml`` over ``requests``.
+
+Explicit timeouts on every call; reads are retried a bounded number of times with
+backoff, changes are not (each carries an ``Idempotency-Key``, so the caller can
+safely try again later, e.g. from the outbox). Log lines carry the method, the
+path with member ids masked, the status and the time, never a body or the key.
+"""
+
+import logging
+import re
+import time
+import uuid
+
+import requests
+
+from wxmember.crm.errors import CRMProtocolError, CRMRejected, CRMUnavailable
+from wxmember.logsafe import mask
+
+log = logging.getLogger(__name__)
+
+_RETRYABLE_STATUS = {429, 502, 503, 504}
+_NUMBER_IN_PATH = re.compile(r"/(\d{5,})")
+
+
+class CRMClient:
+    """Calls the store CRM; every failure is a ``CRMError``."""
+
+    def __init__(self, base_url, api_key="", timeout_s=3.0, retries=2, backoff_s=0.2):
+        self.base_url = base_url.rstrip("/") + "/v1"
+        self.timeout_s = timeout_s
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.session = requests.Session()
+        if api_key:
+            self.session.headers["X-Api-Key"] = api_key
+
+    # -- transport -------------------------------------------------------------
+
+    def _get(self, path, **params):
+        params = {k: v for k, v in params.items() if v is not None}
+        for attempt in range(self.retries + 1):
+            try:
+                return self._send("GET", path, params=params)
+            except CRMUnavailable:
+                if attempt == self.retries:
+                    raise
+                time.sleep(self.backoff_s * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _post(self, path, body, idempotency_key=None):
+        headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        return self._send("POST", path, json=body, headers=headers)
+
+    def _send(self, method, path, **kwargs):
+        started = time.monotonic()
+        shown = _NUMBER_IN_PATH.sub(lambda m: "/" + mask(m.group(1)), path)
+        try:
+            response = self.session.request(
+                method, self.base_url + path, timeout=self.timeout_s, **kwargs
+            )
+        except requests.Timeout:
+            log.warning("CRM %s %s timed out after %.1fs", method, shown, self.timeout_s)
+            raise CRMUnavailable(f"{method} {shown}: timeout") from None
+        except requests.RequestException as exc:
+            log.warning("CRM %s %s failed: %s", method, shown, type(exc).__name__)
+            raise CRMUnavailable(f"{method} {shown}: {type(exc).__name__}") from None
+        elapsed_ms = (time.monotonic() - started) * 1000
+        log.info("CRM %s %s -> %s in %.0f ms", method, shown, response.status_code, elapsed_ms)
+        return _decode(response, f"{method} {shown}")
+
+    # -- members -----------------------------------------------------------------
+
+    def health(self):
+        """True when the CRM answers."""
+        return bool(self._get("/health").get("success"))
+
+    def check_mobile(self, mobile):
+        """``{exists, MEMBER_ID, checked, openid}`` for a mobile number."""
+        answer = self._post("/members/check-mobile", {"mobile": mobile})
+        _require(answer, "exists")
+        return answer
+
+    def bind_card(self, openid, mobile, name=None, card_number=None, idempotency_key=None):
+        """Bind the existing card of ``mobile`` to ``openid``: ``{MEMBER_ID, MEM_CARD_NO, LEVEL}``."""
+        body = {"openid": openid, "MOBILE_TELEPHONE_NO": mobile, "MEM_PSN_CNAME": name,
+                "MEM_OLDCARD_NO": card_number}  # fmt: skip
+        answer = self._post("/members/bind", _drop_none(body), idempotency_key)
+        return _require(answer, "MEMBER_ID", "MEM_CARD_NO", "LEVEL")
+
+    def open_card(self, openid, name, mobile, sex=None, birthday=None, idempotency_key=None):
+        """Open a new card for ``openid``: ``{MEMBER_ID, MEM_CARD_NO, LEVEL}``."""
+        body = {"openid": openid, "MEM_PSN_CNAME": name, "MOBILE_TELEPHONE_NO": mobile,
+                "MEM_PSN_SEX": sex, "MEM_PSN_BIRTHDAY": birthday}  # fmt: skip
+        answer = self._post("/members/apply", _drop_none(body), idempotency_key)
+        return _require(answer, "MEMBER_ID", "MEM_CARD_NO", "LEVEL")
+
+    def unbind(self, openid, member_id, idempotency_key=None):
+        """Tell the CRM ``openid`` no longer holds ``member_id``."""
+        body = {"openid": openid, "MEMBER_ID": member_id}
+        return self._post("/members/unbind", body, idempotency_key)
+
+    def member(self, member_id):
+        """Member/Info with level and bound openid (``WX_OPENID``)."""
+        return _require(self._get(f"/members/{int(member_id)}"), "info")["info"]
+
+    def level(self, member_id):
+        """The card level: "01" white, "02" VIP, "03" platinum VIP."""
+        return _require(self._get(f"/members/{int(member_id)}/level"), "level")["level"]
+
+    def points(self, member_id):
+        """The member's points on the CRM (-1 for an unknown member)."""
+        return _require(self._get(f"/members/{int(member_id)}/points"), "point")["point"]
+
+    def changes(self, after=0, limit=100):
+        """``(rows, next)``: member field changes with keys above ``after``, ascending."""
+        answer = _require(self._get("/changes", after=after, limit=limit), "list")
+        rows = answer["list"]
+        if not isinstance(rows, list) or not all(_is_change(row) for row in rows):
+            raise CRMProtocolError("GET /changes: malformed rows")
+        return rows, answer.get("next")
+
+    # -- coupons, SMS ------------------------------------------------------------
+
+    def promotions(self, page=1, per_page=50):
+        """``(activities, total)``: one page of coupon activities."""
+        answer = _require(self._get("/promotions", pageNum=page, perPage=per_page), "list", "total")
+        return answer["list"], answer["total"]
+
+    def send_sms(self, mobile, content, idempotency_key=None):
+        """Send a text message through the CRM's SMS gateway."""
+        return self._post("/sms", {"mobile": mobile, "content": content}, idempotency_key)
+
+
+def _decode(response, what):
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code >= 500 or response.status_code in _RETRYABLE_STATUS:
+        raise CRMUnavailable(f"{what}: HTTP {response.status_code}")
+    if not isinstance(body, dict):
+        raise CRMProtocolError(f"{what}: HTTP {response.status_code}, answer is not a JSON object")
+    if response.status_code >= 400 or body.get("success") is False:
+        raise CRMRejected(response.status_code, body.get("code"), body.get("error"))
+    return body
+
+
+def _require(answer, *fields):
+    missing = [field for field in fields if field not in answer]
+    if missing:
+        raise CRMProtocolError(f"answer lacks {', '.join(missing)}")
+    return answer
+
+
+def _drop_none(body):
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def _is_change(row):
+    return (
+        isinstance(row, dict)
+        and isinstance(row.get("PK_PUB_FIELD_CHANGEHIS"), int)
+        and isinstance(row.get("FIELD_NAME"), str)
+        and row.get("RK_VALUE") is not None
+    )

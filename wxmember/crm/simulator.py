@@ -1,0 +1,311 @@
+"""The CRM simulator: ``wxmember/crm/openapi.yaml`` implemented as a real HTTP server.
+
+Knobs for trials: ``latency_ms`` and ``error_rate`` (share of calls answered 500),
+and at run time ``POST /sim/faults`` with ``{latency_ms, error_rate, down, garbage}``.
+For tests and trials only: ``GET /sim/members``, ``/sim/promotions``, ``/sim/sms?mobile=``,
+``POST /sim/members/<id>`` (change fields as the store would), ``POST /sim/touch``.
+"""
+
+import functools
+import random
+import threading
+import time
+
+from flask import Blueprint, Flask, current_app, jsonify, request
+from werkzeug.serving import make_server
+
+from wxmember.crm.sim_state import SimulatedCRM
+
+api = Blueprint("crm", __name__, url_prefix="/v1")
+sim = Blueprint("sim", __name__, url_prefix="/sim")
+
+
+class Faults:
+    """What the simulator does wrong, changeable while it runs."""
+
+    def __init__(self, latency_ms=0, error_rate=0.0):
+        self.latency_ms = latency_ms
+        self.error_rate = error_rate
+        self.down = False
+        self.garbage = False
+        self.random = random.Random(11)
+
+
+def _crm():
+    return current_app.extensions["crm_state"]
+
+
+def _fail(status, code, message):
+    return jsonify({"success": False, "error": message, "code": code}), status
+
+
+@api.before_request
+def _gatekeeper():
+    faults = current_app.extensions["crm_faults"]
+    if faults.latency_ms:
+        time.sleep(faults.latency_ms / 1000)
+    if faults.down:
+        return _fail(503, "down", "系统维护中")
+    if faults.garbage:
+        return "<html>Bad Gateway</html>", 200
+    if faults.error_rate and faults.random.random() < faults.error_rate:
+        return _fail(500, "error", "系统错误")
+    expected = current_app.config["CRM_API_KEY"]
+    if expected and request.headers.get("X-Api-Key") != expected:
+        return _fail(401, "unauthorized", "API密钥无效")
+    if request.method == "POST" and not request.headers.get("Idempotency-Key"):
+        return _fail(400, "invalid", "缺少Idempotency-Key")
+    return None
+
+
+def idempotent(view):
+    """Answer a repeated Idempotency-Key with the first answer, changing nothing."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        key = (request.path, request.headers["Idempotency-Key"])
+        state = _crm()
+        with state.lock:
+            if key in state.idempotent:
+                body, status = state.idempotent[key]
+                return jsonify(body), status
+            response = view(*args, **kwargs)
+            body, status = response if isinstance(response, tuple) else (response, 200)
+            if status < 500:
+                state.idempotent[key] = (body.get_json(), status)
+            return body, status
+
+    return wrapper
+
+
+def _body(*required):
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or any(not data.get(name) for name in required):
+        return None
+    return data
+
+
+@api.get("/health")
+def health():
+    return jsonify({"success": True})
+
+
+@api.post("/members/check-mobile")
+@idempotent
+def check_mobile():
+    data = _body("mobile")
+    if data is None:
+        return _fail(400, "invalid", "请提供手机号")
+    member = _crm().by_mobile(data["mobile"])
+    if member is None:
+        return jsonify({"success": True, "exists": False})
+    return jsonify({"success": True, "exists": True, "MEMBER_ID": member["MEMBER_ID"],
+                    "checked": member["MOBILE_CHECKED"], "openid": member["WX_OPENID"]})  # fmt: skip
+
+
+def _membership(member):
+    return jsonify({"success": True, "MEMBER_ID": member["MEMBER_ID"],
+                    "MEM_CARD_NO": member["MEM_CARD_NO"], "LEVEL": member["LEVEL"]})  # fmt: skip
+
+
+@api.post("/members/bind")
+@idempotent
+def bind():
+    data = _body("openid", "MOBILE_TELEPHONE_NO")
+    if data is None:
+        return _fail(400, "invalid", "请提供openid和手机号")
+    state = _crm()
+    member = state.by_mobile(data["MOBILE_TELEPHONE_NO"])
+    if member is None:
+        return _fail(404, "not_found", "找不到对应的人员，请检查！")
+    if state.by_openid(data["openid"]) not in (None, member):
+        return _fail(409, "already_bound", "该微信ID已是本品牌会员，请检查！")
+    if member["WX_OPENID"] not in (None, data["openid"]):
+        return _fail(409, "already_bound", "该会员卡已绑定其他微信，请检查！")
+    if not member["MOBILE_CHECKED"]:
+        card = data.get("MEM_OLDCARD_NO")
+        if not card:
+            return _fail(422, "card_required", "该手机号未验证，请输入会员卡号")
+        if card != member["MEM_CARD_NO"]:
+            return _fail(422, "card_mismatch", "手机号与会员卡号不匹配，请检查！")
+    state.change(member["MEMBER_ID"], "WX_OPENID", data["openid"])
+    return _membership(member)
+
+
+@api.post("/members/apply")
+@idempotent
+def apply():
+    data = _body("openid", "MEM_PSN_CNAME", "MOBILE_TELEPHONE_NO")
+    if data is None:
+        return _fail(400, "invalid", "请提供openid、姓名和手机号")
+    state = _crm()
+    if state.by_openid(data["openid"]):
+        return _fail(409, "already_bound", "该微信ID已是本品牌会员，请检查！")
+    if state.by_mobile(data["MOBILE_TELEPHONE_NO"]):
+        return _fail(409, "mobile_exists", "该手机号已是会员，请直接绑定")
+    member = state.open_card(data["openid"], data["MEM_PSN_CNAME"], data["MOBILE_TELEPHONE_NO"],
+                             data.get("MEM_PSN_SEX"), data.get("MEM_PSN_BIRTHDAY"))  # fmt: skip
+    return _membership(member)
+
+
+@api.post("/members/unbind")
+@idempotent
+def unbind():
+    data = _body("openid", "MEMBER_ID")
+    if data is None:
+        return _fail(400, "invalid", "请提供openid和会员ID")
+    state = _crm()
+    member = state.members.get(_int(data["MEMBER_ID"]))
+    if member is None:
+        return _fail(404, "not_found", "找不到对应的人员，请检查！")
+    if member["WX_OPENID"] != data["openid"]:
+        return _fail(409, "not_bound", "该微信未绑定此会员，解绑失败")
+    state.change(member["MEMBER_ID"], "WX_OPENID", None)
+    return jsonify({"success": True})
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _member_or_404(member_id):
+    return _crm().members.get(member_id)
+
+
+@api.get("/members/<int:member_id>")
+def member_info(member_id):
+    member = _member_or_404(member_id)
+    if member is None:
+        return _fail(404, "not_found", "找不到对应的人员，请检查！")
+    return jsonify({"success": True, "info": _crm().public_member(member)})
+
+
+@api.get("/members/<int:member_id>/level")
+def member_level(member_id):
+    member = _member_or_404(member_id)
+    if member is None:
+        return _fail(404, "not_found", "找不到对应的人员，请检查！")
+    return jsonify({"success": True, "level": member["LEVEL"]})
+
+
+@api.get("/members/<int:member_id>/points")
+def member_points(member_id):
+    return jsonify({"success": True, "point": _crm().points.get(member_id, -1)})
+
+
+@api.get("/changes")
+def changes():
+    after = request.args.get("after", 0, type=int)
+    limit = max(1, min(request.args.get("limit", 100, type=int), 1000))
+    rows = _crm().changes  # keys are 1..n in order: row k sits at index k-1
+    page = rows[after : after + limit]
+    more = after + limit < len(rows)
+    return jsonify({"success": True, "list": page, "next": page[-1]["PK_PUB_FIELD_CHANGEHIS"]
+                    if page and more else None})  # fmt: skip
+
+
+@api.get("/promotions")
+def promotions():
+    page = max(1, request.args.get("pageNum", 1, type=int))
+    per_page = max(1, min(request.args.get("perPage", 20, type=int), 200))
+    items = list(_crm().promotions.values())
+    code = request.args.get("code")
+    if code:
+        items = [p for p in items if p["PROMOTION_CODE"] == code]
+    chunk = items[(page - 1) * per_page : page * per_page]
+    return jsonify({"success": True, "list": chunk, "total": len(items), "pageNum": page,
+                    "perPage": per_page})  # fmt: skip
+
+
+@api.post("/sms")
+@idempotent
+def send_sms():
+    data = _body("mobile", "content")
+    if data is None:
+        return _fail(400, "invalid", "请提供手机号和内容")
+    _crm().sms.setdefault(data["mobile"], []).append(data["content"])
+    return jsonify({"success": True})
+
+
+# -- inspection and knobs, for tests and trials ----------------------------------
+
+
+@sim.get("/members")
+def sim_members():
+    state = _crm()
+    with state.lock:
+        members = [state.public_member(m) | {"MOBILE_CHECKED": m["MOBILE_CHECKED"]}
+                   for m in state.members.values()]  # fmt: skip
+    return jsonify(members)
+
+
+@sim.get("/promotions")
+def sim_promotions():
+    return jsonify(list(_crm().promotions.values()))
+
+
+@sim.get("/sms")
+def sim_sms():
+    return jsonify(_crm().sms.get(request.args.get("mobile", ""), []))
+
+
+@sim.post("/members/<int:member_id>")
+def sim_change_member(member_id):
+    state = _crm()
+    with state.lock:
+        if member_id not in state.members:
+            return _fail(404, "not_found", "no such member")
+        for field, value in (request.get_json(silent=True) or {}).items():
+            state.change(member_id, field, value)
+        return jsonify(state.public_member(state.members[member_id]))
+
+
+@sim.post("/touch")
+def sim_touch():
+    count = request.args.get("count", 1, type=int)
+    with _crm().lock:
+        _crm().touch_members(count)
+    return jsonify({"changes": len(_crm().changes)})
+
+
+@sim.post("/faults")
+def sim_faults():
+    faults = current_app.extensions["crm_faults"]
+    for name, value in (request.get_json(silent=True) or {}).items():
+        if hasattr(faults, name) and name != "random":
+            setattr(faults, name, value)
+    return jsonify({"latency_ms": faults.latency_ms, "error_rate": faults.error_rate,
+                    "down": faults.down, "garbage": faults.garbage})  # fmt: skip
+
+
+def create_simulator(members=200, api_key="", latency_ms=0, error_rate=0.0, seed=7):
+    """The simulator as a Flask app; its state is ``app.extensions['crm_state']``."""
+    app = Flask("crm-simulator")
+    app.json.ensure_ascii = False
+    app.config["CRM_API_KEY"] = api_key
+    app.extensions["crm_state"] = SimulatedCRM(members, seed)
+    app.extensions["crm_faults"] = Faults(latency_ms, error_rate)
+    app.register_blueprint(api)
+    app.register_blueprint(sim)
+    return app
+
+
+class SimulatorServer:
+    """The simulator on a loopback port in a background thread."""
+
+    def __init__(self, app, port=0):
+        self.app = app
+        self.server = make_server("127.0.0.1", port, app, threaded=True)
+        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(5)
