@@ -17,7 +17,7 @@ HANDLERS = {
     "event.location": location.on_location,
     "event.shakearoundusershake": shake.on_shake,
     "event.user_get_card": cards.on_card_event,
-    "event.user_del_card": cards.on_card_event,
+    "event.user_del_card": cards.on_user_del_card,
     "event.user_consume_card": cards.on_card_event,
     "event.submit_membercard_user_info": cards.on_card_event,
     "event.update_member_card": cards.on_card_event,

@@ -8,8 +8,18 @@ from wxmember.outcome import Outcome
 CARD_FIELDS = ("CardId", "UserCardCode", "OuterStr", "IsGiveByFriend", "ConsumeSource")
 
 
+def _card(message):
+    return {name: message.fields[name] for name in CARD_FIELDS if message.fields.get(name)}
+
+
 def on_card_event(message, customers):
     """Record the card, its code and where it came from under the event's name."""
     customers.ensure(message.openid)
-    card = {name: message.fields[name] for name in CARD_FIELDS if message.fields.get(name)}
-    return Outcome(message.event, {"card": card})
+    return Outcome(message.event, {"card": _card(message)})
+
+
+def on_user_del_card(message, customers, binding):
+    """The member deleted the member card from WeChat: the binding ends too."""
+    customers.ensure(message.openid)
+    unbound = binding.end_binding(message.openid, "user_del_card")
+    return Outcome(message.event, {"card": _card(message), "unbound": unbound})

@@ -1,14 +1,13 @@
 """Fixtures: config file → app → client / runner, and a WeChat that signs like the real one."""
 
 import base64
-import threading
 
 import pytest
 import yaml
-from werkzeug.serving import make_server
 
 from wxmember import create_app
 from wxmember.config import load_config
+from wxmember.httpserver import BackgroundServer
 from wxmember.wechat import simulator
 from wxmember.wechat.crypto import MessageCrypto
 
@@ -120,18 +119,9 @@ def wechat(wechat_app, mode):
     return WeChat(wechat_app.test_client(), safe=mode == "safe")
 
 
-class LiveServer:
+def LiveServer(app):  # noqa: N802 - reads like the class it builds
     """The app behind a real threaded HTTP server on loopback."""
-
-    def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.thread.join(5)
+    return BackgroundServer(app).start()
 
 
 @pytest.fixture

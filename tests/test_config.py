@@ -33,7 +33,11 @@ def test_shipped_config_is_the_embedded_default():
     ],
 )
 def test_environment_overrides_each_key(tmp_path, variable, section, key, value):
-    environ = {variable: str(value), "WXMEMBER_WECHAT_APPID": "wxenv"}
+    environ = {
+        variable: str(value),
+        "WXMEMBER_WECHAT_APPID": "wxenv",
+        "WXMEMBER_CONSOLE_SESSION_SECRET": "s3cret",
+    }
     config = load_config(write_config(tmp_path), environ=environ)
     assert config[section][key] == value
 
@@ -66,10 +70,12 @@ def test_config_path_from_environment(tmp_path):
         ({}, {"WXMEMBER_WECHAT_DEDUP_TTL_S": "an hour"}, "wechat.dedup_ttl_s"),
         ({}, {"WXMEMBER_REPLIES_KEYWORDS": "{not json"}, "WXMEMBER_REPLIES_KEYWORDS"),
         (
-            {"console": {"api_token": "dev-token-change-me"}},
+            {"console": {"api_token": "dev-token-change-me", "session_secret": "s"}},
             {"WXMEMBER_MONGO_URI": "mongodb://db:27017"},
             "console.api_token",
         ),
+        ({}, {"WXMEMBER_MONGO_URI": "mongodb://db:27017"}, "console.session_secret"),
+        ({"crm": {"base_url": "crm.internal"}}, {}, "crm.base_url"),
     ],
 )
 def test_bad_value_names_the_key(tmp_path, sections, environ, key):

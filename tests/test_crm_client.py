@@ -6,27 +6,28 @@ import pytest
 import requests
 
 from wxmember.crm import CRMClient, CRMProtocolError, CRMRejected, CRMUnavailable
-from wxmember.crm.simulator import SimulatorServer, create_simulator
+from wxmember.crm.simulator import create_simulator
+from wxmember.httpserver import BackgroundServer
 
 
 @pytest.fixture
 def simulator():
-    server = SimulatorServer(create_simulator(members=30, api_key="crm-key")).start()
+    server = BackgroundServer(create_simulator(members=30, api_key="crm-key")).start()
     yield server
     server.stop()
 
 
 @pytest.fixture
 def crm(simulator):
-    return CRMClient(simulator.base_url, "crm-key", timeout_s=1, retries=2, backoff_s=0.01)
+    return CRMClient(simulator.url, "crm-key", timeout_s=1, retries=2, backoff_s=0.01)
 
 
 def members(simulator):
-    return requests.get(f"{simulator.base_url}/sim/members", timeout=5).json()
+    return requests.get(f"{simulator.url}/sim/members", timeout=5).json()
 
 
 def faults(simulator, **knobs):
-    requests.post(f"{simulator.base_url}/sim/faults", json=knobs, timeout=5)
+    requests.post(f"{simulator.url}/sim/faults", json=knobs, timeout=5)
 
 
 def test_seeded_members_have_all_three_card_types(simulator):
@@ -62,7 +63,7 @@ def test_repeated_idempotency_key_changes_nothing_again(simulator, crm):
 
 
 def test_change_feed_pages_in_key_order(simulator, crm):
-    requests.post(f"{simulator.base_url}/sim/touch?count=25", timeout=5)
+    requests.post(f"{simulator.url}/sim/touch?count=25", timeout=5)
     keys, after = [], 0
     while True:
         rows, after = crm.changes(after, limit=10)
@@ -74,7 +75,7 @@ def test_change_feed_pages_in_key_order(simulator, crm):
 
 def test_wrong_api_key_is_rejected(simulator):
     with pytest.raises(CRMRejected) as refused:
-        CRMClient(simulator.base_url, "wrong", timeout_s=1).level(16426780)
+        CRMClient(simulator.url, "wrong", timeout_s=1).level(16426780)
     assert refused.value.status == 401
 
 
@@ -95,7 +96,7 @@ def test_changes_are_not_retried(simulator, crm, caplog):
 
 def test_slow_crm_times_out(simulator):
     faults(simulator, latency_ms=1500)
-    client = CRMClient(simulator.base_url, "crm-key", timeout_s=0.3, retries=0)
+    client = CRMClient(simulator.url, "crm-key", timeout_s=0.3, retries=0)
     with pytest.raises(CRMUnavailable):
         client.level(16426780)
 

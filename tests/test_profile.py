@@ -88,5 +88,5 @@ def test_unreachable_wechat_api_does_not_break_the_follow(make_app):
     )
     response = WeChat(app.test_client()).post(samples.fill(samples.SUBSCRIBE))
     assert WeChat(None).reply(response)["Content"] == WELCOME
-    app.extensions["wxmember"].profiles.shutdown()
+    app.extensions["wxmember"].background.shutdown()
     assert database_of(app)["welab/customers"].find_one()["isFollow"] is True

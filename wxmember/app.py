@@ -4,7 +4,7 @@ import logging
 
 from flask import Flask
 
-from wxmember import health, staff_api, webhook
+from wxmember import health, member_pages, staff_api, webhook
 from wxmember.bootstrap import bootstrap
 from wxmember.config import is_embedded, load_config
 from wxmember.jsonio import MongoJSONProvider
@@ -21,10 +21,17 @@ def create_app(config_path=None, *, config=None, services=None):
     app = Flask(__name__)
     app.json = MongoJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.secret_key = services.session_secret
+    app.config.update(
+        SESSION_COOKIE_NAME="wxmember_session",
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not is_embedded(services.config),
+    )
     app.extensions["wxmember"] = services
     app.register_blueprint(webhook.bp)
     app.register_blueprint(staff_api.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(member_pages.bp)
     logging.getLogger(__name__).info(
         "wxmember ready: mongo %s, wechat %s mode",
         "embedded" if is_embedded(services.config) else "server",

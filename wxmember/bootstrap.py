@@ -1,13 +1,20 @@
-"""Builds every dependency once (database, stores, WeChat client) and hands them out."""
+"""Builds every dependency once (database, stores, CRM, WeChat client) and hands them out."""
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 
 import handlers
 from wxmember import db
+from wxmember.background import Background
+from wxmember.binding import BindingService
+from wxmember.crm import connect_crm
 from wxmember.dispatch import Dispatcher
+from wxmember.outbox import Outbox
 from wxmember.profiles import ProfileRequests
+from wxmember.ratelimit import RateLimiter
 from wxmember.records import Records, open_records
 from wxmember.replies import ReplyRules
+from wxmember.sms import SmsCodes
 from wxmember.wechat.crypto import MessageCrypto
 from wxmember.wechat.profile import ProfileFetcher, build_client
 
@@ -20,30 +27,65 @@ class Services:
     database: object
     records: Records
     dispatcher: Dispatcher
-    profiles: ProfileRequests
     crypto: MessageCrypto | None
+    crm: object
+    outbox: Outbox
+    binding: BindingService
+    background: Background
+    wechat_client: object = None
+    session_secret: str = ""
+    crm_simulator: object = None
+    extras: dict = field(default_factory=dict)
 
     def close(self):
-        """Stop background work."""
-        self.profiles.shutdown()
+        """Stop background work and the in-process CRM simulator."""
+        self.background.shutdown()
+        if self.crm_simulator is not None:
+            self.crm_simulator.stop()
 
 
 def bootstrap(config, database=None, wechat_client=None):
-    """Wire the services for ``config``; tests may pass their own database or client."""
+    """Wire the services for ``config``; tests may pass their own database or WeChat client."""
     database = database if database is not None else _connect(config)
     records = open_records(database, config["wechat"]["dedup_ttl_s"])
     client = wechat_client if wechat_client is not None else build_client(config, database)
-    profiles = ProfileRequests(ProfileFetcher(client, records.customers) if client else None)
+    crm, simulator = connect_crm(config)
+    background = Background()
+    secret = config["console"]["session_secret"] or secrets.token_hex(32)
+    limiter = RateLimiter(database)
+    sms = SmsCodes(database, crm, limiter, secret)
+    outbox = Outbox(database, crm)
+    for store in (limiter, sms, outbox):
+        store.ensure_indexes()
+    binding = BindingService(
+        records.customers, records.feeds, records.logs, crm, sms, outbox, background
+    )
+    fetcher = ProfileFetcher(client, records.customers) if client else None
     dependencies = {
         "records": records,
         "customers": records.customers,
         "feeds": records.feeds,
         "logs": records.logs,
         "replies": ReplyRules.from_config(config),
-        "profiles": profiles,
+        "profiles": ProfileRequests(fetcher, background),
+        "binding": binding,
+        "background": background,
     }
     dispatcher = Dispatcher(handlers.HANDLERS, handlers.FALLBACK, dependencies)
-    return Services(config, database, records, dispatcher, profiles, _crypto(config))
+    return Services(
+        config=config,
+        database=database,
+        records=records,
+        dispatcher=dispatcher,
+        crypto=_crypto(config),
+        crm=crm,
+        outbox=outbox,
+        binding=binding,
+        background=background,
+        wechat_client=client,
+        session_secret=secret,
+        crm_simulator=simulator,
+    )
 
 
 def _connect(config):

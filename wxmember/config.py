@@ -24,6 +24,8 @@ DEFAULTS = {
         "encoding_aes_key": "",
         "api_base_url": "https://api.weixin.qq.com/cgi-bin/",
         "api_timeout_s": 3.0,
+        "oauth_url": "https://open.weixin.qq.com/connect/oauth2/authorize",
+        "sns_base_url": "https://api.weixin.qq.com/sns/",
         "dedup_ttl_s": 3600,
     },
     "crm": {
@@ -33,8 +35,15 @@ DEFAULTS = {
         "retries": 2,
         "simulator_members": 200,
     },
-    "scheduler": {"enabled": True},
-    "console": {"api_token": ""},
+    "scheduler": {
+        "enabled": True,
+        "member_sync_minutes": 10,
+        "activities_minutes": 60,
+        "reconcile_minutes": 360,
+        "outbox_seconds": 30,
+        "batch_size": 100,
+    },
+    "console": {"api_token": "", "session_secret": ""},
     "replies": {"welcome": "", "keywords": {}},
 }
 
@@ -168,6 +177,8 @@ def validate(config):
     base_url = config["crm"]["base_url"]
     if base_url != "simulator" and not base_url.startswith(("http://", "https://")):
         raise ConfigError("crm.base_url", "must be an http(s) URL or 'simulator'")
+    if not config["console"]["session_secret"] and not uri.startswith("mongomock://"):
+        raise ConfigError("console.session_secret", "must be set (signs member sessions)")
     token = config["console"]["api_token"]
     if token == DEV_API_TOKEN and not uri.startswith("mongomock://"):
         raise ConfigError("console.api_token", "the shipped development token must be replaced")

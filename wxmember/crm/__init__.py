@@ -1,6 +1,6 @@
 """The store CRM: contract (openapi.yaml), client, errors and the built-in simulator."""
 
-from wxmember.crm.client import CRMClient
+from wxmember.crm.client import CRMClient, idempotency_key
 from wxmember.crm.errors import CRMError, CRMProtocolError, CRMRejected, CRMUnavailable
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "CRMRejected",
     "CRMUnavailable",
     "connect_crm",
+    "idempotency_key",
 ]
 
 SIMULATOR = "simulator"
@@ -21,10 +22,11 @@ def connect_crm(config):
     simulator = None
     base_url = crm["base_url"]
     if base_url == SIMULATOR:
-        from wxmember.crm.simulator import SimulatorServer, create_simulator
+        from wxmember.crm.simulator import create_simulator
+        from wxmember.httpserver import BackgroundServer
 
         app = create_simulator(crm["simulator_members"], crm["api_key"])
-        simulator = SimulatorServer(app).start()
-        base_url = simulator.base_url
+        simulator = BackgroundServer(app).start()
+        base_url = simulator.url
     client = CRMClient(base_url, crm["api_key"], crm["timeout_s"], crm["retries"])
     return client, simulator

@@ -6,6 +6,7 @@ safely try again later, e.g. from the outbox). Log lines carry the method, the
 path with member ids masked, the status and the time, never a body or the key.
 """
 
+import hashlib
 import logging
 import re
 import time
@@ -20,6 +21,12 @@ log = logging.getLogger(__name__)
 
 _RETRYABLE_STATUS = {429, 502, 503, 504}
 _NUMBER_IN_PATH = re.compile(r"/(\d{5,})")
+
+
+def idempotency_key(*parts):
+    """A header-safe key that is the same whenever ``parts`` are."""
+    text = "|".join("" if part is None else str(part) for part in parts)
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 class CRMClient:

@@ -8,11 +8,9 @@ For tests and trials only: ``GET /sim/members``, ``/sim/promotions``, ``/sim/sms
 
 import functools
 import random
-import threading
 import time
 
 from flask import Blueprint, Flask, current_app, jsonify, request
-from werkzeug.serving import make_server
 
 from wxmember.crm.sim_state import SimulatedCRM
 
@@ -291,21 +289,3 @@ def create_simulator(members=200, api_key="", latency_ms=0, error_rate=0.0, seed
     app.register_blueprint(api)
     app.register_blueprint(sim)
     return app
-
-
-class SimulatorServer:
-    """The simulator on a loopback port in a background thread."""
-
-    def __init__(self, app, port=0):
-        self.app = app
-        self.server = make_server("127.0.0.1", port, app, threaded=True)
-        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.thread.join(5)

@@ -18,6 +18,7 @@ PROFILE_FIELDS = {
     "remark": "remarks",
 }
 WECHAT_SEX = {1: "male", 2: "female"}
+BINDING_UNIQUE = ("HaiLanMemberInfo.memberID", "HaiLanMemberInfo.memberCardNumber", "mobile")
 
 
 class CustomerStore:
@@ -29,7 +30,11 @@ class CustomerStore:
     def ensure_indexes(self):
         """Create the unique openid index and the ones staff queries use."""
         self.collection.create_index("wechatid", unique=True)
-        self.collection.create_index("HaiLanMemberInfo.memberID", sparse=True)
+        # One card, one member id and one mobile per bound WeChat user, kept by MongoDB.
+        for field in BINDING_UNIQUE:
+            self.collection.create_index(
+                field, unique=True, partialFilterExpression={"isRegister": True}
+            )
 
     def follow(self, openid, scene=None):
         """Mark ``openid`` as following; return True when this is a new follower."""
@@ -100,6 +105,56 @@ class CustomerStore:
         fields["lastModified"] = now_ms()
         result = self.collection.update_one({"wechatid": openid}, {"$set": fields})
         return result.matched_count == 1
+
+    def bind(self, openid, member_id, card_number, card_type, mobile):
+        """Record the binding; False when ``openid`` is already bound.
+
+        Raises DuplicateKeyError when the card, member or mobile is bound to another user.
+        """
+        now = now_ms()
+        self.ensure(openid)
+        binding = {
+            "createTime": now,
+            "memberID": member_id,
+            "memberCardNumber": card_number,
+            "type": card_type,
+            "action": "bind",
+        }
+        result = self.collection.update_one(
+            {"wechatid": openid, "isRegister": {"$ne": True}},
+            {
+                "$set": {
+                    "HaiLanMemberInfo": binding,
+                    "isRegister": True,
+                    "registerTime": now,
+                    "mobile": mobile,
+                    "lastModified": now,
+                }
+            },  # fmt: skip
+        )
+        return result.modified_count == 1
+
+    def unbind(self, openid, member_id=None):
+        """End the binding; return the customer as it was, or None when it was not bound."""
+        now = now_ms()
+        query = {"wechatid": openid, "isRegister": True}
+        if member_id is not None:
+            query["HaiLanMemberInfo.memberID"] = member_id
+        return self.collection.find_one_and_update(
+            query,
+            {
+                "$set": {
+                    "HaiLanMemberInfo.action": "unbind",
+                    "isRegister": False,
+                    "unRegisterTime": now,
+                    "lastModified": now,
+                }
+            },  # fmt: skip
+        )
+
+    def bound_to(self, field, value):
+        """The customer bound by ``field`` (``mobile``, ``HaiLanMemberInfo.memberID``…)."""
+        return self.collection.find_one({field: value, "isRegister": True})
 
     def get(self, openid):
         """The customer document, or None."""

@@ -1,0 +1,193 @@
+"""Binding a WeChat user to a store membership card, and ending it.
+
+The CRM is asked first (it owns the cards); the platform's record is then one
+atomic update of the customer, whose unique indexes keep one card, one member
+and one mobile per WeChat user. If that update loses a race, the CRM is told to
+unbind again through the outbox, so neither side is left half-bound.
+"""
+
+import logging
+import re
+
+from pymongo.errors import DuplicateKeyError
+
+from wxmember.crm import CRMError, CRMRejected, idempotency_key
+from wxmember.logsafe import mask
+from wxmember.sms import SmsRefused
+
+log = logging.getLogger(__name__)
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+SMS_CODE = re.compile(r"^\d{6}$")
+CARD_NUMBER = re.compile(r"^[A-Za-z0-9]{4,20}$")
+CARD_TYPES = {"01": 1, "02": 2, "03": 3}
+CARD_NAMES = {1: "白卡", 2: "VIP卡", 3: "白金VIP卡"}
+
+
+class BindingRefused(Exception):
+    """The member's request cannot be done: HTTP ``status``, ``code``, Chinese ``message``."""
+
+    def __init__(self, status, code, message):
+        super().__init__(code)
+        self.status, self.code, self.message = status, code, message
+
+
+def _refuse_from(error):
+    if isinstance(error, SmsRefused):
+        return BindingRefused(error.status, error.code, error.message)
+    if isinstance(error, CRMRejected):
+        status = 400 if error.code in ("card_required", "card_mismatch", "invalid") else 409
+        return BindingRefused(status, error.code, error.message)
+    return BindingRefused(503, "crm_unavailable", error.message)
+
+
+class BindingService:
+    """Bind, unbind and describe a member's card."""
+
+    def __init__(self, customers, feeds, logs, crm, sms, outbox, background):
+        self.customers, self.feeds, self.logs = customers, feeds, logs
+        self.crm, self.sms, self.outbox, self.background = crm, sms, outbox, background
+
+    # -- SMS -----------------------------------------------------------------
+
+    def send_code(self, openid, mobile=None, purpose="bind"):
+        """Text a code to ``mobile`` (bind) or to the bound mobile (unbind)."""
+        if purpose == "unbind":
+            mobile = self._bound_customer(openid).get("mobile")
+        _check(MOBILE, mobile, "invalid_mobile", "请输入正确的11位手机号")
+        if purpose == "bind":
+            self._refuse_taken(openid, mobile)
+        try:
+            self.sms.send(openid, mobile, purpose)
+        except SmsRefused as refused:
+            raise _refuse_from(refused) from None
+        return {"sentTo": f"{mobile[:3]}****{mobile[-4:]}"}
+
+    # -- bind ----------------------------------------------------------------
+
+    def bind(self, openid, mobile, code, card_number=None, name=None):
+        """Bind an existing card, or open a new one when the mobile has none."""
+        _check(MOBILE, mobile, "invalid_mobile", "请输入正确的11位手机号")
+        _check(SMS_CODE, code, "invalid_code", "请输入6位短信验证码")
+        if card_number:
+            _check(CARD_NUMBER, card_number, "invalid_card", "会员卡号格式不正确")
+        name = (name or "").strip() or None
+        if name and len(name) > 20:
+            raise BindingRefused(400, "invalid_name", "姓名不能超过20个字")
+        self._refuse_taken(openid, mobile)
+        stored_code = self._take_code(openid, mobile, code, "bind")
+        try:
+            membership, opened = self._bind_on_crm(openid, mobile, card_number, name)
+        except (CRMError, BindingRefused) as error:
+            self.sms.give_back(stored_code)  # nothing happened: the code stays good
+            raise error if isinstance(error, BindingRefused) else _refuse_from(error) from None
+        return self._record_binding(openid, mobile, membership, opened)
+
+    def _refuse_taken(self, openid, mobile):
+        customer = self.customers.get(openid)
+        if customer and customer.get("isRegister"):
+            raise BindingRefused(409, "already_bound", "您已绑定会员卡，如需更换请先解绑")
+        holder = self.customers.bound_to("mobile", mobile)
+        if holder and holder["wechatid"] != openid:
+            raise BindingRefused(409, "mobile_taken", "该手机号已绑定其他微信账号")
+
+    def _take_code(self, openid, mobile, code, purpose):
+        try:
+            return self.sms.take(openid, mobile, code, purpose)
+        except SmsRefused as refused:
+            raise _refuse_from(refused) from None
+
+    def _bind_on_crm(self, openid, mobile, card_number, name):
+        check = self.crm.check_mobile(mobile)
+        if not check["exists"]:
+            if not name:
+                raise BindingRefused(400, "name_required", "该手机号还不是会员，请填写姓名开通新卡")
+            key = idempotency_key("apply", openid, mobile, name)
+            return self.crm.open_card(openid, name, mobile, idempotency_key=key), True
+        if check.get("openid") not in (None, "", openid):
+            raise BindingRefused(409, "card_taken", "该会员卡已绑定其他微信账号")
+        if not check.get("checked") and not card_number:
+            raise BindingRefused(400, "card_required", "该手机号未在门店验证，请输入会员卡号")
+        key = idempotency_key("bind", openid, check.get("MEMBER_ID"), card_number)
+        return self.crm.bind_card(openid, mobile, name, card_number, idempotency_key=key), False
+
+    def _record_binding(self, openid, mobile, membership, opened):
+        member_id = int(membership["MEMBER_ID"])
+        card_type = CARD_TYPES.get(membership["LEVEL"], 1)
+        card_number = membership["MEM_CARD_NO"]
+        try:
+            changed = self.customers.bind(openid, member_id, card_number, card_type, mobile)
+        except DuplicateKeyError:
+            changed = False
+        if not changed and not self._already_bound_to(openid, member_id):
+            self.outbox.add("unbind", member_id, openid)  # the CRM must not keep this binding
+            self.background.submit(self.outbox.deliver, member_id)
+            raise BindingRefused(409, "card_taken", "该会员卡或手机号已绑定其他微信账号")
+        verb = "开通" if opened else "绑定"
+        self.feeds.append(openid, "bind", f"会员{verb}了{CARD_NAMES[card_type]}",
+                          {"memberID": member_id, "type": card_type})  # fmt: skip
+        self.logs.append(openid, "bind", {"memberID": member_id, "memberCardNumber": card_number,
+                                          "type": card_type, "opened": opened})  # fmt: skip
+        log.info("bound %s to member %s", mask(openid), mask(member_id))
+        return self.me(openid)
+
+    def _already_bound_to(self, openid, member_id):
+        customer = self.customers.get(openid) or {}
+        info = customer.get("HaiLanMemberInfo") or {}
+        return bool(customer.get("isRegister")) and info.get("memberID") == member_id
+
+    # -- unbind --------------------------------------------------------------
+
+    def unbind(self, openid, code):
+        """End the binding after the code sent to the bound mobile is given back."""
+        _check(SMS_CODE, code, "invalid_code", "请输入6位短信验证码")
+        customer = self._bound_customer(openid)
+        self._take_code(openid, customer["mobile"], code, "unbind")
+        self.end_binding(openid, "page")
+        return self.me(openid)
+
+    def end_binding(self, openid, source, member_id=None):
+        """Unbind locally now and tell the CRM through the outbox; False if not bound."""
+        before = self.customers.unbind(openid, member_id)
+        if before is None:
+            return False
+        member_id = before["HaiLanMemberInfo"]["memberID"]
+        self.outbox.add("unbind", member_id, openid)
+        self.background.submit(self.outbox.deliver, member_id)
+        self.feeds.append(openid, "unbind", "会员解绑了会员卡", {"memberID": member_id})
+        self.logs.append(openid, "unbind", {"memberID": member_id, "source": source})
+        log.info("unbound %s from member %s (%s)", mask(openid), mask(member_id), source)
+        return True
+
+    def _bound_customer(self, openid):
+        customer = self.customers.get(openid)
+        if not customer or not customer.get("isRegister"):
+            raise BindingRefused(409, "not_bound", "您还没有绑定会员卡")
+        return customer
+
+    # -- me ------------------------------------------------------------------
+
+    def me(self, openid):
+        """What the member page shows about the member."""
+        customer = self.customers.get(openid) or {}
+        info = customer.get("HaiLanMemberInfo") or {}
+        bound = bool(customer.get("isRegister"))
+        mobile = customer.get("mobile") or ""
+        return {
+            "bound": bound,
+            "nickname": customer.get("nickname"),
+            "member": {
+                "memberID": info.get("memberID"),
+                "cardNumber": info.get("memberCardNumber"),
+                "type": info.get("type"),
+                "typeName": CARD_NAMES.get(info.get("type")),
+                "mobile": f"{mobile[:3]}****{mobile[-4:]}" if mobile else None,
+            }
+            if bound
+            else None,
+        }
+
+
+def _check(pattern, value, code, message):
+    if not isinstance(value, str) or not pattern.match(value):
+        raise BindingRefused(400, code, message)

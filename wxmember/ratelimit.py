@@ -1,0 +1,35 @@
+"""Fixed-window rate limits counted in MongoDB, so every process shares them."""
+
+import time
+from datetime import timedelta
+
+from pymongo import ReturnDocument
+
+from wxmember.clock import utcnow
+
+COLLECTION = "wxmember/rate_limits"
+
+
+class RateLimiter:
+    """``allow(name, key, limit, window_s)`` counts one hit and says whether it is allowed."""
+
+    def __init__(self, database):
+        self.collection = database[COLLECTION]
+
+    def ensure_indexes(self):
+        """Windows are deleted once they are over."""
+        self.collection.create_index("expireAt", expireAfterSeconds=0)
+
+    def allow(self, name, key, limit, window_s):
+        """Count a hit of ``key`` in the current window; False once ``limit`` is passed."""
+        window = int(time.time() // window_s)
+        counter = self.collection.find_one_and_update(
+            {"_id": f"{name}|{key}|{window_s}|{window}"},
+            {
+                "$inc": {"hits": 1},
+                "$setOnInsert": {"expireAt": utcnow() + timedelta(seconds=window_s)},
+            },
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return counter["hits"] <= limit

@@ -1,0 +1,108 @@
+"""SMS verification codes: sent through the CRM, tied to the mobile and the openid.
+
+A code expires, is used at most once (taken by one atomic delete), allows a few
+wrong tries, and sending is limited per mobile and per openid. Only a keyed hash
+of the code is stored.
+"""
+
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import timedelta
+
+from wxmember.clock import as_utc, utcnow
+from wxmember.crm import CRMError
+from wxmember.logsafe import mask
+
+log = logging.getLogger(__name__)
+
+COLLECTION = "wxmember/sms_codes"
+CODE_TTL_S = 300
+MAX_ATTEMPTS = 5
+SEND_LIMITS = (  # (counter name, whose, limit, window in seconds)
+    ("sms-mobile-minute", "mobile", 1, 60),
+    ("sms-mobile-day", "mobile", 5, 86400),
+    ("sms-openid-day", "openid", 10, 86400),
+)
+TEXT = "【会员中心】您的验证码是{code}，{minutes}分钟内有效。如非本人操作，请忽略。"
+
+
+class SmsRefused(Exception):
+    """A send or a check was refused; ``code`` for programs, ``message`` (中文) for people."""
+
+    def __init__(self, code, message, status=400):
+        super().__init__(code)
+        self.code, self.message, self.status = code, message, status
+
+
+class SmsCodes:
+    """Sends and checks verification codes."""
+
+    def __init__(self, database, crm, limiter, secret):
+        self.collection = database[COLLECTION]
+        self.crm = crm
+        self.limiter = limiter
+        self.secret = secret.encode()
+
+    def ensure_indexes(self):
+        """Expired codes are deleted by MongoDB."""
+        self.collection.create_index("expireAt", expireAfterSeconds=0)
+
+    def _hash(self, mobile, code):
+        return hmac.new(self.secret, f"{mobile}|{code}".encode(), hashlib.sha256).hexdigest()
+
+    def send(self, openid, mobile, purpose="bind"):
+        """Send a new code to ``mobile`` for ``openid``; SmsRefused when limited or failing."""
+        for name, whose, limit, window in SEND_LIMITS:
+            if not self.limiter.allow(name, mobile if whose == "mobile" else openid, limit, window):
+                raise SmsRefused("sms_rate_limited", "验证码发送过于频繁，请稍后再试", 429)
+        code = f"{secrets.randbelow(10**6):06d}"
+        key = f"{purpose}|{mobile}"
+        now = utcnow()
+        self.collection.replace_one(
+            {"_id": key},
+            {
+                "hash": self._hash(mobile, code),
+                "openid": openid,
+                "attempts": 0,
+                "sentAt": now,
+                "expireAt": now + timedelta(seconds=CODE_TTL_S),
+            },  # fmt: skip
+            upsert=True,
+        )
+        try:
+            self.crm.send_sms(mobile, TEXT.format(code=code, minutes=CODE_TTL_S // 60))
+        except CRMError as exc:
+            self.collection.delete_one({"_id": key})
+            log.warning("SMS to %s not sent: %s", mask(mobile), exc)
+            raise SmsRefused("sms_failed", "短信发送失败，请稍后再试", 503) from None
+        log.info("SMS code sent to %s", mask(mobile))
+
+    def take(self, openid, mobile, code, purpose="bind"):
+        """Use up the code if it is right; return the stored code so it can be given back."""
+        key = f"{purpose}|{mobile}"
+        taken = self.collection.find_one_and_delete(
+            {
+                "_id": key,
+                "hash": self._hash(mobile, str(code)),
+                "openid": openid,
+                "attempts": {"$lt": MAX_ATTEMPTS},
+                "expireAt": {"$gt": utcnow()},
+            }  # fmt: skip
+        )
+        if taken is not None:
+            return taken
+        self._count_wrong_try(key)
+
+    def _count_wrong_try(self, key):
+        stored = self.collection.find_one_and_update({"_id": key}, {"$inc": {"attempts": 1}})
+        if stored is None or as_utc(stored["expireAt"]) <= utcnow():
+            raise SmsRefused("code_expired", "验证码已失效，请重新获取")
+        if stored["attempts"] + 1 >= MAX_ATTEMPTS:
+            raise SmsRefused("code_attempts", "验证码错误次数过多，请重新获取")
+        raise SmsRefused("code_wrong", "验证码错误，请重新输入")
+
+    def give_back(self, stored):
+        """Restore a code taken by ``take`` when the operation it was for did not happen."""
+        self.collection.replace_one({"_id": stored["_id"]}, stored, upsert=True)
