@@ -35,9 +35,17 @@ TOKEN = "bench-token"
 APPID = "wxbench000000000"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 MONGO_METHODS = {
-    "insert_one", "update_one", "find_one", "find_one_and_update", "find",
-    "replace_one", "delete_one", "count_documents", "insert_many", "update_many",
-}  # fmt: skip
+    "insert_one",
+    "update_one",
+    "find_one",
+    "find_one_and_update",
+    "find",
+    "replace_one",
+    "delete_one",
+    "count_documents",
+    "insert_many",
+    "update_many",
+}
 
 
 class MeteredDatabase:

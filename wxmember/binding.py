@@ -124,10 +124,22 @@ class BindingService:
             self.background.submit(self.outbox.deliver, member_id)
             raise BindingRefused(409, "card_taken", "该会员卡或手机号已绑定其他微信账号")
         verb = "开通" if opened else "绑定"
-        self.feeds.append(openid, "bind", f"会员{verb}了{CARD_NAMES[card_type]}",
-                          {"memberID": member_id, "type": card_type})  # fmt: skip
-        self.logs.append(openid, "bind", {"memberID": member_id, "memberCardNumber": card_number,
-                                          "type": card_type, "opened": opened})  # fmt: skip
+        self.feeds.append(
+            openid,
+            "bind",
+            f"会员{verb}了{CARD_NAMES[card_type]}",
+            {"memberID": member_id, "type": card_type},
+        )
+        self.logs.append(
+            openid,
+            "bind",
+            {
+                "memberID": member_id,
+                "memberCardNumber": card_number,
+                "type": card_type,
+                "opened": opened,
+            },
+        )
         log.info("bound %s to member %s", mask(openid), mask(member_id))
         return self.me(openid)
 

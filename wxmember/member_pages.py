@@ -81,13 +81,15 @@ def oauth_start():
     state = secrets.token_urlsafe(16)
     session["oauth_state"] = state
     session["oauth_next"] = _safe_next(request.args.get("next"))
-    query = urlencode({
-        "appid": wechat["appid"],
-        "redirect_uri": url_for("member.oauth_callback", _external=True),
-        "response_type": "code",
-        "scope": "snsapi_base",
-        "state": state,
-    })  # fmt: skip
+    query = urlencode(
+        {
+            "appid": wechat["appid"],
+            "redirect_uri": url_for("member.oauth_callback", _external=True),
+            "response_type": "code",
+            "scope": "snsapi_base",
+            "state": state,
+        }
+    )
     return redirect(f"{wechat['oauth_url']}?{query}#wechat_redirect")
 
 
@@ -108,8 +110,12 @@ def oauth_callback():
 
 def _openid_for_code(code):
     wechat = _wechat_config()
-    params = {"appid": wechat["appid"], "secret": wechat["appsecret"], "code": code,
-              "grant_type": "authorization_code"}  # fmt: skip
+    params = {
+        "appid": wechat["appid"],
+        "secret": wechat["appsecret"],
+        "code": code,
+        "grant_type": "authorization_code",
+    }
     try:
         answer = requests.get(
             f"{wechat['sns_base_url']}oauth2/access_token",

@@ -37,11 +37,20 @@ class Outbox:
 
     def add(self, kind, member_id, openid, payload=None):
         """Queue one notification (``bind`` or ``unbind``) for ``member_id``."""
-        self.collection.insert_one({
-            "_id": ObjectId(), "kind": kind, "memberID": member_id, "openid": openid,
-            "payload": payload or {}, "state": "pending", "attempts": 0,
-            "createTime": now_ms(), "nextAttemptAt": utcnow(), "lockedUntil": utcnow(),
-        })  # fmt: skip
+        self.collection.insert_one(
+            {
+                "_id": ObjectId(),
+                "kind": kind,
+                "memberID": member_id,
+                "openid": openid,
+                "payload": payload or {},
+                "state": "pending",
+                "attempts": 0,
+                "createTime": now_ms(),
+                "nextAttemptAt": utcnow(),
+                "lockedUntil": utcnow(),
+            }
+        )
 
     def pending(self, member_id=None):
         """Pending notifications, oldest first."""
@@ -110,7 +119,7 @@ class Outbox:
                     "lastError": error,
                     "nextAttemptAt": utcnow() + timedelta(seconds=delay),
                 }
-            },  # fmt: skip
+            },
         )
 
     def _finish(self, item, state, error=None):

@@ -68,7 +68,7 @@ class SmsCodes:
                 "attempts": 0,
                 "sentAt": now,
                 "expireAt": now + timedelta(seconds=CODE_TTL_S),
-            },  # fmt: skip
+            },
             upsert=True,
         )
         try:
@@ -89,7 +89,7 @@ class SmsCodes:
                 "openid": openid,
                 "attempts": {"$lt": MAX_ATTEMPTS},
                 "expireAt": {"$gt": utcnow()},
-            }  # fmt: skip
+            }
         )
         if taken is not None:
             return taken

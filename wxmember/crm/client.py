@@ -88,16 +88,25 @@ class CRMClient:
         return answer
 
     def bind_card(self, openid, mobile, name=None, card_number=None, idempotency_key=None):
-        """Bind the existing card of ``mobile`` to ``openid``: ``{MEMBER_ID, MEM_CARD_NO, LEVEL}``."""
-        body = {"openid": openid, "MOBILE_TELEPHONE_NO": mobile, "MEM_PSN_CNAME": name,
-                "MEM_OLDCARD_NO": card_number}  # fmt: skip
+        """Bind the card of ``mobile`` to ``openid``: ``{MEMBER_ID, MEM_CARD_NO, LEVEL}``."""
+        body = {
+            "openid": openid,
+            "MOBILE_TELEPHONE_NO": mobile,
+            "MEM_PSN_CNAME": name,
+            "MEM_OLDCARD_NO": card_number,
+        }
         answer = self._post("/members/bind", _drop_none(body), idempotency_key)
         return _require(answer, "MEMBER_ID", "MEM_CARD_NO", "LEVEL")
 
     def open_card(self, openid, name, mobile, sex=None, birthday=None, idempotency_key=None):
         """Open a new card for ``openid``: ``{MEMBER_ID, MEM_CARD_NO, LEVEL}``."""
-        body = {"openid": openid, "MEM_PSN_CNAME": name, "MOBILE_TELEPHONE_NO": mobile,
-                "MEM_PSN_SEX": sex, "MEM_PSN_BIRTHDAY": birthday}  # fmt: skip
+        body = {
+            "openid": openid,
+            "MEM_PSN_CNAME": name,
+            "MOBILE_TELEPHONE_NO": mobile,
+            "MEM_PSN_SEX": sex,
+            "MEM_PSN_BIRTHDAY": birthday,
+        }
         answer = self._post("/members/apply", _drop_none(body), idempotency_key)
         return _require(answer, "MEMBER_ID", "MEM_CARD_NO", "LEVEL")
 

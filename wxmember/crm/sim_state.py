@@ -10,8 +10,16 @@ import time
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红梅晨宇浩然子涵欣怡"
-CITIES = [("上海", "上海"), ("北京", "北京"), ("广东", "广州"), ("广东", "深圳"),
-          ("浙江", "杭州"), ("江苏", "南京"), ("四川", "成都"), ("湖北", "武汉")]  # fmt: skip
+CITIES = [
+    ("上海", "上海"),
+    ("北京", "北京"),
+    ("广东", "广州"),
+    ("广东", "深圳"),
+    ("浙江", "杭州"),
+    ("江苏", "南京"),
+    ("四川", "成都"),
+    ("湖北", "武汉"),
+]
 INDUSTRIES = ["IT", "金融", "教育", "医疗", "制造", "零售", "自由职业"]
 COLORS = ["黑色", "白色", "藏青", "灰色", "米色", "酒红"]
 LEVEL_WEIGHTS = (("01", 60), ("02", 30), ("03", 10))  # white, VIP, platinum VIP
@@ -22,9 +30,22 @@ PROMOTIONS = [
     ("CQL201407010003", "生日礼券", "生日当月可用", "现金券", "01", 200, 300),
     ("CQL201408010005", "VIP专享券", "VIP及以上会员可用", "现金券", "01", 300, 100),
 ]
-MEMBER_FIELDS = ("MEM_CARD_NO", "LEVEL", "MEM_PSN_CNAME", "MEM_PSN_SEX", "MEM_PSN_BIRTHDAY",
-                 "MOBILE_TELEPHONE_NO", "MEM_PSN_EMAIL", "MEM_INDUSTRY", "PROVINCE", "CITY",
-                 "MEM_PSN_ADDRESS", "MEM_PSN_HOPPY", "MEM_PSN_COLOR", "WX_OPENID")  # fmt: skip
+MEMBER_FIELDS = (
+    "MEM_CARD_NO",
+    "LEVEL",
+    "MEM_PSN_CNAME",
+    "MEM_PSN_SEX",
+    "MEM_PSN_BIRTHDAY",
+    "MOBILE_TELEPHONE_NO",
+    "MEM_PSN_EMAIL",
+    "MEM_INDUSTRY",
+    "PROVINCE",
+    "CITY",
+    "MEM_PSN_ADDRESS",
+    "MEM_PSN_HOPPY",
+    "MEM_PSN_COLOR",
+    "WX_OPENID",
+)
 FIRST_MEMBER_ID = 16426780
 
 
@@ -45,10 +66,19 @@ class SimulatedCRM:
         self.coupons = []
         self.points = {}
         self.mobiles = set()
-        self.promotions = {code: {"PROMOTION_CODE": code, "PROMOTION_NAME": name,
-                                  "PROMOTION_DESC": desc, "TYPE": kind, "TYPE_CODE": type_code,
-                                  "QTY": qty, "TOTAL": total, "USED": 0}
-                           for code, name, desc, kind, type_code, qty, total in PROMOTIONS}  # fmt: skip
+        self.promotions = {
+            code: {
+                "PROMOTION_CODE": code,
+                "PROMOTION_NAME": name,
+                "PROMOTION_DESC": desc,
+                "TYPE": kind,
+                "TYPE_CODE": type_code,
+                "QTY": qty,
+                "TOTAL": total,
+                "USED": 0,
+            }
+            for code, name, desc, kind, type_code, qty, total in PROMOTIONS
+        }
         for _ in range(members):
             self._add_seed_member()
 
@@ -56,7 +86,8 @@ class SimulatedCRM:
 
     def _add_seed_member(self):
         member_id = FIRST_MEMBER_ID + len(self.members)
-        level = self.random.choices(*zip(*LEVEL_WEIGHTS))[0]
+        levels, weights = zip(*LEVEL_WEIGHTS, strict=True)
+        level = self.random.choices(levels, weights)[0]
         province, city = self.random.choice(CITIES)
         info = {
             "MEMBER_ID": member_id,
@@ -102,22 +133,29 @@ class SimulatedCRM:
         if old == value:
             return
         info[field] = value
-        self.changes.append({
-            "PK_PUB_FIELD_CHANGEHIS": len(self.changes) + 1,
-            "TABLE_NAME": "PUB_MEMBER_PSN",
-            "FIELD_NAME": field,
-            "RK_VALUE": str(member_id),
-            "OLD_VALUE": None if old is None else str(old),
-            "NEW_VALUE": None if value is None else str(value),
-            "INPUT_DATE": _now_ms(),
-        })  # fmt: skip
+        self.changes.append(
+            {
+                "PK_PUB_FIELD_CHANGEHIS": len(self.changes) + 1,
+                "TABLE_NAME": "PUB_MEMBER_PSN",
+                "FIELD_NAME": field,
+                "RK_VALUE": str(member_id),
+                "OLD_VALUE": None if old is None else str(old),
+                "NEW_VALUE": None if value is None else str(value),
+                "INPUT_DATE": _now_ms(),
+            }
+        )
 
     def open_card(self, openid, name, mobile, sex=None, birthday=None):
         """A new white card bound to ``openid``."""
         info = self._add_seed_member()
         self.mobiles.add(mobile)
-        info.update(MOBILE_TELEPHONE_NO=mobile, MOBILE_CHECKED=True, LEVEL="01",
-                    MEM_CARD_NO=f"W{info['MEMBER_ID']:010d}", MEM_PSN_CNAME=name)  # fmt: skip
+        info.update(
+            MOBILE_TELEPHONE_NO=mobile,
+            MOBILE_CHECKED=True,
+            LEVEL="01",
+            MEM_CARD_NO=f"W{info['MEMBER_ID']:010d}",
+            MEM_PSN_CNAME=name,
+        )
         if sex:
             info["MEM_PSN_SEX"] = sex
         if birthday:

@@ -97,13 +97,26 @@ def check_mobile():
     member = _crm().by_mobile(data["mobile"])
     if member is None:
         return jsonify({"success": True, "exists": False})
-    return jsonify({"success": True, "exists": True, "MEMBER_ID": member["MEMBER_ID"],
-                    "checked": member["MOBILE_CHECKED"], "openid": member["WX_OPENID"]})  # fmt: skip
+    return jsonify(
+        {
+            "success": True,
+            "exists": True,
+            "MEMBER_ID": member["MEMBER_ID"],
+            "checked": member["MOBILE_CHECKED"],
+            "openid": member["WX_OPENID"],
+        }
+    )
 
 
 def _membership(member):
-    return jsonify({"success": True, "MEMBER_ID": member["MEMBER_ID"],
-                    "MEM_CARD_NO": member["MEM_CARD_NO"], "LEVEL": member["LEVEL"]})  # fmt: skip
+    return jsonify(
+        {
+            "success": True,
+            "MEMBER_ID": member["MEMBER_ID"],
+            "MEM_CARD_NO": member["MEM_CARD_NO"],
+            "LEVEL": member["LEVEL"],
+        }
+    )
 
 
 @api.post("/members/bind")
@@ -141,8 +154,13 @@ def apply():
         return _fail(409, "already_bound", "该微信ID已是本品牌会员，请检查！")
     if state.by_mobile(data["MOBILE_TELEPHONE_NO"]):
         return _fail(409, "mobile_exists", "该手机号已是会员，请直接绑定")
-    member = state.open_card(data["openid"], data["MEM_PSN_CNAME"], data["MOBILE_TELEPHONE_NO"],
-                             data.get("MEM_PSN_SEX"), data.get("MEM_PSN_BIRTHDAY"))  # fmt: skip
+    member = state.open_card(
+        data["openid"],
+        data["MEM_PSN_CNAME"],
+        data["MOBILE_TELEPHONE_NO"],
+        data.get("MEM_PSN_SEX"),
+        data.get("MEM_PSN_BIRTHDAY"),
+    )
     return _membership(member)
 
 
@@ -201,8 +219,13 @@ def changes():
     rows = _crm().changes  # keys are 1..n in order: row k sits at index k-1
     page = rows[after : after + limit]
     more = after + limit < len(rows)
-    return jsonify({"success": True, "list": page, "next": page[-1]["PK_PUB_FIELD_CHANGEHIS"]
-                    if page and more else None})  # fmt: skip
+    return jsonify(
+        {
+            "success": True,
+            "list": page,
+            "next": page[-1]["PK_PUB_FIELD_CHANGEHIS"] if page and more else None,
+        }
+    )
 
 
 @api.get("/promotions")
@@ -214,8 +237,9 @@ def promotions():
     if code:
         items = [p for p in items if p["PROMOTION_CODE"] == code]
     chunk = items[(page - 1) * per_page : page * per_page]
-    return jsonify({"success": True, "list": chunk, "total": len(items), "pageNum": page,
-                    "perPage": per_page})  # fmt: skip
+    return jsonify(
+        {"success": True, "list": chunk, "total": len(items), "pageNum": page, "perPage": per_page}
+    )
 
 
 @api.post("/sms")
@@ -235,8 +259,10 @@ def send_sms():
 def sim_members():
     state = _crm()
     with state.lock:
-        members = [state.public_member(m) | {"MOBILE_CHECKED": m["MOBILE_CHECKED"]}
-                   for m in state.members.values()]  # fmt: skip
+        members = [
+            state.public_member(m) | {"MOBILE_CHECKED": m["MOBILE_CHECKED"]}
+            for m in state.members.values()
+        ]
     return jsonify(members)
 
 
@@ -275,8 +301,14 @@ def sim_faults():
     for name, value in (request.get_json(silent=True) or {}).items():
         if hasattr(faults, name) and name != "random":
             setattr(faults, name, value)
-    return jsonify({"latency_ms": faults.latency_ms, "error_rate": faults.error_rate,
-                    "down": faults.down, "garbage": faults.garbage})  # fmt: skip
+    return jsonify(
+        {
+            "latency_ms": faults.latency_ms,
+            "error_rate": faults.error_rate,
+            "down": faults.down,
+            "garbage": faults.garbage,
+        }
+    )
 
 
 def create_simulator(members=200, api_key="", latency_ms=0, error_rate=0.0, seed=7):

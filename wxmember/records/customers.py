@@ -130,7 +130,7 @@ class CustomerStore:
                     "mobile": mobile,
                     "lastModified": now,
                 }
-            },  # fmt: skip
+            },
         )
         return result.modified_count == 1
 
@@ -149,7 +149,7 @@ class CustomerStore:
                     "unRegisterTime": now,
                     "lastModified": now,
                 }
-            },  # fmt: skip
+            },
         )
 
     def bound_to(self, field, value):
