@@ -31,6 +31,7 @@ def write_config(tmp_path, safe=False, **sections):
         "mongo": {"uri": "mongomock://", "database": "wxmember_test"},
         "wechat": {"token": TOKEN, "appid": APPID},
         "console": {"api_token": STAFF_TOKEN},
+        "scheduler": {"enabled": False},
         "replies": {"welcome": WELCOME, "keywords": KEYWORDS},
     }
     if safe:

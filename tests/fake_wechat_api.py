@@ -19,8 +19,11 @@ class FakeWeChatAPI:
         app = Flask("fake-wechat")
         app.add_url_rule("/cgi-bin/token", view_func=self.token)
         app.add_url_rule("/cgi-bin/user/info", view_func=self.user_info)
+        app.add_url_rule("/sns/oauth2/access_token", view_func=self.oauth_token)
         self.server = LiveServer(app)
         self.base_url = f"{self.server.url}/cgi-bin/"
+        self.sns_base_url = f"{self.server.url}/sns/"
+        self.oauth_codes = {}  # code -> openid, each usable once
 
     def token(self):
         self.token_requests += 1
@@ -43,6 +46,19 @@ class FakeWeChatAPI:
                 "country": "中国",
                 "headimgurl": "http://thirdwx.qlogo.cn/mmopen/abc/132",
                 "subscribe_time": 1700000000,
+            }
+        )
+
+    def oauth_token(self):
+        openid = self.oauth_codes.pop(request.args.get("code"), None)
+        if openid is None or request.args.get("grant_type") != "authorization_code":
+            return jsonify({"errcode": 40029, "errmsg": "invalid code"})
+        return jsonify(
+            {
+                "access_token": "WEB_TOKEN",
+                "expires_in": 7200,
+                "openid": openid,
+                "scope": "snsapi_base",
             }
         )
 

@@ -4,6 +4,7 @@ import logging
 
 from flask import Flask
 
+from jobs import scheduler
 from wxmember import health, member_pages, staff_api, webhook
 from wxmember.bootstrap import bootstrap
 from wxmember.config import is_embedded, load_config
@@ -17,6 +18,7 @@ def create_app(config_path=None, *, config=None, services=None):
     """Build the app from ``config_path`` (or a loaded ``config``, or ready ``services``)."""
     if services is None:
         services = bootstrap(config if config is not None else load_config(config_path))
+        _start_embedded_scheduler(services)
     configure_logging()
     app = Flask(__name__)
     app.json = MongoJSONProvider(app)
@@ -38,3 +40,11 @@ def create_app(config_path=None, *, config=None, services=None):
         "safe" if services.crypto else "plain",
     )
     return app
+
+
+def _start_embedded_scheduler(services):
+    """The embedded default runs its jobs in-process; production runs ``wxmember worker``."""
+    config = services.config
+    if config["scheduler"]["enabled"] and is_embedded(config):
+        services.scheduler = scheduler.build(services)
+        services.scheduler.start()

@@ -4,11 +4,14 @@ import secrets
 from dataclasses import dataclass, field
 
 import handlers
+from jobs.lease import new_owner
+from jobs.runs import JobRuns
 from wxmember import db
 from wxmember.background import Background
 from wxmember.binding import BindingService
 from wxmember.crm import connect_crm
 from wxmember.dispatch import Dispatcher
+from wxmember.drift import DriftLog
 from wxmember.outbox import Outbox
 from wxmember.profiles import ProfileRequests
 from wxmember.ratelimit import RateLimiter
@@ -35,10 +38,14 @@ class Services:
     wechat_client: object = None
     session_secret: str = ""
     crm_simulator: object = None
-    extras: dict = field(default_factory=dict)
+    drift: DriftLog = None
+    owner: str = field(default_factory=new_owner)
+    scheduler: object = None
 
     def close(self):
-        """Stop background work and the in-process CRM simulator."""
+        """Stop the scheduler, background work and the in-process CRM simulator."""
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         self.background.shutdown()
         if self.crm_simulator is not None:
             self.crm_simulator.stop()
@@ -55,7 +62,8 @@ def bootstrap(config, database=None, wechat_client=None):
     limiter = RateLimiter(database)
     sms = SmsCodes(database, crm, limiter, secret)
     outbox = Outbox(database, crm)
-    for store in (limiter, sms, outbox):
+    drift = DriftLog(database)
+    for store in (limiter, sms, outbox, drift, JobRuns(database)):
         store.ensure_indexes()
     binding = BindingService(
         records.customers, records.feeds, records.logs, crm, sms, outbox, background
@@ -85,6 +93,7 @@ def bootstrap(config, database=None, wechat_client=None):
         wechat_client=client,
         session_secret=secret,
         crm_simulator=simulator,
+        drift=drift,
     )
 
 

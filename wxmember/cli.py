@@ -9,6 +9,7 @@ from datetime import datetime
 import click
 import requests
 
+from jobs.runner import JOBS, JobBusy, run_job
 from wxmember.config import ConfigError, load_config
 from wxmember.logsafe import configure_logging
 from wxmember.timeparse import SHANGHAI
@@ -150,16 +151,21 @@ def logs(ctx, url, token, wxid, action, since, until, limit, pages, as_json, as_
         _write_table(items)
 
 
-def _fetch_logs(endpoint, token, params, pages):
+def _api_get(endpoint, token, params):
+    """GET a staff API page; a ClickException with the server's message on failure."""
     headers = {"Authorization": f"Bearer {token}"}
+    try:
+        response = requests.get(endpoint, params=params, headers=headers, timeout=10)
+    except requests.RequestException as exc:
+        raise click.ClickException(f"cannot reach {endpoint}: {type(exc).__name__}") from None
+    if response.status_code != 200:
+        raise click.ClickException(f"HTTP {response.status_code}: {_message(response)}")
+    return response.json()
+
+
+def _fetch_logs(endpoint, token, params, pages):
     for _ in range(pages):
-        try:
-            response = requests.get(endpoint, params=params, headers=headers, timeout=10)
-        except requests.RequestException as exc:
-            raise click.ClickException(f"cannot reach {endpoint}: {type(exc).__name__}") from None
-        if response.status_code != 200:
-            raise click.ClickException(f"HTTP {response.status_code}: {_message(response)}")
-        page = response.json()
+        page = _api_get(endpoint, token, params)
         yield from page["items"]
         if not page.get("next"):
             return
@@ -198,6 +204,109 @@ def _write_table(items):
     for row in [HEADER, ["-" * w for w in widths], *rows]:
         click.echo("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
     click.echo(f"({len(rows)} records)")
+
+
+@cli.command()
+@click.option(
+    "--url",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    help="Base URL of a running wxmember.",
+)
+@click.option(
+    "--token",
+    envvar="WXMEMBER_CONSOLE_API_TOKEN",
+    help="Staff API token (default: console.api_token of the config).",
+)
+@click.option("--job", type=click.Choice(list(JOBS)), help="Only this job's runs.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
+@click.pass_context
+def jobs(ctx, url, token, job, limit):
+    """The latest job runs of a running server: start, end, counts, error."""
+    token = token or _load(ctx)["console"]["api_token"]
+    params = {"limit": limit, **({"job": job} if job else {})}
+    body = _api_get(f"{url.rstrip('/')}/api/jobs", token, params)
+    for run in body["items"]:
+        click.echo(_run_line(run))
+    click.echo(f"({len(body['items'])} runs)")
+
+
+def _run_line(run):
+    started = datetime.fromtimestamp(run["startedAt"] / 1000, SHANGHAI)
+    took = f"{(run['endedAt'] - run['startedAt']) / 1000:.1f}s" if run.get("endedAt") else "…"
+    counts = " ".join(f"{k}={v}" for k, v in (run.get("counts") or {}).items())
+    error = f"  error: {run['error']}" if run.get("error") else ""
+    return (
+        f"{started:%Y-%m-%d %H:%M:%S}  {run['job']:<10} {run['state']:<8} {took:>7}  "
+        f"{counts}{error}"
+    )
+
+
+@cli.command()
+@click.argument("job", type=click.Choice(list(JOBS)))
+@click.pass_context
+def sync(ctx, job):
+    """Run one job now (members, activities, reconcile, outbox), with progress."""
+    from wxmember.bootstrap import bootstrap
+
+    services = bootstrap(_load(ctx))
+    try:
+        run = run_job(services, job, trigger="cli", progress=_progress(job))
+    except JobBusy:
+        raise click.ClickException(f"{job} is running in another process; try later") from None
+    finally:
+        services.close()
+    click.echo("", err=True)
+    click.echo(_run_line(run))
+    if run["error"]:
+        sys.exit(1)
+
+
+def _progress(label):
+    def show(done, total=None):
+        if total:
+            filled = int(30 * min(done, total) / total)
+            line = f"{label} [{'#' * filled:<30}] {done}/{total}"
+        else:
+            line = f"{label}: {done} done"
+        click.echo(f"\r{line}", nl=False, err=True)
+
+    return show
+
+
+@cli.command()
+@click.pass_context
+def worker(ctx):
+    """Run the scheduled jobs (each runs on one worker at a time) until stopped."""
+    from jobs import scheduler
+    from wxmember.bootstrap import bootstrap
+
+    services = bootstrap(_load(ctx))
+    click.echo(f"worker {services.owner}: jobs {', '.join(JOBS)}", err=True)
+    try:
+        scheduler.build(services, blocking=True).start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        services.close()
+
+
+@cli.command("crm-simulator")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8090, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--members", default=1000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--api-key", default="", help="Require this X-Api-Key.")
+@click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(0, 60_000))
+@click.option("--error-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1))
+def crm_simulator(host, port, members, api_key, latency_ms, error_rate):
+    """Run the store CRM simulator (the contract in wxmember/crm/openapi.yaml)."""
+    from werkzeug.serving import run_simple
+
+    from wxmember.crm.simulator import create_simulator
+
+    app = create_simulator(members, api_key, latency_ms, error_rate)
+    click.echo(f"CRM simulator with {members} members", err=True)
+    run_simple(host, port, app, threaded=True)
 
 
 def main():

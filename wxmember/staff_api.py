@@ -4,6 +4,9 @@ import hmac
 
 from flask import Blueprint, current_app, jsonify, request
 
+from jobs.lease import COLLECTION as LEASES
+from jobs.runner import JOBS
+from jobs.runs import JobRuns
 from wxmember.records.logs import InvalidQuery
 from wxmember.timeparse import to_ms
 
@@ -54,6 +57,28 @@ def get_customer(wxid):
     if customer is None:
         return _error(404, "not_found", f"no customer with wechatid {wxid}")
     return jsonify(customer)
+
+
+@bp.get("/jobs")
+def list_jobs():
+    """The latest job runs (``?job=`` for one job) and who holds each job's lease."""
+    services = current_app.extensions["wxmember"]
+    job = request.args.get("job") or None
+    if job and job not in JOBS:
+        raise InvalidQuery(f"job must be one of {', '.join(JOBS)}")
+    runs = JobRuns(services.database).latest(job, _int_arg("limit", 50))
+    leases = list(services.database[LEASES].find())
+    return jsonify({"items": runs, "leases": leases})
+
+
+@bp.get("/drift")
+def list_drift():
+    """Where the platform and the CRM disagree (``?state=open|repaired|resolved``)."""
+    services = current_app.extensions["wxmember"]
+    state = request.args.get("state") or None
+    if state not in (None, "open", "repaired", "resolved"):
+        raise InvalidQuery("state must be open, repaired or resolved")
+    return jsonify({"items": services.drift.latest(state, _int_arg("limit", 100))})
 
 
 def _time_arg(name):

@@ -1,0 +1,178 @@
+"""Member sync: CRM member changes since the cursor onto the bound customers.
+
+The cursor (``lavico/user/lastId``) moves only after a batch is stored, to the
+highest change key of that batch, so a crash or a CRM error resumes where it
+stopped without loss or double work. A batch is one ``bulk_write``. A member
+unbound or rebound on the CRM side is recorded as drift for the reconciliation.
+"""
+
+import logging
+from datetime import datetime
+
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from wxmember.clock import now_ms
+from wxmember.timeparse import SHANGHAI
+
+log = logging.getLogger(__name__)
+
+CURSOR_COLLECTION = "lavico/user/lastId"
+CURSOR_ID = "member_sync"
+MEMBER_TABLE = "PUB_MEMBER_PSN"
+
+STYLES = {
+    "01": "简约大方",
+    "02": "时尚潮流",
+    "03": "商务正装",
+    "04": "运动活力",
+    "05": "优雅知性",
+    "06": "休闲",
+}
+FIELD_MAP = {  # CRM column -> (customer field, conversion)
+    "MEM_PSN_CNAME": ("realname", str),
+    "MEM_PSN_SEX": ("gender", lambda v: {"M": "male", "F": "female"}.get(v, v)),
+    "MEM_PSN_BIRTHDAY": ("birthday", lambda v: _date_ms(v)),
+    "MOBILE_TELEPHONE_NO": ("mobile", str),
+    "MEM_PSN_EMAIL": ("email", str),
+    "MEM_INDUSTRY": ("profession", str),
+    "PROVINCE": ("province", str),
+    "CITY": ("city", str),
+    "MEM_PSN_ADDRESS": ("address", str),
+    "MEM_PSN_HOPPY": ("favoriteStyle", lambda v: STYLES.get(v, v)),
+    "MEM_PSN_COLOR": ("favoriteColor", str),
+    "LEVEL": ("HaiLanMemberInfo.type", lambda v: int(v)),
+    "MEM_CARD_NO": ("HaiLanMemberInfo.memberCardNumber", str),
+}
+
+
+def _date_ms(text):
+    return int(datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=SHANGHAI).timestamp() * 1000)
+
+
+def read_cursor(database):
+    """The highest change key already stored (0 before the first sync)."""
+    doc = database[CURSOR_COLLECTION].find_one({"_id": CURSOR_ID})
+    return doc["lastId"] if doc else 0
+
+
+def _save_cursor(database, last_id):
+    database[CURSOR_COLLECTION].update_one(
+        {"_id": CURSOR_ID}, {"$set": {"lastId": last_id, "updatedAt": now_ms()}}, upsert=True
+    )
+
+
+def run(context):
+    """Pull and apply every change after the cursor; return counts."""
+    services = context.services
+    database = services.database
+    batched = context.options.get("batched", True)
+    counts = {"changes": 0, "members": 0, "updated": 0, "drift": 0, "batches": 0}
+    cursor = read_cursor(database)
+    while True:
+        rows, more = services.crm.changes(after=cursor, limit=context.batch_size)
+        if not rows:
+            break
+        member_rows = [row for row in rows if row.get("TABLE_NAME", MEMBER_TABLE) == MEMBER_TABLE]
+        if batched:
+            _apply_batch(services, member_rows, counts)
+        else:
+            _apply_one_by_one(services, member_rows, counts)
+        cursor = max(row["PK_PUB_FIELD_CHANGEHIS"] for row in rows)
+        _save_cursor(database, cursor)
+        counts["changes"] += len(rows)
+        counts["batches"] += 1
+        context.batch_done(counts["changes"])
+        if more is None:
+            break
+    return counts
+
+
+def fold(rows):
+    """``{member_id: {customer field: value}}`` with later changes winning, and openid rows."""
+    fields, openids = {}, {}
+    for row in sorted(rows, key=lambda r: r["PK_PUB_FIELD_CHANGEHIS"]):
+        member_id = int(row["RK_VALUE"])
+        if row["FIELD_NAME"] == "WX_OPENID":
+            openids[member_id] = row["NEW_VALUE"]
+            continue
+        mapped = FIELD_MAP.get(row["FIELD_NAME"])
+        if mapped is None or row["NEW_VALUE"] is None:
+            continue
+        name, convert = mapped
+        try:
+            fields.setdefault(member_id, {})[name] = convert(row["NEW_VALUE"])
+        except ValueError:
+            log.warning(
+                "change %s: %s has an unreadable value",
+                row["PK_PUB_FIELD_CHANGEHIS"],
+                row["FIELD_NAME"],
+            )
+    return fields, openids
+
+
+def _update(member_id, fields):
+    """Filter and update that refresh the customer bound to ``member_id``."""
+    return (
+        {"HaiLanMemberInfo.memberID": member_id, "isRegister": True},
+        {"$set": {**fields, "lastModified": now_ms()}},
+    )
+
+
+def _apply_batch(services, rows, counts):
+    fields, openids = fold(rows)
+    counts["members"] += len(fields)
+    if fields:
+        members = list(fields)
+        updates = [UpdateOne(*_update(member_id, fields[member_id])) for member_id in members]
+        try:
+            result = services.records.customers.collection.bulk_write(updates, ordered=False)
+            counts["updated"] += result.modified_count
+        except BulkWriteError as error:
+            counts["updated"] += error.details.get("nModified", 0)
+            for failure in error.details.get("writeErrors", []):
+                _record_conflict(services, members[failure["index"]], counts)
+    _notice_openid_changes(services, openids, counts)
+
+
+def _apply_one_by_one(services, rows, counts):
+    """The unbatched path, kept for the benchmark's comparison: one write per change."""
+    customers = services.records.customers.collection
+    for row in rows:
+        fields, openids = fold([row])
+        for member_id, values in fields.items():
+            counts["members"] += 1
+            try:
+                counts["updated"] += customers.update_one(
+                    *_update(member_id, values)
+                ).modified_count
+            except DuplicateKeyError:
+                _record_conflict(services, member_id, counts)
+        _notice_openid_changes(services, openids, counts)
+        _save_cursor(services.database, row["PK_PUB_FIELD_CHANGEHIS"])
+
+
+def _record_conflict(services, member_id, counts):
+    holder = services.records.customers.bound_to("HaiLanMemberInfo.memberID", member_id)
+    services.drift.record("mobile_conflict", holder["wechatid"] if holder else None, member_id)
+    counts["drift"] += 1
+
+
+def _notice_openid_changes(services, openids, counts):
+    """A binding changed on the CRM side: record it for the reconciliation and for staff."""
+    customers = services.records.customers
+    for member_id, openid in openids.items():
+        holder = customers.bound_to("HaiLanMemberInfo.memberID", member_id)
+        if holder is None:
+            if openid and not (customers.get(openid) or {}).get("isRegister"):
+                services.drift.record("crm_only", openid, member_id)
+                counts["drift"] += 1
+            continue
+        if openid == holder["wechatid"]:
+            continue
+        kind = "unbound_on_crm" if not openid else "bound_elsewhere"
+        services.drift.record(kind, holder["wechatid"], member_id, {"crmOpenid": openid})
+        services.records.logs.append(
+            holder["wechatid"], "binding_drift", {"kind": kind, "memberID": member_id}
+        )
+        counts["drift"] += 1

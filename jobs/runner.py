@@ -1,0 +1,47 @@
+"""Runs a job once under its lease and records the run."""
+
+import logging
+
+from jobs import activity_pull, member_sync, outbox_delivery, reconcile
+from jobs.context import JobContext
+from jobs.lease import Lease, LeaseLost
+from jobs.runs import JobRuns
+from wxmember.crm import CRMError
+
+log = logging.getLogger(__name__)
+
+JOBS = {
+    "members": member_sync.run,
+    "activities": activity_pull.run,
+    "reconcile": reconcile.run,
+    "outbox": outbox_delivery.run,
+}
+
+
+class JobBusy(Exception):
+    """Another process holds the job's lease."""
+
+
+def run_job(services, name, trigger="schedule", progress=None, **options):
+    """Run job ``name`` now; return its run record. JobBusy when it runs elsewhere."""
+    database = services.database
+    lease = Lease(database, name, services.owner)
+    if not lease.acquire():
+        raise JobBusy(name)
+    runs = JobRuns(database)
+    run_id = runs.start(name, services.owner, trigger)
+    batch_size = services.config["scheduler"]["batch_size"]
+    context = JobContext(services, lease, batch_size, progress, options)
+    counts, error = {}, None
+    try:
+        counts = JOBS[name](context)
+    except (CRMError, LeaseLost) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        log.warning("job %s stopped: %s", name, error)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        log.exception("job %s failed", name)
+    finally:
+        runs.finish(run_id, counts, error)
+        lease.release()
+    return runs.collection.find_one({"_id": run_id})

@@ -1,0 +1,50 @@
+"""The APScheduler schedule of every job, from the ``scheduler`` section of the config."""
+
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from jobs.runner import JobBusy, run_job
+
+log = logging.getLogger(__name__)
+
+_services = None  # set by start(): APScheduler job arguments stay plain names
+
+
+def scheduled(name):
+    """The job function APScheduler calls: run ``name`` unless another process has it."""
+    try:
+        run_job(_services, name, trigger="schedule")
+    except JobBusy:
+        log.debug("job %s is running elsewhere", name)
+
+
+def intervals(config):
+    """``{job: seconds}`` from the config."""
+    section = config["scheduler"]
+    return {
+        "members": section["member_sync_minutes"] * 60,
+        "activities": section["activities_minutes"] * 60,
+        "reconcile": section["reconcile_minutes"] * 60,
+        "outbox": section["outbox_seconds"],
+    }
+
+
+def build(services, blocking=False):
+    """A scheduler with every job added (explicit ids, replace_existing)."""
+    global _services
+    _services = services
+    scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="Asia/Shanghai")
+    for name, seconds in intervals(services.config).items():
+        scheduler.add_job(
+            scheduled,
+            "interval",
+            seconds=seconds,
+            args=[name],
+            id=name,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+        )
+    return scheduler

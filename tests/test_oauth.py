@@ -1,0 +1,76 @@
+"""Member pages learn who the member is from WeChat OAuth (replaced at its HTTP boundary)."""
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.fake_wechat_api import FakeWeChatAPI
+
+
+@pytest.fixture
+def wechat_api():
+    api = FakeWeChatAPI()
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def oauth_app(make_app, wechat_api):
+    return make_app(
+        wechat={
+            "appsecret": "app-secret",
+            "api_base_url": wechat_api.base_url,
+            "sns_base_url": wechat_api.sns_base_url,
+        }
+    )
+
+
+def _start(client):
+    """Open the bind page without a session; return the state WeChat is asked to echo."""
+    page = client.get("/m/bind")
+    assert page.status_code == 302 and page.location.startswith("/m/oauth/start")
+    authorize = client.get(page.location)
+    assert authorize.status_code == 302
+    url = urlsplit(authorize.location)
+    assert url.netloc == "open.weixin.qq.com" and url.fragment == "wechat_redirect"
+    query = parse_qs(url.query)
+    assert query["scope"] == ["snsapi_base"] and query["appid"] == ["wx1234567890abcdef"]
+    assert query["redirect_uri"][0].endswith("/m/oauth/callback")
+    return query["state"][0]
+
+
+def test_oauth_opens_the_session_for_the_openid_wechat_names(oauth_app, wechat_api):
+    client = oauth_app.test_client()
+    state = _start(client)
+    wechat_api.oauth_codes["code-1"] = "oFromOAuth"
+
+    callback = client.get(f"/m/oauth/callback?code=code-1&state={state}")
+
+    assert callback.status_code == 302 and callback.location == "/m/bind"
+    me = client.get("/m/api/me").json
+    assert me["ok"] is True and me["bound"] is False
+    page = client.get("/m/bind")
+    assert page.status_code == 200 and "绑定会员卡" in page.get_data(as_text=True)
+
+
+def test_callback_with_a_foreign_state_is_refused(oauth_app, wechat_api):
+    client = oauth_app.test_client()
+    _start(client)
+    wechat_api.oauth_codes["code-2"] = "oFromOAuth"
+    response = client.get("/m/oauth/callback?code=code-2&state=forged")
+    assert (response.status_code, response.json["error"]) == (400, "oauth_state")
+    assert client.get("/m/api/me").status_code == 401
+
+
+def test_code_wechat_refuses_opens_no_session(oauth_app):
+    client = oauth_app.test_client()
+    state = _start(client)
+    response = client.get(f"/m/oauth/callback?code=unknown&state={state}")
+    assert (response.status_code, response.json["error"]) == (502, "oauth_failed")
+    assert client.get("/m/api/me").status_code == 401
+
+
+def test_without_appsecret_the_page_says_to_open_it_in_wechat(make_app):
+    response = make_app().test_client().get("/m/bind")
+    assert response.status_code == 401
+    assert "请在微信中打开" in response.get_data(as_text=True)

@@ -1,0 +1,67 @@
+"""``wxmember/drift``: where the platform's bindings and the CRM disagree, for staff.
+
+Seed 000's worst problem ("unbind failed", "找不到对应的人员") was such drift left
+unnoticed. Each kind of disagreement is recorded once per binding, with when it
+was first and last seen, and marked repaired or resolved when it is gone.
+"""
+
+import pymongo
+
+from wxmember.clock import now_ms
+
+COLLECTION = "wxmember/drift"
+
+KINDS = {
+    "member_missing": "CRM 中找不到该会员（找不到对应的人员）",
+    "unbound_on_crm": "平台已绑定，CRM 中未绑定",
+    "bound_elsewhere": "CRM 中该会员绑定了另一个微信",
+    "crm_only": "CRM 中已绑定，平台未绑定",
+    "card_changed": "CRM 中卡号或卡类型已变",
+    "mobile_conflict": "CRM 手机号已被另一个已绑定用户使用",
+}
+
+
+class DriftLog:
+    """Records, repairs and lists binding drift."""
+
+    def __init__(self, database):
+        self.collection = database[COLLECTION]
+
+    def ensure_indexes(self):
+        """Open items newest first."""
+        self.collection.create_index([("state", 1), ("lastSeen", -1)])
+
+    def record(self, kind, openid, member_id, detail=None, state="open"):
+        """Note drift of ``kind``; ``state`` is ``open`` or ``repaired`` (fixed automatically)."""
+        now = now_ms()
+        self.collection.update_one(
+            {"_id": f"{kind}|{openid}|{member_id}"},
+            {
+                "$set": {
+                    "state": state,
+                    "lastSeen": now,
+                    "detail": detail or {},
+                    "description": KINDS[kind],
+                },
+                "$setOnInsert": {
+                    "kind": kind,
+                    "openid": openid,
+                    "memberID": member_id,
+                    "firstSeen": now,
+                },
+                "$inc": {"seen": 1},
+            },
+            upsert=True,
+        )
+
+    def resolve(self, openid, member_id):
+        """Close every open item of a binding that now agrees."""
+        self.collection.update_many(
+            {"openid": openid, "memberID": member_id, "state": "open"},
+            {"$set": {"state": "resolved", "resolvedAt": now_ms()}},
+        )
+
+    def latest(self, state=None, limit=100):
+        """Items newest first, all or of one state."""
+        query = {"state": state} if state else {}
+        return list(self.collection.find(query).sort("lastSeen", pymongo.DESCENDING).limit(limit))
