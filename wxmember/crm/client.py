@@ -135,12 +135,65 @@ class CRMClient:
             raise CRMProtocolError("GET /changes: malformed rows")
         return rows, answer.get("next")
 
-    # -- coupons, SMS ------------------------------------------------------------
+    def point_log(self, member_id, page=1, per_page=20, month=None):
+        """``(rows, total)``: the member's point changes on the CRM."""
+        answer = self._get(
+            f"/members/{int(member_id)}/points/log", pageNum=page, perPage=per_page, month=month
+        )
+        return _require(answer, "log", "total")["log"], answer["total"]
+
+    def change_points(self, member_id, qty, memo, idempotency_key=None):
+        """Add (or with a negative ``qty`` take) points; the new balance."""
+        body = {"memberId": int(member_id), "qty": int(qty), "memo": memo}
+        return _require(self._post("/points/change", body, idempotency_key), "point")["point"]
+
+    def purchases(self, member_id, page=1, per_page=20):
+        """``(rows, total)``: the member's store purchases."""
+        answer = self._get(f"/members/{int(member_id)}/spending", pageNum=page, perPage=per_page)
+        return _require(answer, "log", "total")["log"], answer["total"]
+
+    def save_info(self, member_id, fields, idempotency_key=None):
+        """Ask the CRM to change the member's details (it reviews them)."""
+        return self._post(f"/members/{int(member_id)}/info", fields, idempotency_key)
+
+    def tag(self, member_id, tag, remove=False, idempotency_key=None):
+        """Add (or remove) a tag on the member."""
+        action = "remove" if remove else "add"
+        return self._post(f"/members/{int(member_id)}/tags/{action}", {"tag": tag}, idempotency_key)
+
+    # -- coupons, stores, SMS, prepaid ----------------------------------------------
 
     def promotions(self, page=1, per_page=50):
         """``(activities, total)``: one page of coupon activities."""
         answer = _require(self._get("/promotions", pageNum=page, perPage=per_page), "list", "total")
         return answer["list"], answer["total"]
+
+    def fetch_coupon(self, openid, promotion_code, memo="", idempotency_key=None):
+        """Issue one coupon of ``promotion_code``; its ``coupon_no``. CRMRejected ``sold_out``."""
+        body = {"openid": openid, "PROMOTION_CODE": promotion_code, "memo": memo}
+        answer = self._post("/coupons/fetch", body, idempotency_key)
+        return _require(answer, "coupon_no")["coupon_no"]
+
+    def coupons(self, member_id=None, openid=None, status=None, page=1, per_page=20):
+        """``(coupons, total)`` of a member, or of a follower without a card."""
+        answer = self._get(
+            "/coupons",
+            memberId=member_id,
+            openid=openid,
+            status=status,
+            pageNum=page,
+            perPage=per_page,
+        )
+        return _require(answer, "list", "total")["list"], answer["total"]
+
+    def shops(self, city=None, page=1, per_page=50):
+        """``(stores, total)``."""
+        answer = self._get("/shops", city=city, pageNum=page, perPage=per_page)
+        return _require(answer, "list", "total")["list"], answer["total"]
+
+    def prepaid(self, mobile):
+        """Store-registered customers with their prepaid records for a phone number."""
+        return _require(self._get("/prepaid", mobile=mobile), "list")["list"]
 
     def send_sms(self, mobile, content, idempotency_key=None):
         """Send a text message through the CRM's SMS gateway."""

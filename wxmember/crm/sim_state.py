@@ -30,6 +30,7 @@ PROMOTIONS = [
     ("CQL201407010003", "生日礼券", "生日当月可用", "现金券", "01", 200, 300),
     ("CQL201408010005", "VIP专享券", "VIP及以上会员可用", "现金券", "01", 300, 100),
 ]
+PRODUCTS = ["羊毛西装", "纯棉衬衫", "休闲夹克", "修身西裤", "真丝领带", "羊绒大衣"]
 MEMBER_FIELDS = (
     "MEM_CARD_NO",
     "LEVEL",
@@ -66,6 +67,11 @@ class SimulatedCRM:
         self.coupons = []
         self.points = {}
         self.mobiles = set()
+        self.point_log = {}
+        self.spending = {}
+        self.tags = {}
+        self.info_requests = []
+        self.shops = self._seed_shops()
         self.promotions = {
             code: {
                 "PROMOTION_CODE": code,
@@ -81,6 +87,7 @@ class SimulatedCRM:
         }
         for _ in range(members):
             self._add_seed_member()
+        self.prepaid = self._seed_prepaid()
 
     # -- members -------------------------------------------------------------
 
@@ -170,6 +177,113 @@ class SimulatedCRM:
         for n in range(count):
             member_id = ids[n % len(ids)]
             self.change(member_id, "MEM_PSN_ADDRESS", f"变更地址{len(self.changes) + 1}号")
+
+    # -- points, coupons, purchases, stores, prepaid ------------------------------
+
+    def change_points(self, member_id, qty, memo):
+        """Add ``qty`` (±) to the member's points; None when that would go below zero."""
+        balance = self.points.get(member_id, 0) + qty
+        if balance < 0:
+            return None
+        self.points[member_id] = balance
+        self.point_log.setdefault(member_id, []).append(
+            {"value": qty, "time": _now_ms(), "memo": memo or "", "source": "03"}
+        )
+        return balance
+
+    def fetch_coupon(self, openid, code, memo):
+        """Issue one coupon of activity ``code`` to ``openid``; (coupon, error code)."""
+        promotion = self.promotions.get(code)
+        if promotion is None:
+            return None, "not_found"
+        if promotion["USED"] >= promotion["TOTAL"]:
+            return None, "sold_out"
+        promotion["USED"] += 1
+        member = self.by_openid(openid)
+        now = _now_ms()
+        coupon = {
+            "COUPON_NO": f"AV{len(self.coupons) + 1404016103:010d}",
+            "PROMOTION_CODE": code,
+            "PROMOTION_NAME": promotion["PROMOTION_NAME"],
+            "COUPON_STATUS": "02",
+            "COUPON_TYPE": promotion["TYPE"],
+            "COUPON_QTY": promotion["QTY"],
+            "BEGIN_DATE": now,
+            "END_DATE": now + 30 * 86400 * 1000,
+            "USED_DATE": None,
+            "MEMBER_ID": member["MEMBER_ID"] if member else None,
+            "openid": openid,
+            "memo": memo or "",
+        }
+        self.coupons.append(coupon)
+        return coupon, None
+
+    def purchases(self, member_id):
+        """The member's store purchases, made up once and then kept."""
+        if member_id not in self.spending:
+            rng = random.Random(member_id)
+            self.spending[member_id] = [
+                {
+                    "AMT": round(rng.uniform(199, 3999), 2),
+                    "date": f"2026-{rng.randint(1, 10):02d}-{rng.randint(1, 28):02d}",
+                    "time": _now_ms() - rng.randint(1, 300) * 86400 * 1000,
+                    "POINT": rng.randint(100, 4000),
+                    "SHOP_NAME": rng.choice(self.shops)["NAME"],
+                    "PRODUCT_NAME": rng.choice(PRODUCTS),
+                    "GOODSNO": f"HL{rng.randint(100000, 999999)}",
+                    "STYLE_NAME": rng.choice(list(["简约大方", "时尚潮流", "商务正装"])),
+                    "CLASS_NAME": rng.choice(["上装", "下装", "外套", "配饰"]),
+                }
+                for _ in range(rng.randint(0, 6))
+            ]
+        return self.spending[member_id]
+
+    def _seed_shops(self):
+        return [
+            {
+                "CODE": f"S{n:04d}",
+                "NAME": f"{city}{district}店",
+                "ADDR": f"{city}市{district}路{n * 7}号",
+                "TEL": f"021-6{n:07d}",
+                "CITY": city,
+                "PROVINCE": province,
+                "LAT": round(31.0 + n * 0.37 % 8, 6),
+                "LOG": round(118.0 + n * 0.53 % 6, 6),
+                "PICURL": f"https://img.example.com/shops/{n}.jpg",
+            }
+            for n, ((province, city), district) in enumerate(
+                zip(
+                    CITIES,
+                    ["南京西", "王府井", "天河", "福田", "西湖", "新街口", "春熙", "江汉"],
+                    strict=True,
+                ),
+                start=1,
+            )
+        ]
+
+    def _seed_prepaid(self):
+        """Store-registered customers with prepaid records (seed 001), by phone."""
+        prepaid = {}
+        for member in list(self.members.values())[::5]:
+            phone = member["MOBILE_TELEPHONE_NO"]
+            amount = self.random.choice([500, 1000, 2000, 5000])
+            prepaid[phone] = [
+                {
+                    "customerId": f"C{member['MEMBER_ID']}",
+                    "customerName": member["MEM_PSN_CNAME"],
+                    "customerPhone": phone,
+                    "records": [
+                        {
+                            "_id": f"P{member['MEMBER_ID']}",
+                            "amount": amount,
+                            "balance": amount - self.random.randint(0, amount // 2),
+                            "type": "cash",
+                            "createTime": _now_ms(),
+                        }
+                    ],
+                }
+            ]
+        return prepaid
 
     def public_member(self, info):
         return {field: info.get(field) for field in ("MEMBER_ID", *MEMBER_FIELDS)}

@@ -212,6 +212,118 @@ def member_points(member_id):
     return jsonify({"success": True, "point": _crm().points.get(member_id, -1)})
 
 
+@api.get("/members/<int:member_id>/points/log")
+def member_point_log(member_id):
+    rows = _crm().point_log.get(member_id, [])
+    month = request.args.get("month")
+    if month:
+        rows = [r for r in rows if time.strftime("%Y%m", time.localtime(r["time"] / 1000)) == month]
+    chunk, total = _page(rows)
+    return jsonify({"success": True, "log": chunk, "total": total})
+
+
+@api.post("/points/change")
+@idempotent
+def change_points():
+    data = _body("memberId")
+    qty = _int((data or {}).get("qty"))
+    if data is None or qty is None:
+        return _fail(400, "invalid", "请提供会员ID和积分数")
+    state = _crm()
+    member_id = _int(data["memberId"])
+    if member_id not in state.members:
+        return _fail(404, "not_found", "找不到对应的人员，请检查！")
+    balance = state.change_points(member_id, qty, data.get("memo"))
+    if balance is None:
+        return _fail(409, "insufficient_points", "积分不足")
+    return jsonify({"success": True, "point": balance})
+
+
+@api.get("/members/<int:member_id>/spending")
+def member_spending(member_id):
+    if _member_or_404(member_id) is None:
+        return _fail(404, "not_found", "找不到对应的人员，请检查！")
+    with _crm().lock:
+        chunk, total = _page(_crm().purchases(member_id))
+    return jsonify({"success": True, "log": chunk, "total": total})
+
+
+@api.post("/members/<int:member_id>/info")
+@idempotent
+def save_member_info(member_id):
+    if _member_or_404(member_id) is None:
+        return _fail(404, "not_found", "找不到对应的人员，请检查！")
+    _crm().info_requests.append({"MEMBER_ID": member_id, **(request.get_json(silent=True) or {})})
+    return jsonify({"success": True})
+
+
+@api.post("/members/<int:member_id>/tags/<any(add, remove):action>")
+@idempotent
+def member_tags(member_id, action):
+    data = _body("tag")
+    if data is None:
+        return _fail(400, "invalid", "请提供标签")
+    if _member_or_404(member_id) is None:
+        return _fail(404, "not_found", "找不到对应的人员，请检查！")
+    tags = _crm().tags.setdefault(member_id, set())
+    (tags.add if action == "add" else tags.discard)(data["tag"])
+    return jsonify({"success": True})
+
+
+@api.post("/coupons/fetch")
+@idempotent
+def fetch_coupon():
+    data = _body("openid", "PROMOTION_CODE")
+    if data is None:
+        return _fail(400, "invalid", "请提供openid和活动号")
+    coupon, error = _crm().fetch_coupon(data["openid"], data["PROMOTION_CODE"], data.get("memo"))
+    if error == "sold_out":
+        return _fail(409, "sold_out", "此活动优惠券已发完！")
+    if error:
+        return _fail(404, "not_found", "找不到对应的活动，请检查！")
+    return jsonify({"success": True, "coupon_no": coupon["COUPON_NO"]})
+
+
+@api.get("/coupons")
+def coupons():
+    args = request.args
+    member_id, openid = args.get("memberId", type=int), args.get("openid")
+    if member_id is None and not openid:
+        return _fail(400, "invalid", "请提供memberId或openid")
+    rows = [
+        c
+        for c in _crm().coupons
+        if (member_id is None or c["MEMBER_ID"] == member_id)
+        and (not openid or c["openid"] == openid)
+        and (not args.get("status") or c["COUPON_STATUS"] == args["status"])
+    ]
+    chunk, total = _page(rows)
+    return jsonify({"success": True, "list": chunk, "total": total})
+
+
+@api.get("/shops")
+def shops():
+    rows = [
+        s for s in _crm().shops if not request.args.get("city") or s["CITY"] == request.args["city"]
+    ]
+    chunk, total = _page(rows)
+    return jsonify({"success": True, "list": chunk, "total": total})
+
+
+@api.get("/prepaid")
+def prepaid():
+    mobile = request.args.get("mobile")
+    if not mobile:
+        return _fail(400, "invalid", "请提供手机号")
+    return jsonify({"success": True, "list": _crm().prepaid.get(mobile, [])})
+
+
+def _page(rows):
+    page = max(1, request.args.get("pageNum", 1, type=int))
+    per_page = max(1, min(request.args.get("perPage", 20, type=int), 200))
+    return rows[(page - 1) * per_page : page * per_page], len(rows)
+
+
 @api.get("/changes")
 def changes():
     after = request.args.get("after", 0, type=int)
@@ -236,7 +348,7 @@ def promotions():
     code = request.args.get("code")
     if code:
         items = [p for p in items if p["PROMOTION_CODE"] == code]
-    chunk = items[(page - 1) * per_page : page * per_page]
+    chunk, _ = _page(items)
     return jsonify(
         {"success": True, "list": chunk, "total": len(items), "pageNum": page, "perPage": per_page}
     )

@@ -1,0 +1,86 @@
+"""The simulator serves every operation of the written contract, and the client reaches each."""
+
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from wxmember.crm import CRMClient, CRMRejected
+from wxmember.crm.simulator import create_simulator
+from wxmember.httpserver import BackgroundServer
+
+CONTRACT = Path(__file__).resolve().parent.parent / "wxmember" / "crm" / "openapi.yaml"
+
+
+@pytest.fixture(scope="module")
+def simulator():
+    server = BackgroundServer(create_simulator(members=40)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def crm(simulator):
+    return CRMClient(simulator.url, timeout_s=2, retries=0)
+
+
+def operations():
+    paths = yaml.safe_load(CONTRACT.read_text(encoding="utf-8"))["paths"]
+    return [(method.upper(), path) for path, item in paths.items() for method in item]
+
+
+@pytest.mark.parametrize(("method", "path"), operations())
+def test_every_contract_operation_is_served(simulator, method, path):
+    url = simulator.url + "/v1" + path.replace("{memberId}", "16426780")
+    response = requests.request(
+        method, url, json={}, headers={"Idempotency-Key": f"{method}{path}"}, timeout=5
+    )
+    assert response.status_code not in (404, 405) or response.json().get("code") == "not_found"
+    body = response.json()
+    assert "success" in body
+    if response.status_code >= 400:
+        assert body["success"] is False and body["error"]  # the contract's failure shape
+
+
+def test_changes_need_an_idempotency_key(simulator):
+    response = requests.post(f"{simulator.url}/v1/sms", json={"mobile": "1", "content": "x"})
+    assert response.status_code == 400
+
+
+def test_points_change_and_log(crm):
+    before = crm.points(16426781)
+    assert crm.change_points(16426781, 50, "活动赠送", idempotency_key="p1") == before + 50
+    assert crm.change_points(16426781, 50, "活动赠送", idempotency_key="p1") == before + 50
+    rows, total = crm.point_log(16426781)
+    assert total == 1 and rows[0]["value"] == 50
+    with pytest.raises(CRMRejected) as refused:
+        crm.change_points(16426781, -(before + 51), "扣减")
+    assert refused.value.code == "insufficient_points"
+
+
+def test_coupon_issue_and_sold_out(crm):
+    crm.open_card("oCoupon", "券客", "13600000009")
+    issued = {
+        crm.fetch_coupon("oCoupon", "CQL201408010005", idempotency_key=f"c{n}") for n in range(100)
+    }
+    assert len(issued) == 100  # the activity's whole stock
+    with pytest.raises(CRMRejected) as refused:
+        crm.fetch_coupon("oCoupon", "CQL201408010005", idempotency_key="c100")
+    assert (refused.value.code, refused.value.message) == ("sold_out", "此活动优惠券已发完！")
+    coupons, total = crm.coupons(openid="oCoupon", per_page=5)
+    assert total == 100 and len(coupons) == 5
+
+
+def test_purchases_tags_shops_prepaid_and_info(crm, simulator):
+    rows, total = crm.purchases(16426782)
+    assert total == len(rows) or total > len(rows)
+    assert crm.tag(16426782, "高价值")["success"]
+    shops, _ = crm.shops(city="上海")
+    assert shops and shops[0]["CITY"] == "上海"
+    member = requests.get(f"{simulator.url}/sim/members", timeout=5).json()[0]
+    [customer] = crm.prepaid(member["MOBILE_TELEPHONE_NO"])
+    assert customer["customerPhone"] == member["MOBILE_TELEPHONE_NO"]
+    assert customer["records"][0]["balance"] <= customer["records"][0]["amount"]
+    assert crm.prepaid("10000000000") == []
+    assert crm.save_info(16426782, {"city": "杭州"})["success"]
