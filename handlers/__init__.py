@@ -19,7 +19,7 @@ HANDLERS = {
     "event.user_get_card": cards.on_card_event,
     "event.user_del_card": cards.on_user_del_card,
     "event.user_consume_card": cards.on_card_event,
-    "event.submit_membercard_user_info": cards.on_card_event,
+    "event.submit_membercard_user_info": cards.on_card_activation,
     "event.update_member_card": cards.on_card_event,
     "text": messages.on_text,
     "image": messages.on_media,

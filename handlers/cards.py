@@ -23,3 +23,15 @@ def on_user_del_card(message, customers, binding):
     customers.ensure(message.openid)
     unbound = binding.end_binding(message.openid, "user_del_card")
     return Outcome(message.event, {"card": _card(message), "unbound": unbound})
+
+
+def on_card_activation(message, customers, activation, background):
+    """The member filled WeChat's activation form: bind in the background."""
+    customers.ensure(message.openid)
+    card = _card(message)
+    if not activation.available:
+        return Outcome(message.event, {"card": card, "activation": "needs wechat.appsecret"})
+    background.submit(
+        activation.activate, message.openid, card.get("CardId"), card.get("UserCardCode")
+    )
+    return Outcome(message.event, {"card": card, "activation": "queued"})

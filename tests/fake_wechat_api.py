@@ -20,10 +20,18 @@ class FakeWeChatAPI:
         app.add_url_rule("/cgi-bin/token", view_func=self.token)
         app.add_url_rule("/cgi-bin/user/info", view_func=self.user_info)
         app.add_url_rule("/sns/oauth2/access_token", view_func=self.oauth_token)
+        app.add_url_rule(
+            "/card/membercard/userinfo/get", methods=["POST"], view_func=self.card_form
+        )
+        app.add_url_rule(
+            "/card/membercard/activate", methods=["POST"], view_func=self.card_activate
+        )
         self.server = LiveServer(app)
         self.base_url = f"{self.server.url}/cgi-bin/"
         self.sns_base_url = f"{self.server.url}/sns/"
         self.oauth_codes = {}  # code -> openid, each usable once
+        self.card_forms = {}  # card code -> {field name: value}
+        self.activated = []  # (membership_number, code)
 
     def token(self):
         self.token_requests += 1
@@ -61,6 +69,19 @@ class FakeWeChatAPI:
                 "scope": "snsapi_base",
             }
         )
+
+    def card_form(self):
+        body = request.get_json(force=True)
+        form = self.card_forms.get(body.get("code"))
+        if form is None:
+            return jsonify({"errcode": 40056, "errmsg": "invalid code"})
+        fields = [{"name": name, "value": value} for name, value in form.items()]
+        return jsonify({"errcode": 0, "openid": "x", "user_info": {"common_field_list": fields}})
+
+    def card_activate(self):
+        body = request.get_json(force=True)
+        self.activated.append((body["membership_number"], body["code"]))
+        return jsonify({"errcode": 0, "errmsg": "ok"})
 
     def stop(self):
         self.release.set()

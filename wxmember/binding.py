@@ -83,6 +83,16 @@ class BindingService:
             raise error if isinstance(error, BindingRefused) else _refuse_from(error) from None
         return self._record_binding(openid, mobile, membership, opened)
 
+    def bind_verified(self, openid, mobile, name=None):
+        """Bind with a mobile WeChat already verified (member-card activation form)."""
+        _check(MOBILE, mobile, "invalid_mobile", "请输入正确的11位手机号")
+        self._refuse_taken(openid, mobile)
+        try:
+            membership, opened = self._bind_on_crm(openid, mobile, None, name)
+        except CRMError as error:
+            raise _refuse_from(error) from None
+        return self._record_binding(openid, mobile, membership, opened)
+
     def _refuse_taken(self, openid, mobile):
         customer = self.customers.get(openid)
         if customer and customer.get("isRegister"):

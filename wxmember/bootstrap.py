@@ -9,6 +9,7 @@ from jobs.runs import JobRuns
 from wxmember import db
 from wxmember.background import Background
 from wxmember.binding import BindingService
+from wxmember.card_activation import CardActivation
 from wxmember.crm import connect_crm
 from wxmember.dispatch import Dispatcher
 from wxmember.drift import DriftLog
@@ -77,6 +78,7 @@ def bootstrap(config, database=None, wechat_client=None):
         "replies": ReplyRules.from_config(config),
         "profiles": ProfileRequests(fetcher, background),
         "binding": binding,
+        "activation": CardActivation(client, binding, records.logs),
         "background": background,
     }
     dispatcher = Dispatcher(handlers.HANDLERS, handlers.FALLBACK, dependencies)

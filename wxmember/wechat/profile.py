@@ -61,12 +61,23 @@ class ProfileFetcher:
         return self.customers.update_profile(openid, info)
 
 
+OFFICIAL_ROOT = "https://api.weixin.qq.com/"
+
+
 class AccountClient(WeChatClient):
-    """wechatpy's client with every URL, the token's included, under ``API_BASE_URL``."""
+    """wechatpy's client with every URL, the token's and the card API's included, moved
+    under the configured ``api_base_url`` (so a proxy or a test double can stand in)."""
 
     def __init__(self, *args, api_base_url, **kwargs):
         super().__init__(*args, **kwargs)
         self.API_BASE_URL = api_base_url
+        self.api_root = api_base_url.rsplit("cgi-bin/", 1)[0]
+
+    def _request(self, method, url_or_endpoint, **kwargs):
+        base = kwargs.get("api_base_url")
+        if base and base.startswith(OFFICIAL_ROOT):
+            kwargs["api_base_url"] = self.api_root + base[len(OFFICIAL_ROOT) :]
+        return super()._request(method, url_or_endpoint, **kwargs)
 
     def fetch_access_token(self):
         return self._fetch_access_token(
