@@ -25,6 +25,7 @@ from flask import Flask, request  # noqa: E402
 from wechatpy import create_reply, parse_message  # noqa: E402
 from wechatpy.utils import check_signature  # noqa: E402
 
+from bench.metering import MeteredDatabase  # noqa: E402
 from wxmember import create_app, db  # noqa: E402
 from wxmember.bootstrap import bootstrap  # noqa: E402
 from wxmember.config import DEFAULTS, validate  # noqa: E402
@@ -34,55 +35,6 @@ from wxmember.wechat.crypto import MessageCrypto  # noqa: E402
 TOKEN = "bench-token"
 APPID = "wxbench000000000"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-MONGO_METHODS = {
-    "insert_one",
-    "update_one",
-    "find_one",
-    "find_one_and_update",
-    "find",
-    "replace_one",
-    "delete_one",
-    "count_documents",
-    "insert_many",
-    "update_many",
-}
-
-
-class MeteredDatabase:
-    """Counts operations and the time spent in them, per collection call."""
-
-    def __init__(self, database):
-        self.database = database
-        self.operations = 0
-        self.seconds = 0.0
-
-    def __getitem__(self, name):
-        return MeteredCollection(self.database[name], self)
-
-    def __getattr__(self, name):
-        return getattr(self.database, name)
-
-
-class MeteredCollection:
-    def __init__(self, collection, meter):
-        self.collection = collection
-        self.meter = meter
-
-    def __getattr__(self, name):
-        attribute = getattr(self.collection, name)
-        if name not in MONGO_METHODS:
-            return attribute
-
-        def metered(*args, **kwargs):
-            started = time.perf_counter()
-            try:
-                result = attribute(*args, **kwargs)
-                return list(result) if name == "find" else result
-            finally:
-                self.meter.seconds += time.perf_counter() - started
-                self.meter.operations += 1
-
-        return metered
 
 
 def bare_app():
@@ -139,7 +91,7 @@ def run_ours(kind, events, round_size, safe):
     for offset in range(0, events, round_size):
         app, meter, services = our_app(safe)  # a fresh, small database each round
         client = app.test_client()
-        meter.operations, meter.seconds = 0, 0.0
+        meter.reset()
         latencies += measure(client, deliveries(kind, round_size, offset), crypto)
         operations += meter.operations
         mongo_seconds += meter.seconds

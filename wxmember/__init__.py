@@ -1,5 +1,15 @@
-"""wxmember: the member platform behind a brand's WeChat official account."""
+"""wxmember: the member platform behind a brand's WeChat official account.
 
-from wxmember.app import create_app
+``create_app`` is loaded on first use, so that importing a small module of the
+core (``wxmember.clock``, ``wxmember.crm``…) does not pull in the whole web app.
+"""
 
 __all__ = ["create_app"]
+
+
+def __getattr__(name):
+    if name == "create_app":
+        from wxmember.app import create_app
+
+        return create_app
+    raise AttributeError(f"module 'wxmember' has no attribute {name!r}")

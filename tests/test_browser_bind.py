@@ -1,0 +1,120 @@
+"""The binding page in a real (headless) Chromium: what a member sees and taps.
+
+Needs /usr/bin/chromium (Debian's package) and Python's playwright; skipped
+without them unless WXMEMBER_REQUIRE_BROWSER is set (as CI does), then it fails.
+"""
+
+import os
+import shutil
+
+import pytest
+
+from tests.conftest import LiveServer, database_of
+from tests.crm_helpers import Sim
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", "--disable-sync"]  # fmt: skip
+
+pytestmark = pytest.mark.browser
+
+
+def _playwright():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if sync_playwright is None or not shutil.which(CHROMIUM):
+        if os.environ.get("WXMEMBER_REQUIRE_BROWSER"):
+            pytest.fail("Chromium or playwright is missing but WXMEMBER_REQUIRE_BROWSER is set")
+        pytest.skip("needs /usr/bin/chromium and playwright")
+    return sync_playwright
+
+
+@pytest.fixture
+def browser():
+    with _playwright()() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def server(make_app):
+    app = make_app(crm={"timeout_s": 2, "retries": 0})
+    server = LiveServer(app)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def phone(browser, server):
+    """A phone-sized page logged in as oBrowser, on the binding page."""
+    context = browser.new_context(viewport={"width": 375, "height": 740}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{server.url}/m/dev/login?openid=oBrowser")
+    page.wait_for_selector("#unbound:not(.hidden)")
+    yield page
+    context.close()
+
+
+def test_member_binds_and_unbinds_a_card_in_the_browser(phone, server, tmp_path):
+    sim = Sim(server.app)
+    card = sim.a_member(verified=True)
+    mobile = card["MOBILE_TELEPHONE_NO"]
+
+    phone.fill("#mobile", mobile)
+    phone.click("#send")
+    phone.wait_for_selector("#message.ok")
+    assert "验证码已发送至" in phone.inner_text("#message")
+    assert phone.is_disabled("#send")  # the 60-second countdown
+    phone.fill("#code", sim.last_code(mobile))
+    phone.click("#submit")
+    phone.wait_for_selector("#bound:not(.hidden)")
+    phone.screenshot(path=os.environ.get("WXMEMBER_SCREENSHOT", str(tmp_path / "bound.png")))
+
+    assert phone.inner_text("#card-number") == card["MEM_CARD_NO"]
+    assert phone.inner_text("#card-type") in ("白卡", "VIP卡", "白金VIP卡")
+    assert phone.inner_text("#card-mobile") == f"{mobile[:3]}****{mobile[-4:]}"
+    saved = database_of(server.app)["welab/customers"].find_one({"wechatid": "oBrowser"})
+    assert saved["isRegister"] is True
+
+    database_of(server.app)["wxmember/rate_limits"].delete_many({})  # a minute later
+    phone.click("#unbind-send")
+    phone.wait_for_selector("#unbind-message.ok")
+    phone.fill("#unbind-code", sim.last_code(mobile))
+    phone.click("#unbind-submit")
+    phone.wait_for_selector("#unbound:not(.hidden)")
+    assert phone.inner_text("#message") == "已解除绑定"
+
+
+def test_card_number_field_appears_when_the_crm_asks_for_it(phone, server):
+    sim = Sim(server.app)
+    card = sim.a_member(verified=False)
+    mobile = card["MOBILE_TELEPHONE_NO"]
+    assert phone.is_hidden("#card-field")
+
+    phone.fill("#mobile", mobile)
+    phone.click("#send")
+    phone.wait_for_selector("#message.ok")
+    phone.fill("#code", sim.last_code(mobile))
+    phone.click("#submit")
+    phone.wait_for_selector("#card-field:not(.hidden)")
+    assert "卡号" in phone.inner_text("#message")
+
+    phone.fill("#card", card["MEM_CARD_NO"])
+    phone.click("#submit")
+    phone.wait_for_selector("#bound:not(.hidden)")
+    assert phone.inner_text("#card-number") == card["MEM_CARD_NO"]
+
+
+def test_wrong_code_shows_a_chinese_error(phone, server):
+    sim = Sim(server.app)
+    mobile = sim.a_member()["MOBILE_TELEPHONE_NO"]
+    phone.fill("#mobile", mobile)
+    phone.click("#send")
+    phone.wait_for_selector("#message.ok")
+    phone.fill("#code", "000000" if sim.last_code(mobile) != "000000" else "111111")
+    phone.click("#submit")
+    phone.wait_for_selector("#message.error")
+    assert phone.inner_text("#message") == "验证码错误，请重新输入"
