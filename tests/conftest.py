@@ -126,6 +126,20 @@ def LiveServer(app):  # noqa: N802 - reads like the class it builds
 
 
 @pytest.fixture
+def live_server_for():
+    """Serve any app over HTTP for the test; stopped afterwards."""
+    servers = []
+
+    def serve(app):
+        servers.append(LiveServer(app))
+        return servers[-1]
+
+    yield serve
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
 def live_server(app):
     server = LiveServer(app)
     yield server

@@ -108,8 +108,10 @@ def test_garbage_answer_is_a_protocol_error(simulator, crm):
 
 
 def test_unreachable_crm_is_unavailable():
+    client = CRMClient("http://127.0.0.1:9", timeout_s=0.5, retries=0)
     with pytest.raises(CRMUnavailable):
-        CRMClient("http://127.0.0.1:9", timeout_s=0.5, retries=0).health()
+        client.level(16426780)
+    assert client.health() is False
 
 
 def test_log_lines_hold_no_mobile_key_or_member_id(simulator, crm, caplog):

@@ -324,3 +324,44 @@ def test_scheduled_call_records_a_run(services):
     scheduler.scheduled("outbox")
     [run] = services.database["wxmember/job_runs"].find({"job": "outbox"})
     assert run["trigger"] == "schedule" and run["state"] == "ok"
+
+
+def test_sync_records_a_crm_binding_we_do_not_have(job_app, sim, services):
+    card = sim.a_member()
+    sim.change(card["MEMBER_ID"], WX_OPENID="oOnlyOnCrm")
+    assert run_job(services, "members")["counts"]["drift"] == 1
+    [item] = drift(job_app, kind="crm_only")
+    assert (item["openid"], item["memberID"]) == ("oOnlyOnCrm", card["MEMBER_ID"])
+
+
+def test_sync_records_a_mobile_taken_by_another_bound_member(job_app, sim, services):
+    first = bind(job_app, sim, "oHasMobile", index=0)
+    second = bind(job_app, sim, "oWantsMobile", index=0)
+    run_job(services, "members")
+    sim.change(second["MEMBER_ID"], MOBILE_TELEPHONE_NO=first["MOBILE_TELEPHONE_NO"], CITY="厦门")
+
+    run = run_job(services, "members")
+
+    assert run["state"] == "ok" and run["counts"]["drift"] == 1
+    [item] = drift(job_app, kind="mobile_conflict")
+    assert item["openid"] == "oWantsMobile"
+    kept = customer(job_app, "oWantsMobile")
+    assert kept["mobile"] == second["MOBILE_TELEPHONE_NO"]  # the unique mobile is kept
+    assert read_cursor(services.database) > 0
+
+
+def test_cli_sync_and_jobs(job_app, tmp_path, live_server_for):
+    from tests.conftest import write_config
+    from wxmember.cli import cli
+
+    runner = job_app.test_cli_runner()
+    config = str(write_config(tmp_path))
+    result = runner.invoke(cli, ["--config", config, "sync", "activities"], obj={})
+    assert result.exit_code == 0, result.output
+    assert "activities [" in result.output and "activities=5" in result.output
+
+    server = live_server_for(job_app)
+    run_job(job_app.extensions["wxmember"], "activities", trigger="cli")
+    listed = runner.invoke(cli, ["--config", config, "jobs", "--url", server.url], obj={})
+    assert listed.exit_code == 0, listed.output
+    assert "activities ok" in listed.output and "(1 runs)" in listed.output

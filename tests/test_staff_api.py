@@ -4,6 +4,7 @@ import pytest
 
 from tests import samples
 from tests.conftest import STAFF_TOKEN, WeChat
+from tests.crm_helpers import Sim
 
 AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 
@@ -122,7 +123,19 @@ def test_healthz_reports_mongo_and_mode(client):
     body = client.get("/healthz").json
     assert body["ok"] is True and body["mongo"] == "ok"
     assert body["wechat"]["mode"] == "plain"
-    assert body["crm"]["base_url"] == "simulator"
+    assert body["crm"] == {"base_url": "simulator", "ok": True}
+
+
+def test_healthz_shows_a_down_crm_but_stays_up(app, client):
+    Sim(app).faults(down=True)
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json["crm"]["ok"] is False
+
+
+def test_embedded_simulator_trial_routes_answer_on_the_app(client):
+    members = client.get("/sim/members").json
+    assert len(members) == 200 and {"MOBILE_TELEPHONE_NO", "MEM_CARD_NO"} <= set(members[0])
+    assert client.get("/sim/promotions").json[0]["PROMOTION_CODE"]
 
 
 def test_healthz_is_503_when_mongo_is_down(app, client, monkeypatch):

@@ -34,6 +34,7 @@ def create_app(config_path=None, *, config=None, services=None):
     app.register_blueprint(staff_api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(member_pages.bp)
+    _mount_simulator_tools(app, services)
     logging.getLogger(__name__).info(
         "wxmember ready: mongo %s, wechat %s mode",
         "embedded" if is_embedded(services.config) else "server",
@@ -48,3 +49,15 @@ def _start_embedded_scheduler(services):
     if config["scheduler"]["enabled"] and is_embedded(config):
         services.scheduler = scheduler.build(services)
         services.scheduler.start()
+
+
+def _mount_simulator_tools(app, services):
+    """With the in-process CRM simulator, its ``/sim/…`` trial routes answer here too."""
+    if services.crm_simulator is None:
+        return
+    from wxmember.crm import simulator
+
+    app.extensions.update(
+        {key: services.crm_simulator.app.extensions[key] for key in ("crm_state", "crm_faults")}
+    )
+    app.register_blueprint(simulator.sim)

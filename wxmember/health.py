@@ -1,4 +1,4 @@
-"""``/healthz``: whether MongoDB answers, and how the CRM is configured."""
+"""``/healthz``: whether MongoDB and the CRM answer (only MongoDB decides the status)."""
 
 from flask import Blueprint, current_app, jsonify
 
@@ -15,7 +15,10 @@ def healthz():
     body = {
         "ok": mongo_problem is None,
         "mongo": "ok" if mongo_problem is None else f"error: {mongo_problem}",
-        "crm": {"base_url": _crm_label(services.config["crm"]["base_url"])},
+        "crm": {
+            "base_url": _crm_label(services.config["crm"]["base_url"]),
+            "ok": services.crm.health(),
+        },
         "wechat": {"mode": "safe" if services.crypto else "plain"},
     }
     return jsonify(body), 200 if mongo_problem is None else 503

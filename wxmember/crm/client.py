@@ -14,7 +14,7 @@ import uuid
 
 import requests
 
-from wxmember.crm.errors import CRMProtocolError, CRMRejected, CRMUnavailable
+from wxmember.crm.errors import CRMError, CRMProtocolError, CRMRejected, CRMUnavailable
 from wxmember.logsafe import mask
 
 log = logging.getLogger(__name__)
@@ -78,8 +78,11 @@ class CRMClient:
     # -- members -----------------------------------------------------------------
 
     def health(self):
-        """True when the CRM answers."""
-        return bool(self._get("/health").get("success"))
+        """True when the CRM answers (one try, no retries: for health checks)."""
+        try:
+            return bool(self._send("GET", "/health").get("success"))
+        except CRMError:
+            return False
 
     def check_mobile(self, mobile):
         """``{exists, MEMBER_ID, checked, openid}`` for a mobile number."""
