@@ -5,6 +5,7 @@ import base64
 import pytest
 import yaml
 
+from tests.fake_wechat_api import FakeWeChatAPI
 from wxmember import create_app
 from wxmember.config import load_config
 from wxmember.httpserver import BackgroundServer
@@ -123,6 +124,14 @@ def wechat(wechat_app, mode):
 def LiveServer(app):  # noqa: N802 - reads like the class it builds
     """The app behind a real threaded HTTP server on loopback."""
     return BackgroundServer(app).start()
+
+
+@pytest.fixture
+def wechat_api():
+    """A stand-in for WeChat's API servers over HTTP (see tests/fake_wechat_api.py)."""
+    api = FakeWeChatAPI()
+    yield api
+    api.stop()
 
 
 @pytest.fixture

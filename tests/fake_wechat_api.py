@@ -4,7 +4,7 @@ import threading
 
 from flask import Flask, jsonify, request
 
-from tests.conftest import LiveServer
+from wxmember.httpserver import BackgroundServer
 
 
 class FakeWeChatAPI:
@@ -26,7 +26,7 @@ class FakeWeChatAPI:
         app.add_url_rule(
             "/card/membercard/activate", methods=["POST"], view_func=self.card_activate
         )
-        self.server = LiveServer(app)
+        self.server = BackgroundServer(app).start()
         self.base_url = f"{self.server.url}/cgi-bin/"
         self.sns_base_url = f"{self.server.url}/sns/"
         self.oauth_codes = {}  # code -> openid, each usable once

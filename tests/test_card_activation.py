@@ -5,14 +5,6 @@ import pytest
 from tests import samples
 from tests.conftest import WeChat, database_of
 from tests.crm_helpers import Sim
-from tests.fake_wechat_api import FakeWeChatAPI
-
-
-@pytest.fixture
-def wechat_api():
-    api = FakeWeChatAPI()
-    yield api
-    api.stop()
 
 
 @pytest.fixture

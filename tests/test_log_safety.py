@@ -8,7 +8,6 @@ import pytest
 
 from tests import samples
 from tests.conftest import STAFF_TOKEN, WeChat, database_of
-from tests.fake_wechat_api import FakeWeChatAPI
 from wxmember.logsafe import RedactingFilter, configure_logging, mask, redact
 
 PHONE = "13812345678"
@@ -27,34 +26,32 @@ def log_stream():
     root.setLevel(logging.WARNING)
 
 
-def test_a_whole_session_logs_nothing_sensitive(make_app, log_stream, monkeypatch):
-    api = FakeWeChatAPI()
-    try:
-        app = make_app(wechat={"appsecret": APPSECRET, "api_base_url": api.base_url})
-        wechat = WeChat(app.test_client())
-        wechat.post(samples.fill(samples.SUBSCRIBE, openid="oSensitive0001"))
-        wechat.post(
-            samples.fill(samples.TEXT, openid="oSensitive0001", content=f"我的手机 {PHONE}")
-        )
-        wechat.post(samples.fill(samples.USER_GET_CARD, openid="oSensitive0001", code=CARD))
-        deadline = time.monotonic() + 10
-        while "nickname" not in (database_of(app)["welab/customers"].find_one() or {}):
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        monkeypatch.setattr(
-            app.extensions["wxmember"].records.customers,
-            "record_message",
-            lambda openid: (_ for _ in ()).throw(ValueError(f"bad phone {PHONE} card {CARD}")),
-        )
-        wechat.post(samples.fill(samples.TEXT, openid="oSensitive0001", msgid="2"))
-        app.test_client().get("/api/logs", headers={"Authorization": f"Bearer {STAFF_TOKEN}"})
-    finally:
-        api.stop()
+def test_a_whole_session_logs_nothing_sensitive(make_app, log_stream, monkeypatch, wechat_api):
+    app = make_app(wechat={"appsecret": APPSECRET, "api_base_url": wechat_api.base_url})
+    wechat = WeChat(app.test_client())
+    wechat.post(samples.fill(samples.SUBSCRIBE, openid="oSensitive0001"))
+    wechat.post(samples.fill(samples.TEXT, openid="oSensitive0001", content=f"我的手机 {PHONE}"))
+    wechat.post(samples.fill(samples.USER_GET_CARD, openid="oSensitive0001", code=CARD))
+    deadline = time.monotonic() + 10
+    while "nickname" not in (database_of(app)["welab/customers"].find_one() or {}):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    monkeypatch.setattr(
+        app.extensions["wxmember"].records.customers,
+        "record_message",
+        lambda openid: (_ for _ in ()).throw(ValueError(f"bad phone {PHONE} card {CARD}")),
+    )
+    wechat.post(samples.fill(samples.TEXT, openid="oSensitive0001", msgid="2"))
+    app.test_client().get("/api/logs", headers={"Authorization": f"Bearer {STAFF_TOKEN}"})
 
     text = log_stream.getvalue()
     assert "user/info" in text and "Traceback" in text  # the lines were written...
     for secret in (PHONE, CARD, APPSECRET, "ACCESS_TOKEN", STAFF_TOKEN, "oSensitive0001"):
         assert secret not in text  # ...without any of these in clear
+
+
+def _raise_with_phone_and_card(openid):
+    raise ValueError(f"bad phone {PHONE} card {CARD}")
 
 
 def test_redact_masks_secret_parameters_and_long_digit_runs():

@@ -4,15 +4,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.fake_wechat_api import FakeWeChatAPI
-
-
-@pytest.fixture
-def wechat_api():
-    api = FakeWeChatAPI()
-    yield api
-    api.stop()
-
 
 @pytest.fixture
 def oauth_app(make_app, wechat_api):

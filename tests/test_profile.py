@@ -7,14 +7,6 @@ import pytest
 
 from tests import samples
 from tests.conftest import WELCOME, WeChat, database_of
-from tests.fake_wechat_api import FakeWeChatAPI
-
-
-@pytest.fixture
-def wechat_api():
-    api = FakeWeChatAPI()
-    yield api
-    api.stop()
 
 
 @pytest.fixture

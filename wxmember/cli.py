@@ -24,6 +24,21 @@ def _load(ctx):
         raise click.ClickException(str(exc)) from None
 
 
+def staff_api_options(command):
+    """``--url`` of a running server and ``--token`` of its staff API."""
+    command = click.option(
+        "--token",
+        envvar="WXMEMBER_CONSOLE_API_TOKEN",
+        help="Staff API token (default: console.api_token of the config).",
+    )(command)
+    return click.option(
+        "--url",
+        default="http://127.0.0.1:5000",
+        show_default=True,
+        help="Base URL of a running wxmember.",
+    )(command)
+
+
 @click.group()
 @click.option(
     "--config",
@@ -105,17 +120,7 @@ def simulate(ctx, event, openid, url, safe, key, scene, content, card_code, crea
 
 
 @cli.command()
-@click.option(
-    "--url",
-    default="http://127.0.0.1:5000",
-    show_default=True,
-    help="Base URL of a running wxmember.",
-)
-@click.option(
-    "--token",
-    envvar="WXMEMBER_CONSOLE_API_TOKEN",
-    help="Staff API token (default: console.api_token of the config).",
-)
+@staff_api_options
 @click.option("--wxid", help="Only this follower's records.")
 @click.option("--action", help="Only this action (subscribe, text, click, …).")
 @click.option("--since", help="From this time (epoch ms or ISO date, Asia/Shanghai).")
@@ -207,17 +212,7 @@ def _write_table(items):
 
 
 @cli.command()
-@click.option(
-    "--url",
-    default="http://127.0.0.1:5000",
-    show_default=True,
-    help="Base URL of a running wxmember.",
-)
-@click.option(
-    "--token",
-    envvar="WXMEMBER_CONSOLE_API_TOKEN",
-    help="Staff API token (default: console.api_token of the config).",
-)
+@staff_api_options
 @click.option("--job", type=click.Choice(list(JOBS)), help="Only this job's runs.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
 @click.pass_context

@@ -37,6 +37,10 @@ def _fail(status, code, message):
     return jsonify({"success": False, "error": message, "code": code}), status
 
 
+def _member_not_found():
+    return _fail(404, "not_found", "找不到对应的人员，请检查！")
+
+
 @api.before_request
 def _gatekeeper():
     faults = current_app.extensions["crm_faults"]
@@ -128,7 +132,7 @@ def bind():
     state = _crm()
     member = state.by_mobile(data["MOBILE_TELEPHONE_NO"])
     if member is None:
-        return _fail(404, "not_found", "找不到对应的人员，请检查！")
+        return _member_not_found()
     if state.by_openid(data["openid"]) not in (None, member):
         return _fail(409, "already_bound", "该微信ID已是本品牌会员，请检查！")
     if member["WX_OPENID"] not in (None, data["openid"]):
@@ -173,7 +177,7 @@ def unbind():
     state = _crm()
     member = state.members.get(_int(data["MEMBER_ID"]))
     if member is None:
-        return _fail(404, "not_found", "找不到对应的人员，请检查！")
+        return _member_not_found()
     if member["WX_OPENID"] != data["openid"]:
         return _fail(409, "not_bound", "该微信未绑定此会员，解绑失败")
     state.change(member["MEMBER_ID"], "WX_OPENID", None)
@@ -195,7 +199,7 @@ def _member_or_404(member_id):
 def member_info(member_id):
     member = _member_or_404(member_id)
     if member is None:
-        return _fail(404, "not_found", "找不到对应的人员，请检查！")
+        return _member_not_found()
     return jsonify({"success": True, "info": _crm().public_member(member)})
 
 
@@ -203,7 +207,7 @@ def member_info(member_id):
 def member_level(member_id):
     member = _member_or_404(member_id)
     if member is None:
-        return _fail(404, "not_found", "找不到对应的人员，请检查！")
+        return _member_not_found()
     return jsonify({"success": True, "level": member["LEVEL"]})
 
 
@@ -232,7 +236,7 @@ def change_points():
     state = _crm()
     member_id = _int(data["memberId"])
     if member_id not in state.members:
-        return _fail(404, "not_found", "找不到对应的人员，请检查！")
+        return _member_not_found()
     balance = state.change_points(member_id, qty, data.get("memo"))
     if balance is None:
         return _fail(409, "insufficient_points", "积分不足")
@@ -242,7 +246,7 @@ def change_points():
 @api.get("/members/<int:member_id>/spending")
 def member_spending(member_id):
     if _member_or_404(member_id) is None:
-        return _fail(404, "not_found", "找不到对应的人员，请检查！")
+        return _member_not_found()
     with _crm().lock:
         chunk, total = _page(_crm().purchases(member_id))
     return jsonify({"success": True, "log": chunk, "total": total})
@@ -252,7 +256,7 @@ def member_spending(member_id):
 @idempotent
 def save_member_info(member_id):
     if _member_or_404(member_id) is None:
-        return _fail(404, "not_found", "找不到对应的人员，请检查！")
+        return _member_not_found()
     _crm().info_requests.append({"MEMBER_ID": member_id, **(request.get_json(silent=True) or {})})
     return jsonify({"success": True})
 
@@ -264,7 +268,7 @@ def member_tags(member_id, action):
     if data is None:
         return _fail(400, "invalid", "请提供标签")
     if _member_or_404(member_id) is None:
-        return _fail(404, "not_found", "找不到对应的人员，请检查！")
+        return _member_not_found()
     tags = _crm().tags.setdefault(member_id, set())
     (tags.add if action == "add" else tags.discard)(data["tag"])
     return jsonify({"success": True})
