@@ -3,10 +3,20 @@
 import time
 
 MONGO_METHODS = {
-    "insert_one", "insert_many", "update_one", "update_many", "find_one", "find",
-    "find_one_and_update", "find_one_and_delete", "replace_one", "delete_one",
-    "delete_many", "count_documents", "bulk_write",
-}  # fmt: skip
+    "insert_one",
+    "insert_many",
+    "update_one",
+    "update_many",
+    "find_one",
+    "find",
+    "find_one_and_update",
+    "find_one_and_delete",
+    "replace_one",
+    "delete_one",
+    "delete_many",
+    "count_documents",
+    "bulk_write",
+}
 
 
 class MeteredDatabase:

@@ -72,12 +72,22 @@ def bind_everyone(services, size):
     """N bound customers, as if every CRM member had bound before."""
     customers = services.database.database["welab/customers"]
     for start in range(0, size, 1000):
-        customers.insert_many([
-            {"wechatid": f"oBench{n:07d}", "isRegister": True, "mobile": f"1390{n:07d}",
-             "HaiLanMemberInfo": {"memberID": FIRST_MEMBER_ID + n, "action": "bind", "type": 1,
-                                  "memberCardNumber": f"W{FIRST_MEMBER_ID + n:010d}"}}
-            for n in range(start, min(size, start + 1000))
-        ])  # fmt: skip
+        customers.insert_many(
+            [
+                {
+                    "wechatid": f"oBench{n:07d}",
+                    "isRegister": True,
+                    "mobile": f"1390{n:07d}",
+                    "HaiLanMemberInfo": {
+                        "memberID": FIRST_MEMBER_ID + n,
+                        "action": "bind",
+                        "type": 1,
+                        "memberCardNumber": f"W{FIRST_MEMBER_ID + n:010d}",
+                    },
+                }
+                for n in range(start, min(size, start + 1000))
+            ]
+        )
 
 
 def measure(services, meter, batched):

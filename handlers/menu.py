@@ -3,13 +3,16 @@
 See https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_event_pushes.html
 """
 
+from wxmember.member_reply import is_member_query, member_status
 from wxmember.outcome import Outcome
 
 
-def on_click(message, customers, replies):
-    """A menu button with a key; the key is answered like a keyword."""
+def on_click(message, customers, replies, members):
+    """A menu button with a key; "积分"/"余额" show a bound member's figures, else keywords."""
     customers.ensure(message.openid)
-    return Outcome("click", {"key": message.event_key}, replies.for_text(message.event_key))
+    key = message.event_key
+    reply = member_status(customers.get(message.openid), members) if is_member_query(key) else None
+    return Outcome("click", {"key": key}, reply or replies.for_text(key))
 
 
 def on_view(message, customers):

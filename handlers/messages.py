@@ -3,13 +3,18 @@
 See https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_standard_messages.html
 """
 
+from wxmember.member_reply import is_member_query, member_status
 from wxmember.outcome import Outcome
 
 
-def on_text(message, customers, replies):
-    """Count the message and answer a configured keyword."""
+def on_text(message, customers, replies, members):
+    """Count the message; a bound member asking "积分"/"余额" gets the figures, else keywords."""
     customers.record_message(message.openid)
-    return Outcome("text", reply=replies.for_text(message.fields.get("Content")))
+    content = message.fields.get("Content")
+    reply = None
+    if is_member_query(content):
+        reply = member_status(customers.get(message.openid), members)
+    return Outcome("text", reply=reply or replies.for_text(content))
 
 
 def on_media(message, customers):

@@ -13,6 +13,7 @@ from wxmember.card_activation import CardActivation
 from wxmember.crm import connect_crm
 from wxmember.dispatch import Dispatcher
 from wxmember.drift import DriftLog
+from wxmember.member_system import MemberSystem
 from wxmember.outbox import Outbox
 from wxmember.profiles import ProfileRequests
 from wxmember.ratelimit import RateLimiter
@@ -40,6 +41,7 @@ class Services:
     session_secret: str = ""
     crm_simulator: object = None
     drift: DriftLog = None
+    members: object = None  # MemberSystem: ledger, points, money, grades, transactions
     owner: str = field(default_factory=new_owner)
     scheduler: object = None
 
@@ -81,6 +83,8 @@ def bootstrap(config, database=None, wechat_client=None):
         "activation": CardActivation(client, binding, records.logs),
         "background": background,
     }
+    members = MemberSystem.build(config, database, records, crm)
+    dependencies["members"] = members
     dispatcher = Dispatcher(handlers.HANDLERS, handlers.FALLBACK, dependencies)
     return Services(
         config=config,
@@ -96,6 +100,7 @@ def bootstrap(config, database=None, wechat_client=None):
         session_secret=secret,
         crm_simulator=simulator,
         drift=drift,
+        members=members,
     )
 
 

@@ -42,9 +42,13 @@ DEFAULTS = {
         "reconcile_minutes": 360,
         "outbox_seconds": 30,
         "batch_size": 100,
+        "transactions_minutes": 10,
+        "grades_minutes": 1440,
+        "points_expiry_minutes": 1440,
     },
     "console": {"api_token": "", "session_secret": ""},
     "replies": {"welcome": "", "keywords": {}},
+    "member": {"points_expiry": "never"},
 }
 
 MONGO_SCHEMES = ("mongodb://", "mongodb+srv://", "mongomock://")
@@ -179,9 +183,19 @@ def validate(config):
         raise ConfigError("crm.base_url", "must be an http(s) URL or 'simulator'")
     if not config["console"]["session_secret"] and not uri.startswith("mongomock://"):
         raise ConfigError("console.session_secret", "must be set (signs member sessions)")
+    _check_expiry(config["member"]["points_expiry"])
     token = config["console"]["api_token"]
     if token == DEV_API_TOKEN and not uri.startswith("mongomock://"):
         raise ConfigError("console.api_token", "the shipped development token must be replaced")
+
+
+def _check_expiry(spec):
+    from wxmember.points import ExpiryPolicy
+
+    try:
+        ExpiryPolicy(spec)
+    except ValueError as exc:
+        raise ConfigError("member.points_expiry", str(exc)) from None
 
 
 def _check_aes_key(key):

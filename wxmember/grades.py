@@ -1,0 +1,278 @@
+"""Member grades (``Member_Config_Grade``) and their upgrade and downgrade rules.
+
+A grade has a level, a name, a card image, a discount rate and a rules text, and
+optionally an ``up`` and a ``down`` rule: by total spend (fen), order count or
+referred members (``FromID``) over the last N calendar months (Asia/Shanghai),
+optionally counting direct subordinates, and the grade reached. A downgrade is
+only considered once the member has held the grade for the rule's months. A
+member with the "锁定等级" permission keeps its grade. Each change writes
+``Member_Log``, a feed item, a log record, and queues a WeChat template message.
+"""
+
+from datetime import datetime
+
+from pymongo import ReturnDocument
+
+from wxmember.clock import now_ms
+from wxmember.timeparse import SHANGHAI
+
+GRADES = "member/grades"
+MEMBERS = "member/data"
+MEMBER_LOG = "member/log"
+TEMPLATE_QUEUE = "wxmember/template_messages"
+TRANSACTIONS = "member/transactions"
+LOCK = "锁定等级"
+MEASURES = ("spend", "orders", "referrals")
+
+
+class InvalidGrade(ValueError):
+    """A grade definition that cannot be used."""
+
+
+def months_before(ms, months):
+    """The same moment ``months`` calendar months earlier (day clamped), in Shanghai time."""
+    moment = datetime.fromtimestamp(ms / 1000, SHANGHAI)
+    month_index = moment.year * 12 + moment.month - 1 - months
+    year, month = divmod(month_index, 12)
+    day = min(moment.day, _days_in(year, month + 1))
+    return int(moment.replace(year=year, month=month + 1, day=day).timestamp() * 1000)
+
+
+def _days_in(year, month):
+    following = datetime(year + month // 12, month % 12 + 1, 1)
+    return (following - datetime(year, month, 1)).days
+
+
+def check_grade(body):
+    """A clean grade definition from the API's JSON; InvalidGrade naming the field."""
+    if not isinstance(body, dict):
+        raise InvalidGrade("grade must be an object")
+    level = body.get("level")
+    if isinstance(level, bool) or not isinstance(level, int) or level < 0:
+        raise InvalidGrade("level must be a whole number ≥ 0")
+    name = str(body.get("name") or "").strip()
+    if not name:
+        raise InvalidGrade("name is required")
+    discount = body.get("discount", 1)
+    if (
+        isinstance(discount, bool)
+        or not isinstance(discount, (int, float))
+        or not 0 < discount <= 1
+    ):
+        raise InvalidGrade("discount must be a rate in (0, 1], e.g. 0.95")
+    grade = {
+        "_id": level,
+        "level": level,
+        "name": name,
+        "discount": discount,
+        "cardImage": str(body.get("cardImage") or ""),
+        "rules": str(body.get("rules") or ""),
+        "up": _rule(body.get("up"), "up"),
+        "down": _rule(body.get("down"), "down"),
+    }
+    return grade
+
+
+def _rule(rule, name):
+    if rule is None:
+        return None
+    if not isinstance(rule, dict):
+        raise InvalidGrade(f"{name} must be an object")
+    if rule.get("by") not in MEASURES:
+        raise InvalidGrade(f"{name}.by must be spend, orders or referrals")
+    for field in ("months", "number", "to"):
+        value = rule.get(field)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise InvalidGrade(f"{name}.{field} must be a number ≥ 0")
+    number = round(rule["number"] * 100) if rule["by"] == "spend" else int(rule["number"])
+    return {
+        "by": rule["by"],
+        "months": int(rule["months"]),
+        "number": number,
+        "to": int(rule["to"]),
+        "includeSubordinates": bool(rule.get("includeSubordinates")),
+    }
+
+
+class Grades:
+    """Defines grades, keeps each member's grade and moves it by the rules."""
+
+    def __init__(self, database, feeds, logs, customers):
+        self.database = database
+        self.grades = database[GRADES]
+        self.members = database[MEMBERS]
+        self.feeds, self.logs, self.customers = feeds, logs, customers
+
+    def ensure_indexes(self):
+        self.members.create_index("FromID", sparse=True)
+        self.database[MEMBER_LOG].create_index([("MemberID", 1), ("Date", -1)])
+        self.database[TRANSACTIONS].create_index([("memberID", 1), ("createTime", -1)])
+
+    # -- definitions ---------------------------------------------------------------
+
+    def save(self, body):
+        """Create or replace a grade (by level)."""
+        grade = check_grade(body)
+        for rule in (grade["up"], grade["down"]):
+            if (
+                rule
+                and not self.grades.find_one({"_id": rule["to"]})
+                and rule["to"] != grade["level"]
+            ):
+                raise InvalidGrade(f"grade level {rule['to']} does not exist yet")
+        self.grades.replace_one({"_id": grade["level"]}, grade, upsert=True)
+        return grade
+
+    def all(self):
+        return list(self.grades.find().sort("_id", 1))
+
+    def lowest(self):
+        first = self.grades.find().sort("_id", 1).limit(1)
+        return next(iter(first), None)
+
+    # -- members -------------------------------------------------------------------
+
+    def member(self, member_id):
+        """The member's data (grade, referrer, permissions), created at the lowest grade."""
+        lowest = self.lowest()
+        return self.members.find_one_and_update(
+            {"_id": member_id},
+            {
+                "$setOnInsert": {
+                    "GradeID": lowest["level"] if lowest else None,
+                    "GradeDate": now_ms(),
+                    "Purview": [],
+                    "CreateDate": now_ms(),
+                }
+            },
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def level(self, member_id):
+        """The member's grade level (None when no grades are defined)."""
+        return self.member(member_id).get("GradeID")
+
+    def set_member(self, member_id, referrer=None, lock=None):
+        """Set the member's referrer (``FromID``) and/or the grade lock permission."""
+        self.member(member_id)
+        update = {}
+        if referrer is not None:
+            update["$set"] = {"FromID": referrer}
+        if lock is True:
+            update["$addToSet"] = {"Purview": LOCK}
+        elif lock is False:
+            update["$pull"] = {"Purview": LOCK}
+        if update:
+            self.members.update_one({"_id": member_id}, update)
+        return self.members.find_one({"_id": member_id})
+
+    # -- evaluation ----------------------------------------------------------------
+
+    def evaluate(self, member_id, now=None, reason="schedule"):
+        """Apply the up or down rule of the member's grade; return the new level or None."""
+        now = now or now_ms()
+        member = self.member(member_id)
+        if LOCK in member.get("Purview", []) or member.get("GradeID") is None:
+            return None
+        grade = self.grades.find_one({"_id": member["GradeID"]})
+        if grade is None:
+            return None
+        target = self._target(member, grade, now)
+        if target is None or target == grade["level"]:
+            return None
+        return self._change(member, grade, target, now, reason)
+
+    def _target(self, member, grade, now):
+        up, down = grade.get("up"), grade.get("down")
+        if up and self.measure(member["_id"], up, now) >= up["number"]:
+            return up["to"]
+        if not down or member["GradeDate"] > months_before(now, down["months"]):
+            return None  # no downgrade rule, or the grade is not held long enough yet
+        if self.measure(member["_id"], down, now) < down["number"]:
+            return down["to"]
+        return None
+
+    def measure(self, member_id, rule, now):
+        """Spend (fen), orders or referred members over the rule's months."""
+        since = months_before(now, rule["months"])
+        members = [member_id]
+        if rule["includeSubordinates"]:
+            members += [m["_id"] for m in self.members.find({"FromID": member_id}, {"_id": 1})]
+        if rule["by"] == "referrals":
+            return self.members.count_documents(
+                {"FromID": {"$in": members}, "CreateDate": {"$gte": since, "$lte": now}}
+            )
+        query = {
+            "memberID": {"$in": members},
+            "status": "applied",
+            "createTime": {"$gte": since, "$lte": now},
+        }
+        if rule["by"] == "orders":
+            return self.database[TRANSACTIONS].count_documents({**query, "type": "purchase"})
+        total = 0
+        for tx in self.database[TRANSACTIONS].find(
+            {**query, "type": {"$in": ["purchase", "refund"]}}
+        ):
+            total += tx["amount"] if tx["type"] == "purchase" else -tx["amount"]
+        return total
+
+    def _change(self, member, grade, target, now, reason):
+        new = self.grades.find_one({"_id": target})
+        changed = self.members.update_one(
+            {"_id": member["_id"], "GradeID": grade["level"]},
+            {"$set": {"GradeID": target, "GradeDate": now}},
+        )
+        if changed.modified_count == 0:
+            return None  # another evaluation moved it first
+        direction = "升级" if target > grade["level"] else "降级"
+        text = f"会员等级由{grade['name']}{direction}为{new['name'] if new else target}"
+        self.database[MEMBER_LOG].insert_one(
+            {
+                "MemberID": member["_id"],
+                "Date": now,
+                "Type": "等级变更",
+                "Contents": text,
+                "UserID": 0,
+            }
+        )
+        self._tell_member(member["_id"], grade, new, target, text, reason)
+        return target
+
+    def _tell_member(self, member_id, old, new, target, text, reason):
+        customer = self.customers.bound_to("HaiLanMemberInfo.memberID", member_id)
+        openid = customer["wechatid"] if customer else f"member:{member_id}"
+        data = {"memberID": member_id, "from": old["level"], "to": target, "reason": reason}
+        self.logs.append(openid, "grade_change", data)
+        if customer:
+            self.feeds.append(openid, "grade_change", text, data)
+            self.database[TEMPLATE_QUEUE].insert_one(
+                {
+                    "openid": openid,
+                    "template": "grade_change",
+                    "state": "pending",
+                    "data": {"first": text, "grade": new["name"] if new else str(target)},
+                    "createTime": now_ms(),
+                }
+            )
+
+    def evaluate_all(self, progress=None, now=None):
+        """Evaluate every member, a page at a time; return counts."""
+        counts = {"members": 0, "upgraded": 0, "downgraded": 0}
+        last = None
+        while True:
+            query = {"_id": {"$gt": last}} if last is not None else {}
+            page = list(
+                self.members.find(query, {"_id": 1, "GradeID": 1}).sort("_id", 1).limit(200)
+            )
+            if not page:
+                return counts
+            for member in page:
+                before = member.get("GradeID")
+                after = self.evaluate(member["_id"], now)
+                if after is not None:
+                    counts["upgraded" if after > before else "downgraded"] += 1
+                counts["members"] += 1
+            last = page[-1]["_id"]
+            if progress:
+                progress(counts["members"])

@@ -1,0 +1,230 @@
+"""The member ledgers of seed 002: points, money, frozen money and earnings.
+
+Each ledger is an append-only collection of rows (``Member_Integral``,
+``Member_Money``, ``Member_FrozenMoney``, ``Member_Refund``) whose ``Balance`` is
+the previous balance plus the row's amount. A member's balances live in one
+account document (``member/accounts``).
+
+A write is one atomic conditional update of the account (the balance may not go
+below zero; the idempotency key must not be in the account's recent journal) that
+also appends the key and the row to that journal, then the insert of the row
+under the same key. A crash between the two leaves the row in the journal, from
+which ``repair`` (or the next attempt with the same key) writes it with the
+balance it had; the journal also makes a concurrent replay of the key find the
+first application instead of applying twice. Money is kept in fen (分).
+"""
+
+import logging
+from dataclasses import dataclass
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from wxmember.clock import now_ms
+
+log = logging.getLogger(__name__)
+
+ACCOUNTS = "member/accounts"
+JOURNAL_SIZE = 500  # replays of a key within a member's last 500 writes are recognised here
+
+
+@dataclass(frozen=True)
+class LedgerKind:
+    """One ledger: its collection, and the seed's name of its amount column."""
+
+    name: str
+    collection: str
+    amount_field: str
+
+
+KINDS = {
+    "points": LedgerKind("points", "member/integral", "Integral"),
+    "money": LedgerKind("money", "member/money", "Money"),
+    "frozen": LedgerKind("frozen", "member/frozen_money", "Money"),
+    "earnings": LedgerKind("earnings", "member/refund", "Money"),
+}
+
+
+class InsufficientBalance(Exception):
+    """The write would take the balance below zero; nothing was written."""
+
+    def __init__(self, kind, balance, amount):
+        super().__init__(f"{kind} balance {balance} cannot take {amount}")
+        self.kind, self.balance, self.amount = kind, balance, amount
+
+
+@dataclass
+class Entry:
+    """What a ledger row says besides amount and balance (the seed's columns)."""
+
+    form_id: str
+    type: str
+    subject: str
+    source: str = "wxmember"
+    branch: int = 0
+    explain: str = ""
+    memo: str = ""
+    operator: int = 0  # CreateUser: 0 = the system
+
+
+class Ledger:
+    """Writes and reads the four ledgers of every member."""
+
+    def __init__(self, database):
+        self.database = database
+        self.accounts = database[ACCOUNTS]
+
+    def ensure_indexes(self):
+        """Rows of a member newest first, and by form id."""
+        for kind in KINDS.values():
+            rows = self.database[kind.collection]
+            rows.create_index([("MemberID", 1), ("seq", -1)])
+            rows.create_index("FormID")
+
+    # -- writing -------------------------------------------------------------------
+
+    def post(self, kind, member_id, amount, entry, key):
+        """Add ``amount`` (negative to take) to a ledger once per ``key``; return the row."""
+        ledger = KINDS[kind]
+        rows = self.database[ledger.collection]
+        existing = rows.find_one({"_id": key})
+        if existing is not None:
+            return existing
+        row = self._row(ledger, member_id, amount, entry)
+        account = self._apply(ledger, member_id, amount, key, row)
+        if account is None:
+            return self._replayed_or_refused(ledger, member_id, amount, key)
+        return self._write_row(ledger, account, key)
+
+    def _row(self, ledger, member_id, amount, entry):
+        return {
+            "MemberID": member_id,
+            "FormID": entry.form_id,
+            "Branch": entry.branch,
+            "Source": entry.source,
+            "Type": entry.type,
+            "Subject": entry.subject,
+            ledger.amount_field: int(amount),
+            "Explain": entry.explain,
+            "Memo": entry.memo,
+            "CreateUser": entry.operator,
+            "CreateDate": now_ms(),
+        }
+
+    def _apply(self, ledger, member_id, amount, key, row):
+        """The atomic conditional update; None when its condition does not hold."""
+        prefix = ledger.name
+        condition = {"_id": member_id, f"{prefix}.journal.key": {"$ne": key}}
+        if amount < 0:
+            condition[f"{prefix}.balance"] = {"$gte": -amount}
+        update = {
+            "$inc": {f"{prefix}.balance": int(amount), f"{prefix}.seq": 1},
+            "$push": {
+                f"{prefix}.journal": {"$each": [{"key": key, "row": row}], "$slice": -JOURNAL_SIZE}
+            },
+        }
+        try:
+            return self.accounts.find_one_and_update(
+                condition, update, upsert=amount >= 0, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:  # the upsert met an account whose condition failed
+            return None
+
+    def _replayed_or_refused(self, ledger, member_id, amount, key):
+        account = self.accounts.find_one({"_id": member_id}) or {}
+        journal = (account.get(ledger.name) or {}).get("journal", [])
+        if any(item["key"] == key for item in journal):
+            return self._write_row(ledger, account, key)  # a concurrent attempt applied it
+        balance = (account.get(ledger.name) or {}).get("balance", 0)
+        raise InsufficientBalance(ledger.name, balance, amount)
+
+    def _write_row(self, ledger, account, key):
+        """Insert the row of journal entry ``key`` with the balance it left."""
+        state = account[ledger.name]
+        journal = state["journal"]
+        index = next(i for i, item in enumerate(journal) if item["key"] == key)
+        later = journal[index + 1 :]
+        row = dict(journal[index]["row"])
+        row["_id"] = key
+        row["Balance"] = state["balance"] - sum(item["row"][ledger.amount_field] for item in later)
+        row["seq"] = state["seq"] - len(later)
+        try:
+            self.database[ledger.collection].insert_one(row)
+        except DuplicateKeyError:
+            return self.database[ledger.collection].find_one({"_id": key})
+        return row
+
+    # -- reading -------------------------------------------------------------------
+
+    def balance(self, kind, member_id):
+        """The member's balance in one ledger (0 for a member without rows)."""
+        account = self.accounts.find_one({"_id": member_id}, {f"{kind}.balance": 1}) or {}
+        return (account.get(kind) or {}).get("balance", 0)
+
+    def balances(self, member_id):
+        """``{kind: balance}`` of every ledger."""
+        account = self.accounts.find_one({"_id": member_id}) or {}
+        return {kind: (account.get(kind) or {}).get("balance", 0) for kind in KINDS}
+
+    def rows(self, kind, member_id, limit=50, before_seq=None):
+        """Rows newest first; page with ``before_seq`` (the last row's ``seq``)."""
+        query = {"MemberID": member_id}
+        if before_seq is not None:
+            query["seq"] = {"$lt": before_seq}
+        cursor = self.database[KINDS[kind].collection].find(query).sort("seq", -1)
+        return list(cursor.limit(limit))
+
+    # -- repair and audit ----------------------------------------------------------
+
+    def repair(self, member_id=None):
+        """Write the rows a crash left in the journals; return how many."""
+        written = 0
+        query = {} if member_id is None else {"_id": member_id}
+        for account in self.accounts.find(query):
+            for ledger in KINDS.values():
+                journal = (account.get(ledger.name) or {}).get("journal", [])
+                keys = [item["key"] for item in journal]
+                present = {
+                    row["_id"]
+                    for row in self.database[ledger.collection].find(
+                        {"_id": {"$in": keys}}, {"_id": 1}
+                    )
+                }
+                for key in keys:
+                    if key not in present:
+                        self._write_row(ledger, account, key)
+                        log.warning("ledger %s: wrote row %s left by a crash", ledger.name, key)
+                        written += 1
+        return written
+
+    def audit(self, progress=None):
+        """Recompute every balance from the rows; return the differences found."""
+        differences = []
+        accounts = self.accounts.find({}, {f"{k}.balance": 1 for k in KINDS})
+        for checked, account in enumerate(accounts, start=1):
+            for ledger in KINDS.values():
+                stored = (account.get(ledger.name) or {}).get("balance", 0)
+                difference = self._audit_rows(ledger, account["_id"], stored)
+                if difference:
+                    differences.append(difference)
+            if progress:
+                progress(checked)
+        return differences
+
+    def _audit_rows(self, ledger, member_id, stored):
+        total, previous, broken_at = 0, 0, None
+        rows = self.database[ledger.collection].find({"MemberID": member_id}).sort("seq", 1)
+        for row in rows:
+            total += row[ledger.amount_field]
+            if broken_at is None and row["Balance"] != previous + row[ledger.amount_field]:
+                broken_at = row["_id"]
+            previous = row["Balance"]
+        if total == stored and broken_at is None and total >= 0:
+            return None
+        return {
+            "memberID": member_id,
+            "kind": ledger.name,
+            "account": stored,
+            "rows": total,
+            "brokenAt": broken_at,
+        }

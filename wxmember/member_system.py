@@ -1,0 +1,49 @@
+"""The member system of seeds 002/003: ledger, points, money, grades, transactions."""
+
+from dataclasses import dataclass
+
+from wxmember.grades import Grades
+from wxmember.ledger import Ledger
+from wxmember.money import Money, Withdrawals
+from wxmember.points import ExpiryPolicy, PointRules, Points
+from wxmember.transactions import Transactions
+
+
+@dataclass
+class MemberSystem:
+    """Everything that moves a member's points, money and grade."""
+
+    ledger: Ledger
+    points: Points
+    money: Money
+    withdrawals: Withdrawals
+    grades: Grades
+    transactions: Transactions
+
+    @classmethod
+    def build(cls, config, database, records, crm):
+        ledger = Ledger(database)
+        ledger.ensure_indexes()
+        expiry = ExpiryPolicy(config["member"]["points_expiry"])
+        points = Points(ledger, PointRules(database), crm, expiry)
+        money = Money(ledger, database)
+        grades = Grades(database, records.feeds, records.logs, records.customers)
+        grades.ensure_indexes()
+        transactions = Transactions(database, points, money, grades)
+        return cls(ledger, points, money, Withdrawals(ledger, database), grades, transactions)
+
+    def summary(self, member_id):
+        """Points, balances and grade, for the member's own view and staff."""
+        balances = self.ledger.balances(member_id)
+        level = self.grades.level(member_id)
+        grade = self.grades.grades.find_one({"_id": level}) if level is not None else None
+        return {
+            "memberID": member_id,
+            "points": balances["points"],
+            "money": balances["money"] / 100,
+            "frozen": balances["frozen"] / 100,
+            "earnings": balances["earnings"] / 100,
+            "grade": {"level": level, "name": grade["name"], "discount": grade["discount"]}
+            if grade
+            else None,
+        }

@@ -1,0 +1,200 @@
+"""Money (``Member_Money``), frozen money (``Member_FrozenMoney``), earnings
+(``Member_Refund``) and withdrawals (``Member_RefundCash``). Amounts in fen.
+
+Recharge promotions (seed 003, "充100送30"): the best promotion whose threshold
+the recharge reaches adds its bonus as a row of its own. A withdrawal moves money
+only when staff approve it, and only once: the approval is an atomic change of
+its status from pending, and the debit is keyed by the withdrawal.
+"""
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+
+from wxmember.clock import now_ms
+from wxmember.ledger import Entry, InsufficientBalance
+
+PROMOTIONS = "member/recharge_promotions"
+WITHDRAWALS = "member/refund_cash"
+PENDING, APPROVED, REJECTED = 0, 1, 2
+
+
+class WithdrawalRefused(Exception):
+    """A withdrawal cannot be applied for or decided: ``code`` and Chinese ``message``."""
+
+    def __init__(self, code, message, status=409):
+        super().__init__(code)
+        self.code, self.message, self.status = code, message, status
+
+
+class Money:
+    """Recharge, spend, refund, freeze and release over the ledgers."""
+
+    def __init__(self, ledger, database):
+        self.ledger = ledger
+        self.promotions = database[PROMOTIONS]
+
+    def save_promotion(self, promotion_id, threshold_fen, bonus_fen, name):
+        """Create or replace a recharge promotion."""
+        doc = {
+            "_id": promotion_id,
+            "threshold": threshold_fen,
+            "bonus": bonus_fen,
+            "name": name,
+            "active": True,
+        }
+        self.promotions.replace_one({"_id": promotion_id}, doc, upsert=True)
+        return doc
+
+    def best_promotion(self, amount_fen):
+        """The active promotion with the highest threshold ``amount_fen`` reaches."""
+        reached = [
+            p for p in self.promotions.find({"active": True}) if p["threshold"] <= amount_fen
+        ]
+        return max(reached, key=lambda p: p["threshold"], default=None)
+
+    def recharge(self, member_id, amount_fen, form_id, source="门店"):
+        """Credit a recharge and its promotion bonus (a row of its own); return the rows."""
+        rows = [
+            self.ledger.post(
+                "money",
+                member_id,
+                amount_fen,
+                Entry(form_id, "充值", f"{source}充值", source=source),
+                f"{form_id}:recharge",
+            )
+        ]
+        promotion = self.best_promotion(amount_fen)
+        if promotion:
+            bonus = Entry(
+                form_id,
+                "充值赠送",
+                promotion["name"],
+                source=source,
+                explain=f"充{promotion['threshold'] // 100}送{promotion['bonus'] // 100}",
+            )
+            rows.append(
+                self.ledger.post("money", member_id, promotion["bonus"], bonus, f"{form_id}:bonus")
+            )
+        return rows
+
+    def spend(self, member_id, amount_fen, form_id, subject="购物消费"):
+        """Pay from the balance; InsufficientBalance when it is short."""
+        entry = Entry(form_id, "购物消费", subject)
+        return self.ledger.post("money", member_id, -amount_fen, entry, f"{form_id}:pay")
+
+    def refund(self, member_id, amount_fen, form_id, key_suffix="refund"):
+        """Give money back to the balance."""
+        entry = Entry(form_id, "退款", "退款返还")
+        return self.ledger.post("money", member_id, amount_fen, entry, f"{form_id}:{key_suffix}")
+
+    def freeze(self, member_id, amount_fen, form_id):
+        """Move money to frozen money (two keyed steps: a retry completes, never doubles)."""
+        self.ledger.post(
+            "money",
+            member_id,
+            -amount_fen,
+            Entry(form_id, "冻结", "资金冻结"),
+            f"{form_id}:freeze-out",
+        )
+        return self.ledger.post(
+            "frozen",
+            member_id,
+            amount_fen,
+            Entry(form_id, "冻结", "资金冻结"),
+            f"{form_id}:freeze-in",
+        )
+
+    def release(self, member_id, amount_fen, form_id):
+        """Move frozen money back to money."""
+        self.ledger.post(
+            "frozen",
+            member_id,
+            -amount_fen,
+            Entry(form_id, "解冻", "资金解冻"),
+            f"{form_id}:release-out",
+        )
+        return self.ledger.post(
+            "money",
+            member_id,
+            amount_fen,
+            Entry(form_id, "解冻", "资金解冻"),
+            f"{form_id}:release-in",
+        )
+
+    def earn(self, member_id, amount_fen, form_id, summary):
+        """Credit earnings (commission, referral reward…)."""
+        entry = Entry(form_id, "收益", summary, explain=summary)
+        return self.ledger.post("earnings", member_id, amount_fen, entry, f"{form_id}:earning")
+
+
+class Withdrawals:
+    """Members apply to withdraw earnings; staff approve (money moves) or reject."""
+
+    def __init__(self, ledger, database):
+        self.ledger = ledger
+        self.collection = database[WITHDRAWALS]
+
+    def apply(self, member_id, amount_fen, method="微信零钱", bank_info=""):
+        """Record an application; refused when the earnings do not cover it."""
+        if amount_fen <= 0:
+            raise WithdrawalRefused("invalid_amount", "提现金额必须大于0", 400)
+        if self.ledger.balance("earnings", member_id) < amount_fen:
+            raise WithdrawalRefused("insufficient_earnings", "可提现收益不足")
+        doc = {
+            "_id": ObjectId(),
+            "Date": now_ms(),
+            "MemberID": member_id,
+            "Status": PENDING,
+            "Type": method,
+            "BankInfo": bank_info,
+            "Money": amount_fen,
+        }
+        self.collection.insert_one(doc)
+        return doc
+
+    def approve(self, withdrawal_id, operator, memo=""):
+        """Approve once: the earnings are debited; a second approval changes nothing."""
+        doc = self._decide(withdrawal_id, APPROVED, operator, memo)
+        entry = Entry(f"WD-{doc['_id']}", "提现", "收益提现", operator=operator, memo=memo)
+        try:
+            self.ledger.post(
+                "earnings", doc["MemberID"], -doc["Money"], entry, f"withdraw:{doc['_id']}"
+            )
+        except InsufficientBalance:
+            self._back_to_pending(doc)
+            raise WithdrawalRefused("insufficient_earnings", "可提现收益不足") from None
+        except Exception:
+            self._back_to_pending(doc)  # the keyed debit makes a later approval safe
+            raise
+        return self.collection.find_one({"_id": doc["_id"]})
+
+    def _back_to_pending(self, doc):
+        self.collection.update_one(
+            {"_id": doc["_id"], "Status": APPROVED}, {"$set": {"Status": PENDING}}
+        )
+
+    def reject(self, withdrawal_id, operator, memo=""):
+        """Reject: nothing moves."""
+        return self._decide(withdrawal_id, REJECTED, operator, memo)
+
+    def _decide(self, withdrawal_id, status, operator, memo):
+        doc = self.collection.find_one_and_update(
+            {"_id": withdrawal_id, "Status": PENDING},
+            {
+                "$set": {
+                    "Status": status,
+                    "VerifyID": operator,
+                    "VerifyDate": now_ms(),
+                    "VerifyMemo": memo,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            raise WithdrawalRefused("not_pending", "该提现申请不存在或已处理")
+        return doc
+
+    def list(self, status=None, limit=100):
+        """Applications newest first."""
+        query = {} if status is None else {"Status": status}
+        return list(self.collection.find(query).sort("Date", -1).limit(limit))

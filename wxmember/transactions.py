@@ -1,0 +1,214 @@
+"""Store transactions (purchase, recharge, refund), each applied once per ``formId``.
+
+A transaction is first recorded (``member/transactions``, ``_id`` = formId) with
+what it will do, then each effect is a keyed ledger write. A repeat of the form
+id returns the recorded transaction; one left half-applied by a crash is
+completed by the repeat (every step is idempotent), never applied twice.
+
+A purchase earns points by the consumption rules, may spend points and pay
+from the balance. A refund reverses, in proportion to the amount refunded, the
+points the purchase earned and spent and the balance it used.
+"""
+
+import contextlib
+
+from pymongo.errors import DuplicateKeyError
+
+from wxmember.clock import now_ms
+from wxmember.ledger import Entry, InsufficientBalance
+
+COLLECTION = "member/transactions"
+TYPES = ("purchase", "recharge", "refund")
+
+
+class InvalidTransaction(ValueError):
+    """The transaction cannot be applied: ``code`` and a message."""
+
+    def __init__(self, code, message, status=400):
+        super().__init__(message)
+        self.code, self.status = code, status
+
+
+def to_fen(value, field):
+    """Yuan (a number with at most two decimals) to whole fen."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidTransaction("invalid_amount", f"{field} must be a number of yuan")
+    fen = round(value * 100)
+    if abs(fen - value * 100) > 1e-6 or fen < 0:
+        raise InvalidTransaction("invalid_amount", f"{field} must be ≥ 0 with at most 2 decimals")
+    return fen
+
+
+def parse(body):
+    """A checked transaction from the API's JSON (amounts still in yuan there)."""
+    if not isinstance(body, dict):
+        raise InvalidTransaction("invalid_body", "the body must be a JSON object")
+    form_id = str(body.get("formId") or "").strip()
+    if not form_id or len(form_id) > 100:
+        raise InvalidTransaction("invalid_form_id", "formId is required (at most 100 characters)")
+    member_id = body.get("memberID")
+    if isinstance(member_id, bool) or not isinstance(member_id, int) or member_id <= 0:
+        raise InvalidTransaction("invalid_member", "memberID must be a positive whole number")
+    if body.get("type") not in TYPES:
+        raise InvalidTransaction("invalid_type", "type must be purchase, recharge or refund")
+    tx = {
+        "_id": form_id,
+        "formId": form_id,
+        "memberID": member_id,
+        "type": body["type"],
+        "amount": to_fen(body.get("amount"), "amount"),
+        "items": _items(body.get("items")),
+        "pointsSpent": _whole(body.get("pointsSpent", 0), "pointsSpent"),
+        "balancePaid": to_fen(body.get("balancePaid", 0), "balancePaid"),
+        "refundOf": body.get("refundOf"),
+    }
+    if tx["type"] == "refund" and not tx["refundOf"]:
+        raise InvalidTransaction("invalid_refund", "a refund needs refundOf (the purchase formId)")
+    if tx["balancePaid"] > tx["amount"]:
+        raise InvalidTransaction("invalid_amount", "balancePaid cannot exceed amount")
+    return tx
+
+
+def _items(items):
+    if items is None:
+        return None
+    if not isinstance(items, list) or not all(
+        isinstance(i, dict) and isinstance(i.get("productId"), str) for i in items
+    ):
+        raise InvalidTransaction("invalid_items", "items must be [{productId, amount}]")
+    return [
+        {"productId": i["productId"], "amount": to_fen(i.get("amount"), "items.amount")}
+        for i in items
+    ]
+
+
+def _whole(value, field):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidTransaction("invalid_points", f"{field} must be a whole number ≥ 0")
+    return value
+
+
+class Transactions:
+    """Applies transactions to the points and money ledgers, and upgrades grades at once."""
+
+    def __init__(self, database, points, money, grades=None):
+        self.collection = database[COLLECTION]
+        self.points, self.money, self.grades = points, money, grades
+
+    def apply(self, tx):
+        """Apply ``tx`` (from ``parse``) once; return the recorded transaction."""
+        recorded = self.collection.find_one({"_id": tx["_id"]})
+        if recorded and recorded["status"] == "refused":
+            raise InvalidTransaction(recorded["refusal"], "this formId was refused before", 409)
+        if recorded and recorded["status"] == "applied":
+            return recorded
+        if recorded is None:
+            self._check_before_recording(tx)
+            tx.update(status="applying", createTime=now_ms())
+            with contextlib.suppress(DuplicateKeyError):  # the same formId, concurrently
+                self.collection.insert_one(tx)
+            recorded = self.collection.find_one({"_id": tx["_id"]})
+        grade = self.grades.level(recorded["memberID"]) if self.grades is not None else None
+        effects = getattr(self, f"_{recorded['type']}")(recorded, grade)
+        self.collection.update_one(
+            {"_id": recorded["_id"]}, {"$set": {"status": "applied", "effects": effects}}
+        )
+        if self.grades is not None and recorded["type"] == "purchase":
+            self.grades.evaluate(recorded["memberID"], reason="purchase")
+        return self.collection.find_one({"_id": recorded["_id"]})
+
+    def _check_before_recording(self, tx):
+        """Refuse, recording nothing, what cannot be applied now."""
+        if tx["type"] == "refund":
+            tx["ratio"] = self._refund_ratio(tx)
+        if tx["type"] != "purchase":
+            return
+        if tx["pointsSpent"] > self.points.balance(tx["memberID"]):
+            raise InvalidTransaction("insufficient_points", "points balance is too low", 409)
+        if tx["balancePaid"] > self.money.ledger.balance("money", tx["memberID"]):
+            raise InvalidTransaction("insufficient_money", "money balance is too low", 409)
+
+    def _purchase(self, tx, grade):
+        form, member = tx["formId"], tx["memberID"]
+        effects = {"pointsSpent": tx["pointsSpent"], "balancePaid": tx["balancePaid"]}
+        try:
+            if tx["pointsSpent"]:
+                self.points.spend(
+                    member,
+                    tx["pointsSpent"],
+                    Entry(form, "积分抵现", "消费抵扣"),
+                    f"{form}:points-spent",
+                )
+            if tx["balancePaid"]:
+                self.money.spend(member, tx["balancePaid"], form)
+        except InsufficientBalance as short:  # lost a race since the check: undo, refuse
+            self._refuse(tx, short)
+        earned = self.points.rules.points_for("consumption", tx["amount"], grade, tx["items"])
+        self.points.earn(
+            member, earned, Entry(form, "购物消费", "消费积分"), f"{form}:points-earned"
+        )
+        effects["pointsEarned"] = earned
+        return effects
+
+    def _recharge(self, tx, grade):
+        form, member = tx["formId"], tx["memberID"]
+        rows = self.money.recharge(member, tx["amount"], form)
+        earned = self.points.rules.points_for("recharge", tx["amount"], grade)
+        self.points.earn(member, earned, Entry(form, "充值", "充值积分"), f"{form}:points-earned")
+        return {
+            "recharged": tx["amount"],
+            "bonus": sum(r["Money"] for r in rows[1:]),
+            "pointsEarned": earned,
+        }
+
+    def _refund(self, tx, grade):
+        form, member, ratio = tx["formId"], tx["memberID"], tx["ratio"]
+        original = self.collection.find_one({"_id": tx["refundOf"]})["effects"]
+        earned_back = round(original["pointsEarned"] * ratio)
+        spent_back = round(original["pointsSpent"] * ratio)
+        paid_back = round(original["balancePaid"] * ratio)
+        taken = min(earned_back, self.points.balance(member) + spent_back)
+        if spent_back:
+            self.points.earn(
+                member, spent_back, Entry(form, "退款", "退还抵扣积分"), f"{form}:points-returned"
+            )
+        if taken:
+            self.points.spend(
+                member, taken, Entry(form, "退款", "扣回消费积分"), f"{form}:points-reversed"
+            )
+        if paid_back:
+            self.money.refund(member, paid_back, form)
+        return {
+            "ratio": ratio,
+            "pointsReturned": spent_back,
+            "pointsReversed": taken,
+            "pointsShort": earned_back - taken,
+            "balanceReturned": paid_back,
+        }
+
+    def _refund_ratio(self, tx):
+        original = self.collection.find_one({"_id": tx["refundOf"], "type": "purchase"})
+        if original is None or original.get("status") != "applied":
+            raise InvalidTransaction("unknown_purchase", "refundOf is not an applied purchase", 404)
+        if original["memberID"] != tx["memberID"]:
+            raise InvalidTransaction("invalid_refund", "the purchase belongs to another member")
+        refunded = sum(
+            r["amount"]
+            for r in self.collection.find({"refundOf": tx["refundOf"], "type": "refund"})
+        )
+        if tx["amount"] + refunded > original["amount"]:
+            raise InvalidTransaction("refund_too_large", "refunds would exceed the purchase")
+        return tx["amount"] / original["amount"] if original["amount"] else 0
+
+    def _refuse(self, tx, short):
+        form = tx["formId"]
+        if tx["pointsSpent"] and short.kind == "money":
+            self.points.earn(
+                tx["memberID"],
+                tx["pointsSpent"],
+                Entry(form, "撤销", "退还抵扣积分"),
+                f"{form}:points-spent-undone",
+            )
+        code = f"insufficient_{short.kind}"
+        self.collection.update_one({"_id": form}, {"$set": {"status": "refused", "refusal": code}})
+        raise InvalidTransaction(code, f"{short.kind} balance is too low", 409)
