@@ -2,7 +2,15 @@
 
 import logging
 
-from jobs import activity_pull, member_sync, outbox_delivery, reconcile
+from jobs import (
+    activity_pull,
+    grade_review,
+    member_sync,
+    outbox_delivery,
+    points_expiry,
+    reconcile,
+    transaction_pull,
+)
 from jobs.context import JobContext
 from jobs.lease import Lease, LeaseLost
 from jobs.runs import JobRuns
@@ -15,6 +23,9 @@ JOBS = {
     "activities": activity_pull.run,
     "reconcile": reconcile.run,
     "outbox": outbox_delivery.run,
+    "transactions": transaction_pull.run,
+    "grades": grade_review.run,
+    "expiry": points_expiry.run,
 }
 
 

@@ -28,6 +28,9 @@ def intervals(config):
         "activities": section["activities_minutes"] * 60,
         "reconcile": section["reconcile_minutes"] * 60,
         "outbox": section["outbox_seconds"],
+        "transactions": section["transactions_minutes"] * 60,
+        "grades": section["grades_minutes"] * 60,
+        "expiry": section["points_expiry_minutes"] * 60,
     }
 
 

@@ -8,7 +8,7 @@ import pytest
 from jobs import scheduler
 from jobs.lease import Lease
 from jobs.member_sync import read_cursor
-from jobs.runner import JobBusy, run_job
+from jobs.runner import JOBS, JobBusy, run_job
 from tests.conftest import STAFF_TOKEN, database_of
 from tests.crm_helpers import Member, Sim
 from wxmember.bootstrap import bootstrap
@@ -314,7 +314,7 @@ def test_drift_is_listed_for_staff(job_app, services):
 def test_embedded_default_schedules_every_job_in_process(make_app):
     app = make_app(scheduler={"enabled": True, "outbox_seconds": 45})
     jobs = {job.id: job for job in app.extensions["wxmember"].scheduler.get_jobs()}
-    assert set(jobs) == {"members", "activities", "reconcile", "outbox"}
+    assert set(jobs) == set(JOBS)
     assert jobs["outbox"].trigger.interval.total_seconds() == 45
     assert jobs["members"].trigger.interval.total_seconds() == 600
 

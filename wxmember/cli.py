@@ -270,6 +270,29 @@ def _progress(label):
 
 
 @cli.command()
+@click.option("--repair", is_flag=True, help="First write the rows a crash left unwritten.")
+@click.pass_context
+def audit(ctx, repair):
+    """Recompute every ledger balance from its rows and report any difference."""
+    from wxmember.bootstrap import bootstrap
+
+    services = bootstrap(_load(ctx))
+    try:
+        ledger = services.members.ledger
+        if repair:
+            click.echo(f"repaired {ledger.repair()} rows", err=True)
+        differences = ledger.audit(progress=_progress("accounts"))
+    finally:
+        services.close()
+    click.echo("", err=True)
+    for difference in differences:
+        click.echo(json.dumps(difference, ensure_ascii=False, default=str))
+    click.echo(f"{len(differences)} differences")
+    if differences:
+        sys.exit(1)
+
+
+@cli.command()
 @click.pass_context
 def worker(ctx):
     """Run the scheduled jobs (each runs on one worker at a time) until stopped."""

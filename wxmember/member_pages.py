@@ -26,6 +26,8 @@ from flask import (
 
 from wxmember.binding import BindingRefused
 from wxmember.logsafe import mask
+from wxmember.money import WithdrawalRefused
+from wxmember.transactions import InvalidTransaction, to_fen
 
 log = logging.getLogger(__name__)
 
@@ -201,3 +203,28 @@ def unbind():
     """``{code}``: end the binding, confirmed by the code sent to the bound mobile."""
     openid, body = _openid(), _json_body()
     return jsonify({"ok": True, **_services().binding.unbind(openid, body.get("code"))})
+
+
+@bp.post("/api/withdrawals")
+def apply_withdrawal():
+    """``{amount}`` (yuan): a bound member applies to withdraw earnings; staff decide."""
+    openid, body = _openid(), _json_body()
+    customer = _services().records.customers.get(openid) or {}
+    if not customer.get("isRegister"):
+        raise BindingRefused(409, "not_bound", "请先绑定会员卡")
+    try:
+        amount = to_fen(body.get("amount"), "amount")
+    except InvalidTransaction:
+        raise BindingRefused(400, "invalid_amount", "请输入正确的提现金额") from None
+    try:
+        doc = _services().members.withdrawals.apply(
+            customer["HaiLanMemberInfo"]["memberID"], amount
+        )
+    except WithdrawalRefused as refused:
+        raise BindingRefused(refused.status, refused.code, refused.message) from None
+    return jsonify(
+        {
+            "ok": True,
+            "withdrawal": {"id": str(doc["_id"]), "amount": amount / 100, "status": "pending"},
+        }
+    )

@@ -164,6 +164,16 @@ class CRMClient:
         action = "remove" if remove else "add"
         return self._post(f"/members/{int(member_id)}/tags/{action}", {"tag": tag}, idempotency_key)
 
+    def transactions(self, after=0, limit=100):
+        """``(rows, next)``: store transactions with keys above ``after``, ascending."""
+        answer = _require(self._get("/transactions", after=after, limit=limit), "list")
+        rows = answer["list"]
+        if not isinstance(rows, list) or not all(
+            isinstance(r, dict) and isinstance(r.get("PK_TRANSACTION"), int) for r in rows
+        ):
+            raise CRMProtocolError("GET /transactions: malformed rows")
+        return rows, answer.get("next")
+
     # -- coupons, stores, SMS, prepaid ----------------------------------------------
 
     def promotions(self, page=1, per_page=50):

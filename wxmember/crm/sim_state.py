@@ -71,6 +71,7 @@ class SimulatedCRM:
         self.spending = {}
         self.tags = {}
         self.info_requests = []
+        self.transactions = []
         self.shops = self._seed_shops()
         self.promotions = {
             code: {
@@ -217,6 +218,34 @@ class SimulatedCRM:
         }
         self.coupons.append(coupon)
         return coupon, None
+
+    def add_transaction(
+        self,
+        member_id,
+        kind,
+        amount,
+        form_id=None,
+        refund_of=None,
+        items=None,
+        points_used=0,
+        balance_used=0,
+    ):
+        """Record a store transaction in the feed (TYPE 01 purchase, 02 recharge, 03 refund)."""
+        key = len(self.transactions) + 1
+        row = {
+            "PK_TRANSACTION": key,
+            "FORM_ID": form_id or f"T{key:08d}",
+            "MEMBER_ID": member_id,
+            "TYPE": kind,
+            "AMT": amount,
+            "REFUND_OF": refund_of,
+            "ITEMS": items or [],
+            "POINT_USED": points_used,
+            "BALANCE_USED": balance_used,
+            "INPUT_DATE": _now_ms(),
+        }
+        self.transactions.append(row)
+        return row
 
     def purchases(self, member_id):
         """The member's store purchases, made up once and then kept."""

@@ -344,6 +344,22 @@ def changes():
     )
 
 
+@api.get("/transactions")
+def transactions():
+    after = request.args.get("after", 0, type=int)
+    limit = max(1, min(request.args.get("limit", 100, type=int), 1000))
+    rows = _crm().transactions  # keys are 1..n in order
+    page = rows[after : after + limit]
+    more = after + limit < len(rows)
+    return jsonify(
+        {
+            "success": True,
+            "list": page,
+            "next": page[-1]["PK_TRANSACTION"] if page and more else None,
+        }
+    )
+
+
 @api.get("/promotions")
 def promotions():
     page = max(1, request.args.get("pageNum", 1, type=int))
@@ -401,6 +417,23 @@ def sim_change_member(member_id):
         for field, value in (request.get_json(silent=True) or {}).items():
             state.change(member_id, field, value)
         return jsonify(state.public_member(state.members[member_id]))
+
+
+@sim.post("/transactions")
+def sim_add_transaction():
+    body = request.get_json(silent=True) or {}
+    with _crm().lock:
+        row = _crm().add_transaction(
+            body.get("MEMBER_ID"),
+            body.get("TYPE", "01"),
+            body.get("AMT", 0),
+            body.get("FORM_ID"),
+            body.get("REFUND_OF"),
+            body.get("ITEMS"),
+            body.get("POINT_USED", 0),
+            body.get("BALANCE_USED", 0),
+        )
+    return jsonify(row)
 
 
 @sim.post("/touch")

@@ -1,0 +1,163 @@
+"""Grades up and down over calendar months, the grade lock, and points expiry (oldest first)."""
+
+from datetime import datetime
+
+import pytest
+
+from tests.conftest import database_of
+from tests.crm_helpers import Member, Sim
+from wxmember.grades import months_before
+from wxmember.ledger import Entry
+from wxmember.points import ExpiryPolicy
+from wxmember.timeparse import SHANGHAI
+from wxmember.transactions import parse
+
+MEMBER = 16426780
+
+
+def ms(*args):
+    return int(datetime(*args, tzinfo=SHANGHAI).timestamp() * 1000)
+
+
+@pytest.fixture
+def system(app):
+    return app.extensions["wxmember"].members
+
+
+@pytest.fixture
+def graded(system):
+    system.grades.save({"level": 0, "name": "普卡"})
+    system.grades.save(
+        {
+            "level": 1,
+            "name": "银卡",
+            "discount": 0.95,
+            "down": {"by": "spend", "months": 3, "number": 500, "to": 0},
+        }
+    )
+    system.grades.save(
+        {"level": 0, "name": "普卡", "up": {"by": "spend", "months": 12, "number": 1000, "to": 1}}
+    )
+    return system
+
+
+def buy(system, form_id, yuan, when, member=MEMBER, monkeypatch=None):
+    monkeypatch.setattr("wxmember.transactions.now_ms", lambda: when)
+    monkeypatch.setattr("wxmember.grades.now_ms", lambda: when)
+    return system.transactions.apply(
+        parse({"formId": form_id, "memberID": member, "type": "purchase", "amount": yuan})
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "months", "expected"),
+    [
+        ((2026, 3, 31), 1, (2026, 2, 28)),
+        ((2024, 3, 31), 1, (2024, 2, 29)),
+        ((2026, 1, 15), 3, (2025, 10, 15)),
+        ((2026, 5, 31), 3, (2026, 2, 28)),
+    ],
+)
+def test_months_before_clamps_to_the_month_end(start, months, expected):
+    assert months_before(ms(*start), months) == ms(*expected)
+
+
+def test_a_purchase_upgrades_at_once_and_tells_the_member(app, graded, monkeypatch):
+    sim = Sim(app)
+    card = sim.a_member()
+    Member(app, "oGrowing", sim).bind(card["MOBILE_TELEPHONE_NO"])
+    member = card["MEMBER_ID"]
+
+    buy(graded, "G1", 600, ms(2026, 1, 10), member, monkeypatch)
+    assert graded.grades.level(member) == 0
+    buy(graded, "G2", 450, ms(2026, 1, 31), member, monkeypatch)
+
+    assert graded.grades.level(member) == 1
+    database = database_of(app)
+    [entry] = database["member/log"].find({"MemberID": member})
+    assert entry["Type"] == "等级变更" and "普卡升级为银卡" in entry["Contents"]
+    assert database["welab/feeds"].find_one({"action": "grade_change", "wxid": "oGrowing"})
+    log = database["lavico/user/logs"].find_one({"action": "grade_change"})
+    assert (log["data"]["from"], log["data"]["to"], log["data"]["reason"]) == (0, 1, "purchase")
+    [message] = database["wxmember/template_messages"].find()
+    assert message["openid"] == "oGrowing" and message["data"]["grade"] == "银卡"
+
+
+def test_downgrade_waits_for_the_months_then_counts_the_window(graded, monkeypatch):
+    buy(graded, "D1", 1000, ms(2026, 1, 31, 12), monkeypatch=monkeypatch)
+    assert graded.grades.level(MEMBER) == 1  # upgraded on Jan 31st
+
+    assert graded.grades.evaluate(MEMBER, now=ms(2026, 4, 30, 12)) is None  # 3 months not yet held
+    assert graded.grades.evaluate(MEMBER, now=ms(2026, 5, 1, 12)) == 0  # spend since Feb 1st < 500
+
+
+def test_enough_recent_spend_keeps_the_grade(graded, monkeypatch):
+    buy(graded, "K1", 1000, ms(2026, 1, 5), monkeypatch=monkeypatch)
+    buy(graded, "K2", 600, ms(2026, 3, 20), monkeypatch=monkeypatch)
+    assert graded.grades.evaluate(MEMBER, now=ms(2026, 5, 10)) is None
+    assert graded.grades.level(MEMBER) == 1
+
+
+def test_locked_grade_is_kept(graded, monkeypatch):
+    buy(graded, "L1", 1000, ms(2026, 1, 5), monkeypatch=monkeypatch)
+    graded.grades.set_member(MEMBER, lock=True)
+    assert graded.grades.evaluate(MEMBER, now=ms(2026, 9, 1)) is None
+    assert graded.grades.level(MEMBER) == 1
+
+
+def test_orders_and_referrals_with_subordinates(system, monkeypatch):
+    system.grades.save({"level": 0, "name": "普卡"})
+    system.grades.save({"level": 2, "name": "推广大使"})
+    system.grades.save(
+        {"level": 0, "name": "普卡", "up": {"by": "referrals", "months": 1, "number": 2, "to": 2}}
+    )
+    monkeypatch.setattr("wxmember.grades.now_ms", lambda: ms(2026, 6, 1))
+    for referred in (1001, 1002):
+        system.grades.set_member(referred, referrer=MEMBER)
+    assert system.grades.evaluate(MEMBER, now=ms(2026, 6, 15)) == 2
+
+    rule = {"by": "orders", "months": 1, "number": 0, "to": 0, "includeSubordinates": True}
+    buy(system, "O1", 10, ms(2026, 6, 10), member=1001, monkeypatch=monkeypatch)
+    buy(system, "O2", 10, ms(2026, 6, 11), member=MEMBER, monkeypatch=monkeypatch)
+    assert system.grades.measure(MEMBER, rule, ms(2026, 6, 20)) == 2
+    assert (
+        system.grades.measure(MEMBER, {**rule, "includeSubordinates": False}, ms(2026, 6, 20)) == 1
+    )
+
+
+def test_grade_job_evaluates_every_member(graded, monkeypatch):
+    buy(graded, "J1", 1000, ms(2026, 1, 5), monkeypatch=monkeypatch)
+    counts = graded.grades.evaluate_all(now=ms(2026, 8, 1))
+    assert counts == {"members": 1, "upgraded": 0, "downgraded": 1}
+
+
+# -- points expiry -----------------------------------------------------------------------
+
+
+def test_expiry_takes_the_oldest_points_first(system, monkeypatch):
+    system.points.expiry = ExpiryPolicy("days:30")
+    points = system.points
+
+    def at(when):
+        monkeypatch.setattr("wxmember.ledger.now_ms", lambda: when)
+
+    at(ms(2026, 1, 1))
+    points.earn(MEMBER, 100, Entry("E1", "消费", "积分"), "e1")
+    at(ms(2026, 1, 11))
+    points.spend(MEMBER, 30, Entry("S1", "兑换", "积分"), "s1")
+    at(ms(2026, 1, 21))
+    points.earn(MEMBER, 50, Entry("E2", "消费", "积分"), "e2")
+
+    assert points.expire(MEMBER, now=ms(2026, 1, 30)) == 0  # nothing due yet
+    assert points.expire(MEMBER, now=ms(2026, 2, 1)) == 70  # what is left of the first 100
+    assert points.balance(MEMBER) == 50
+    assert points.expire(MEMBER, now=ms(2026, 2, 5)) == 0  # not twice
+    assert points.expire(MEMBER, now=ms(2026, 2, 21)) == 50
+    assert system.ledger.audit() == []
+
+
+def test_year_end_policy_and_never():
+    assert ExpiryPolicy("year_end").expires_at(ms(2025, 3, 1)) == ms(2027, 1, 1)
+    assert ExpiryPolicy("never").expires_at(ms(2025, 3, 1)) is None
+    with pytest.raises(ValueError):
+        ExpiryPolicy("soon")
