@@ -53,9 +53,29 @@ class MeteredCollection:
             started = time.perf_counter()
             try:
                 result = attribute(*args, **kwargs)
-                return list(result) if name == "find" else result
+                return MeteredCursor(result, self.meter) if name == "find" else result
             finally:
                 self.meter.seconds += time.perf_counter() - started
                 self.meter.operations += 1
 
         return metered
+
+
+class MeteredCursor:
+    """A ``find`` cursor whose iteration time counts too (mongomock works lazily)."""
+
+    def __init__(self, cursor, meter):
+        self.cursor, self.meter = cursor, meter
+
+    def __getattr__(self, name):
+        attribute = getattr(self.cursor, name)
+        if name in ("sort", "limit", "skip"):
+            return lambda *a, **k: MeteredCursor(attribute(*a, **k), self.meter)
+        return attribute
+
+    def __iter__(self):
+        started = time.perf_counter()
+        try:
+            return iter(list(self.cursor))
+        finally:
+            self.meter.seconds += time.perf_counter() - started
