@@ -467,3 +467,39 @@ def test_expiry_job_follows_the_configured_policy(make_app):
     run = run_job(app.extensions["wxmember"], "expiry")
     assert run["counts"] == {"members": 1, "expired": 40}
     assert system.points.balance(MEMBER) == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"type": "purchase", "amount": 88},
+        {"type": "recharge", "amount": 200},
+        {"type": "refund", "amount": 10, "refundOf": "BASE"},
+    ],
+    ids=["purchase", "recharge", "refund"],
+)
+def test_every_transaction_type_replayed_counts_once(staff, system, body):
+    rule(staff, "01", "consumption", 1, 1)
+    rule(staff, "02", "recharge", 1, 1)
+    purchase(staff, "BASE", 100)
+    before = system.ledger.balances(MEMBER)
+    tx = {"formId": "REPLAY", "memberID": MEMBER, **body}
+    first = staff("POST", "/api/transactions", tx)
+    after_first = system.ledger.balances(MEMBER)
+    replays = [staff("POST", "/api/transactions", tx) for _ in range(3)]
+    assert first[0] == 200 and all(status == 200 for status, _ in replays)
+    assert after_first != before
+    assert system.ledger.balances(MEMBER) == after_first
+    assert all(
+        r[1]["transaction"]["effects"] == first[1]["transaction"]["effects"] for r in replays
+    )
+
+
+def test_binding_opens_the_points_ledger_from_the_crm(app, system):
+    sim = Sim(app)
+    card = sim.a_member()
+    Member(app, "oOpening", sim).bind(card["MOBILE_TELEPHONE_NO"])
+    app.extensions["wxmember"].background.shutdown()
+    crm_points = app.extensions["wxmember"].crm.points(card["MEMBER_ID"])
+    [row] = system.ledger.rows("points", card["MEMBER_ID"])
+    assert (row["Type"], row["Integral"], row["Balance"]) == ("期初", crm_points, crm_points)

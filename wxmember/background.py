@@ -1,7 +1,7 @@
 """Work done after the answer: a small thread pool whose failures are logged, never raised."""
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -13,8 +13,17 @@ class Background:
         self.executor = ThreadPoolExecutor(workers, "background")
 
     def submit(self, fn, *args):
-        """Run ``fn(*args)`` later; an exception is logged with its traceback."""
-        return self.executor.submit(self._run, fn, args)
+        """Run ``fn(*args)`` later; an exception is logged with its traceback.
+
+        Work handed in while the pool shuts down (a task queueing a follow-up)
+        runs at once in the caller's thread instead of being lost.
+        """
+        try:
+            return self.executor.submit(self._run, fn, args)
+        except RuntimeError:
+            future = Future()
+            future.set_result(self._run(fn, args))
+            return future
 
     @staticmethod
     def _run(fn, args):

@@ -44,9 +44,10 @@ def _refuse_from(error):
 class BindingService:
     """Bind, unbind and describe a member's card."""
 
-    def __init__(self, customers, feeds, logs, crm, sms, outbox, background):
+    def __init__(self, customers, feeds, logs, crm, sms, outbox, background, on_bound=None):
         self.customers, self.feeds, self.logs = customers, feeds, logs
         self.crm, self.sms, self.outbox, self.background = crm, sms, outbox, background
+        self.on_bound = on_bound  # called in the background with the member id of a new binding
 
     # -- SMS -----------------------------------------------------------------
 
@@ -151,6 +152,8 @@ class BindingService:
             },
         )
         log.info("bound %s to member %s", mask(openid), mask(member_id))
+        if self.on_bound is not None:
+            self.background.submit(self.on_bound, member_id)
         return self.me(openid)
 
     def _already_bound_to(self, openid, member_id):

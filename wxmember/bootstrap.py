@@ -68,8 +68,16 @@ def bootstrap(config, database=None, wechat_client=None):
     drift = DriftLog(database)
     for store in (limiter, sms, outbox, drift, JobRuns(database)):
         store.ensure_indexes()
+    members = MemberSystem.build(config, database, records, crm)
     binding = BindingService(
-        records.customers, records.feeds, records.logs, crm, sms, outbox, background
+        records.customers,
+        records.feeds,
+        records.logs,
+        crm,
+        sms,
+        outbox,
+        background,
+        on_bound=members.points.open_from_crm,  # the CRM's points become the opening row
     )
     fetcher = ProfileFetcher(client, records.customers) if client else None
     dependencies = {
@@ -83,7 +91,6 @@ def bootstrap(config, database=None, wechat_client=None):
         "activation": CardActivation(client, binding, records.logs),
         "background": background,
     }
-    members = MemberSystem.build(config, database, records, crm)
     dependencies["members"] = members
     dispatcher = Dispatcher(handlers.HANDLERS, handlers.FALLBACK, dependencies)
     return Services(
