@@ -67,10 +67,13 @@ def audit_cost(mongo_uri, rows, members=100):
     ledger, meter, name = fresh_ledger(mongo_uri)
     database = meter.database
     per_member = rows // members
-    database["member/integral"].insert_many([
-        {"_id": f"m{m}-{s}", "MemberID": m, "Integral": 1, "Balance": s, "seq": s}
-        for m in range(members) for s in range(1, per_member + 1)
-    ])  # fmt: skip
+    database["member/integral"].insert_many(
+        [
+            {"_id": f"m{m}-{s}", "MemberID": m, "Integral": 1, "Balance": s, "seq": s}
+            for m in range(members)
+            for s in range(1, per_member + 1)
+        ]
+    )
     database[ACCOUNTS].insert_many(
         [{"_id": m, "points": {"balance": per_member, "seq": per_member}} for m in range(members)]
     )

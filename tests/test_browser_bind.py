@@ -124,3 +124,53 @@ def test_wrong_code_shows_a_chinese_error(phone, server):
     phone.click("#submit")
     phone.wait_for_selector("#message.error")
     assert phone.inner_text("#message") == "验证码错误，请重新输入"
+
+
+def test_member_shakes_with_the_button_on_the_shake_page(browser, server):
+    from jobs.runner import run_job
+
+    services = server.app.extensions["wxmember"]
+    run_job(services, "activities")
+    now = int(__import__("time").time() * 1000)
+    services.shake_activities.create(
+        {
+            "name": "周末摇一摇",
+            "start": now - 1000,
+            "end": now + 3_600_000,
+            "points": 5,
+            "prizes": [
+                {
+                    "promotion_code": "CQL201404010004",
+                    "lottery_chance": 100,
+                    "stock": 3,
+                    "display_name": "现金券",
+                }
+            ],
+        }
+    )
+    sim = Sim(server.app)
+    card = sim.a_member()
+    context = browser.new_context(viewport={"width": 375, "height": 740}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{server.url}/m/dev/login?openid=oShaker")
+    page.fill("#mobile", card["MOBILE_TELEPHONE_NO"])
+    page.click("#send")
+    page.wait_for_selector("#message.ok")
+    page.fill("#code", sim.last_code(card["MOBILE_TELEPHONE_NO"]))
+    page.click("#submit")
+    page.wait_for_selector("#bound:not(.hidden)")
+    services.background.shutdown()
+    services.members.points.adjust(card["MEMBER_ID"], 20, "测试", "BROWSER")
+
+    page.goto(f"{server.url}/m/shake")
+    page.wait_for_selector("#game:not(.hidden)")
+    before = int(page.inner_text("#my-points"))
+    assert page.inner_text("#activity-name") == "周末摇一摇"
+    page.click("#shake")
+    page.wait_for_selector("#result.ok")
+    if os.environ.get("WXMEMBER_SCREENSHOT"):
+        page.screenshot(path=os.environ["WXMEMBER_SCREENSHOT"].replace(".png", "-shake.png"))
+
+    assert "恭喜您摇中了现金券" in page.inner_text("#result")
+    page.wait_for_function(f"document.getElementById('my-points').textContent == '{before - 5}'")
+    context.close()

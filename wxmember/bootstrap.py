@@ -19,6 +19,8 @@ from wxmember.profiles import ProfileRequests
 from wxmember.ratelimit import RateLimiter
 from wxmember.records import Records, open_records
 from wxmember.replies import ReplyRules
+from wxmember.shake import ShakeDraws
+from wxmember.shake_activities import ShakeActivities
 from wxmember.sms import SmsCodes
 from wxmember.wechat.crypto import MessageCrypto
 from wxmember.wechat.profile import ProfileFetcher, build_client
@@ -42,6 +44,8 @@ class Services:
     crm_simulator: object = None
     drift: DriftLog = None
     members: object = None  # MemberSystem: ledger, points, money, grades, transactions
+    shake_activities: ShakeActivities = None
+    shakes: ShakeDraws = None
     owner: str = field(default_factory=new_owner)
     scheduler: object = None
 
@@ -92,6 +96,18 @@ def bootstrap(config, database=None, wechat_client=None):
         "background": background,
     }
     dependencies["members"] = members
+    shake_activities = ShakeActivities(database)
+    shake_activities.ensure_indexes()
+    shakes = ShakeDraws(
+        database,
+        shake_activities,
+        records.customers,
+        members.ledger,
+        crm,
+        records.feeds,
+        records.logs,
+    )
+    dependencies["shakes"] = shakes
     dispatcher = Dispatcher(handlers.HANDLERS, handlers.FALLBACK, dependencies)
     return Services(
         config=config,
@@ -108,6 +124,8 @@ def bootstrap(config, database=None, wechat_client=None):
         crm_simulator=simulator,
         drift=drift,
         members=members,
+        shake_activities=shake_activities,
+        shakes=shakes,
     )
 
 

@@ -27,6 +27,7 @@ from flask import (
 from wxmember.binding import BindingRefused
 from wxmember.logsafe import mask
 from wxmember.money import WithdrawalRefused
+from wxmember.shake import ShakeRefused
 from wxmember.transactions import InvalidTransaction, to_fen
 
 log = logging.getLogger(__name__)
@@ -228,3 +229,59 @@ def apply_withdrawal():
             "withdrawal": {"id": str(doc["_id"]), "amount": amount / 100, "status": "pending"},
         }
     )
+
+
+# -- shake -------------------------------------------------------------------------
+
+
+@bp.get("/shake")
+def shake_page():
+    """The shake page: phone motion, with a button as fallback."""
+    if not session.get("openid"):
+        if _wechat_config()["appsecret"]:
+            return redirect(url_for("member.oauth_start", next=request.path))
+        return render_template("login_needed.html"), 401
+    return render_template("shake.html")
+
+
+@bp.get("/api/shake")
+def shake_status():
+    """The running activity and the member's points."""
+    openid = _openid()
+    services = _services()
+    activity = services.shake_activities.running()
+    customer = services.records.customers.get(openid) or {}
+    points = None
+    if customer.get("isRegister"):
+        points = services.members.points.balance(customer["HaiLanMemberInfo"]["memberID"])
+    if activity is None:
+        return jsonify({"ok": True, "activity": None, "points": points})
+    return jsonify(
+        {
+            "ok": True,
+            "points": points,
+            "bound": bool(customer.get("isRegister")),
+            "activity": {
+                "aid": activity["_id"],
+                "name": activity["name"],
+                "points": activity["points"],
+                "end": activity["end"],
+                "prizes": [p["display_name"] for p in activity["prizes"]],
+            },
+        }
+    )
+
+
+@bp.post("/api/shake")
+def shake():
+    """``{aid, shakeId?}``: one shake; ``{ok, win, prize?, coupon_no?, points}``."""
+    openid, body = _openid(), _json_body()
+    shake_id = str(body.get("shakeId") or "")[:64] or None
+    try:
+        result = _services().shakes.shake(openid, body.get("aid") or None, shake_id)
+    except ShakeRefused as refused:
+        raise BindingRefused(refused.status, refused.code, refused.message) from None
+    answer = {k: result[k] for k in ("win", "points", "message")}
+    if result["win"]:
+        answer.update(prize=result["prize"], coupon_no=result["coupon_no"])
+    return jsonify({"ok": True, **answer})

@@ -7,12 +7,13 @@ from flask import Blueprint, current_app, jsonify, request
 from jobs.lease import COLLECTION as LEASES
 from jobs.runner import JOBS
 from jobs.runs import JobRuns
-from wxmember import member_api
+from wxmember import member_api, shake_api
 from wxmember.records.logs import InvalidQuery
 from wxmember.timeparse import to_ms
 
 bp = Blueprint("staff_api", __name__, url_prefix="/api")
 bp.register_blueprint(member_api.bp)  # the member system's routes, under the same auth
+bp.register_blueprint(shake_api.bp)
 
 
 def _error(status, code, message):

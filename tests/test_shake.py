@@ -1,0 +1,372 @@
+"""The shake lottery: activities, draws, refusals, CRM failures, odds and concurrency."""
+
+import math
+import random
+import threading
+import time
+
+import pytest
+
+from jobs.runner import run_job
+from tests import samples
+from tests.conftest import STAFF_TOKEN, WeChat, database_of
+from tests.crm_helpers import Member, Sim
+from wxmember.shake import ShakeDraws, ShakeRefused
+
+AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+CASH = "CQL201404010004"  # 返店券, total 2000 on the simulator
+VIP = "CQL201408010005"  # VIP专享券, total 100
+
+
+@pytest.fixture
+def shake_app(make_app):
+    app = make_app(crm={"timeout_s": 1, "retries": 0})
+    run_job(app.extensions["wxmember"], "activities")  # lavico/activity from the CRM
+    return app
+
+
+@pytest.fixture
+def sim(shake_app):
+    return Sim(shake_app)
+
+
+def create(app, prizes, **fields):
+    now = int(time.time() * 1000)
+    body = {
+        "name": "周末摇一摇",
+        "start": now - 60_000,
+        "end": now + 3_600_000,
+        "points": 10,
+        "cycle": "day",
+        "limit": 0,
+        "prizes": prizes,
+        **fields,
+    }
+    response = app.test_client().post("/api/activities", json=body, headers=AUTH)
+    assert response.status_code == 200, response.json
+    return response.json["aid"]
+
+
+def member_with_points(app, sim, openid, points, index=0):
+    card = sim.a_member(index=index)
+    member = Member(app, openid, sim)
+    assert member.bind(card["MOBILE_TELEPHONE_NO"]).status_code == 200
+    app.extensions["wxmember"].background.shutdown()  # the opening row from the CRM first
+    system = app.extensions["wxmember"].members
+    current = system.points.balance(card["MEMBER_ID"])
+    if current != points:
+        system.points.adjust(card["MEMBER_ID"], points - current, "测试", f"SET-{openid}")
+    member.member_id = card["MEMBER_ID"]
+    return member
+
+
+def shake(member, aid, shake_id=None):
+    body = {"aid": aid, **({"shakeId": shake_id} if shake_id else {})}
+    return member.client.post("/m/api/shake", json=body)
+
+
+def points_of(app, member):
+    return app.extensions["wxmember"].members.points.balance(member.member_id)
+
+
+def stock_of(app, aid, code=CASH):
+    activity = app.extensions["wxmember"].shake_activities.get(aid)
+    return next(p["stock"] for p in activity["prizes"] if p["promotion_code"] == code)
+
+
+# -- activities ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "word"),
+    [
+        (
+            {
+                "prizes": [
+                    {"promotion_code": CASH, "lottery_chance": 70, "stock": 5},
+                    {"promotion_code": VIP, "lottery_chance": 40, "stock": 5},
+                ]
+            },
+            "100",
+        ),
+        ({"prizes": [{"promotion_code": "NOPE", "lottery_chance": 10, "stock": 5}]}, "NOPE"),
+        ({"end": 1}, "end"),
+        ({"cycle": "year"}, "cycle"),
+        ({"prizes": []}, "prizes"),
+        ({"limit": -1}, "limit"),
+        ({"name": ""}, "name"),
+    ],
+)
+def test_bad_activity_is_400_naming_the_problem(shake_app, change, word):
+    now = int(time.time() * 1000)
+    body = {
+        "name": "x",
+        "start": now,
+        "end": now + 1000,
+        "points": 1,
+        "cycle": "day",
+        "prizes": [{"promotion_code": CASH, "lottery_chance": 10, "stock": 1}],
+        **change,
+    }
+    response = shake_app.test_client().post("/api/activities", json=body, headers=AUTH)
+    assert response.status_code == 400 and word in response.json["message"]
+
+
+def test_activity_is_listed_paused_and_resumed(shake_app):
+    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 10, "stock": 3}])
+    client = shake_app.test_client()
+    assert client.get("/api/activities", headers=AUTH).json["items"][0]["aid"] == aid
+    assert (
+        client.post(f"/api/activities/{aid}/pause", headers=AUTH).json["activity"]["active"]
+        is False
+    )
+    assert client.post(f"/api/activities/{aid}/resume", headers=AUTH).json["activity"]["active"]
+    assert client.post("/api/activities/nope/pause", headers=AUTH).status_code == 404
+
+
+# -- draws ---------------------------------------------------------------------------
+
+
+def test_a_win_takes_points_and_stock_and_records_everything(shake_app, sim):
+    aid = create(
+        shake_app,
+        [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5, "display_name": "现金券"}],
+    )
+    member = member_with_points(shake_app, sim, "oWinner", 50)
+
+    response = shake(member, aid)
+
+    body = response.json
+    assert response.status_code == 200 and body["ok"] and body["win"] is True
+    assert body["prize"] == "现金券" and body["coupon_no"] and body["points"] == 10
+    assert points_of(shake_app, member) == 40 and stock_of(shake_app, aid) == 4
+    database = database_of(shake_app)
+    [record] = database["welab/customers"].find_one({"wechatid": "oWinner"})["shake"]
+    assert record["aid"] == aid and record["uid"] == "oWinner" and record["points"] == 10
+    assert record["memberID"] == member.member_id and record["coupon_no"] == body["coupon_no"]
+    assert record["promotion_code"] == CASH and record["promotion_name"] == "返店券"
+    assert record["promotion_qty"] == "500" and record["lottery_chance"] == "100"
+    assert record["display_name"] == "现金券" and record["createDate"] > 10**12
+    assert database["lavico/user/logs"].find_one({"action": "shake_win"})["wxid"] == "oWinner"
+    assert "摇中了 现金券" in database["welab/feeds"].find_one({"action": "shake_win"})["content"]
+    coupons, _ = shake_app.extensions["wxmember"].crm.coupons(openid="oWinner")
+    assert [c["COUPON_NO"] for c in coupons] == [body["coupon_no"]]
+
+
+def test_a_miss_takes_the_points_when_the_activity_says_so(shake_app, sim):
+    charged = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 0, "stock": 5}])
+    member = member_with_points(shake_app, sim, "oMiss", 30)
+    body = shake(member, charged).json
+    assert body["win"] is False and "没有摇中" in body["message"]
+    assert points_of(shake_app, member) == 20
+    assert database_of(shake_app)["lavico/user/logs"].find_one({"action": "shake_miss"})
+
+    free_miss = create(
+        shake_app, [{"promotion_code": CASH, "lottery_chance": 0, "stock": 5}], chargeOnMiss=False
+    )
+    assert shake(member, free_miss).json["points"] == 0
+    assert points_of(shake_app, member) == 20
+
+
+# -- refusals: a clear message, nothing taken ----------------------------------------------
+
+
+def refused(response, code):
+    assert response.json["ok"] is False and response.json["error"] == code, response.json
+    assert response.json["message"]
+    return response.status_code
+
+
+def test_unbound_follower_is_refused(shake_app, sim):
+    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
+    follower = Member(shake_app, "oFollower", sim)
+    assert refused(shake(follower, aid), "not_bound") == 403
+    assert stock_of(shake_app, aid) == 5
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        (
+            {
+                "start": int(time.time() * 1000) + 3_600_000,
+                "end": int(time.time() * 1000) + 7_200_000,
+            },
+            "activity_not_started",
+        ),
+        ({"start": 1, "end": 2}, "activity_ended"),
+    ],
+)
+def test_activity_outside_its_window_is_refused(shake_app, sim, fields, code):
+    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}], **fields)
+    member = member_with_points(shake_app, sim, "oEarly", 50)
+    refused(shake(member, aid), code)
+    assert points_of(shake_app, member) == 50 and stock_of(shake_app, aid) == 5
+
+
+def test_paused_activity_is_refused(shake_app, sim):
+    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
+    shake_app.test_client().post(f"/api/activities/{aid}/pause", headers=AUTH)
+    member = member_with_points(shake_app, sim, "oPaused", 50)
+    refused(shake(member, aid), "activity_paused")
+    assert points_of(shake_app, member) == 50
+
+
+def test_spent_limit_is_refused(shake_app, sim):
+    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 0, "stock": 5}], limit=2)
+    member = member_with_points(shake_app, sim, "oLimited", 100)
+    assert [shake(member, aid, f"s{n}").status_code for n in range(2)] == [200, 200]
+    refused(shake(member, aid, "s3"), "limit_reached")
+    assert points_of(shake_app, member) == 80
+
+
+def test_too_few_points_is_refused_and_the_shake_not_counted(shake_app, sim):
+    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}], limit=1)
+    member = member_with_points(shake_app, sim, "oPoor", 9)
+    refused(shake(member, aid, "a"), "points_short")
+    assert points_of(shake_app, member) == 9 and stock_of(shake_app, aid) == 5
+    shake_app.extensions["wxmember"].members.points.adjust(member.member_id, 1, "补", "TOPUP")
+    assert shake(member, aid, "b").json["win"] is True  # the refused shake used no allowance
+
+
+# -- retries and double taps ----------------------------------------------------------------
+
+
+def test_double_tap_is_one_shake(shake_app, sim):
+    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
+    member = member_with_points(shake_app, sim, "oTapper", 50)
+    first, second = shake(member, aid, "tap-1"), shake(member, aid, "tap-1")
+    assert first.json == second.json
+    assert points_of(shake_app, member) == 40 and stock_of(shake_app, aid) == 4
+
+
+def test_shake_event_from_wechat_draws_once_and_replies_with_the_result(shake_app, sim):
+    create(
+        shake_app,
+        [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5, "display_name": "现金券"}],
+    )
+    member = member_with_points(shake_app, sim, "oUser0001", 50)
+    wechat = WeChat(shake_app.test_client())
+    xml = samples.fill(samples.SHAKE_ONE_BEACON)
+
+    replies = [wechat.reply(wechat.post(xml))["Content"] for _ in range(3)]
+
+    assert len(set(replies)) == 1 and "恭喜您摇中了现金券" in replies[0]
+    assert points_of(shake_app, member) == 40
+
+
+def test_shake_event_of_an_unbound_follower_is_answered_with_the_reason(shake_app):
+    create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
+    wechat = WeChat(shake_app.test_client())
+    reply = wechat.reply(wechat.post(samples.fill(samples.SHAKE, openid="oStranger")))
+    assert "请先绑定会员卡" in reply["Content"]
+
+
+# -- the CRM failing to issue ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [{"down": True}, {"error_rate": 1.0}, {"latency_ms": 1500}],
+    ids=["down", "500", "slow"],
+)
+def test_crm_failure_gives_points_stock_and_limit_back(shake_app, sim, fault):
+    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}], limit=1)
+    member = member_with_points(shake_app, sim, "oUnlucky", 50)
+    sim.faults(**fault)
+
+    status = refused(shake(member, aid, "x"), "coupon_failed")
+
+    assert status == 503 and "积分已退回" in shake(member, aid, "x").json["message"]
+    assert points_of(shake_app, member) == 50 and stock_of(shake_app, aid) == 5
+    assert "shake" not in database_of(shake_app)["welab/customers"].find_one(
+        {"wechatid": "oUnlucky"}
+    )
+    sim.faults(down=False, error_rate=0, latency_ms=0)
+    assert shake(member, aid, "y").json["win"] is True  # the limit was given back too
+
+
+def test_coupon_sold_out_on_the_crm_gives_everything_back(shake_app, sim):
+    aid = create(shake_app, [{"promotion_code": VIP, "lottery_chance": 100, "stock": 5}])
+    state = shake_app.extensions["wxmember"].crm_simulator.app.extensions["crm_state"]
+    state.promotions[VIP]["USED"] = state.promotions[VIP]["TOTAL"]
+    member = member_with_points(shake_app, sim, "oTooLate", 50)
+    refused(shake(member, aid), "sold_out")
+    assert points_of(shake_app, member) == 50 and stock_of(shake_app, aid, VIP) == 5
+
+
+# -- odds ------------------------------------------------------------------------------------
+
+
+def test_observed_rates_match_lottery_chance():
+    draws = ShakeDraws(None, None, None, None, None, None, None, rng=random.Random(20261122))
+    activity = {
+        "prizes": [
+            {"promotion_code": "A", "lottery_chance": 20},
+            {"promotion_code": "B", "lottery_chance": 5.5},
+            {"promotion_code": "C", "lottery_chance": 30},
+        ]
+    }
+    n = 20000
+    counts = {"A": 0, "B": 0, "C": 0, None: 0}
+    for _ in range(n):
+        prize = draws._pick(activity)
+        counts[prize["promotion_code"] if prize else None] += 1
+    for code, percent in (("A", 20), ("B", 5.5), ("C", 30), (None, 44.5)):
+        p = percent / 100
+        sigma = math.sqrt(n * p * (1 - p))
+        assert abs(counts[code] - n * p) < 4 * sigma, (code, counts[code])
+
+
+def test_the_default_random_source_is_cryptographic():
+    import secrets
+
+    assert isinstance(
+        ShakeDraws(None, None, None, None, None, None, None).rng, secrets.SystemRandom
+    )
+
+
+# -- concurrency -------------------------------------------------------------------------------
+
+
+def test_200_shakes_from_50_members_never_oversell(shake_app, sim):
+    aid = create(
+        shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 20}], limit=3, points=2
+    )
+    services = shake_app.extensions["wxmember"]
+    members = [member_with_points(shake_app, sim, f"oCrowd{n:02d}", 5, index=0) for n in range(50)]
+    outcomes = []
+    barrier = threading.Barrier(40)
+
+    def one_shake(member, n):
+        if n < 40:
+            barrier.wait()
+        try:
+            outcomes.append(services.shakes.shake(member.openid, aid, nonce=f"c{n}"))
+        except ShakeRefused as refusal:
+            outcomes.append(refusal.code)
+
+    threads = [threading.Thread(target=one_shake, args=(members[n % 50], n)) for n in range(200)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+
+    wins = [o for o in outcomes if isinstance(o, dict) and o["win"]]
+    assert len(outcomes) == 200 and len(wins) == 20  # exactly the stock
+    assert stock_of(shake_app, aid) == 0
+    assert len({w["coupon_no"] for w in wins}) == 20
+    for member in members:
+        balance = points_of(shake_app, member)
+        assert balance >= 0  # 5 points, 2 a shake: at most 2 paid shakes each
+        draws = database_of(shake_app)["shake/draws"].count_documents(
+            {"openid": member.openid, "state": "done"}
+        )
+        assert draws <= 3 and balance == 5 - 2 * draws
+    assert services.members.ledger.audit() == []
+    stats = shake_app.test_client().get(f"/api/activities/{aid}/stats", headers=AUTH).json
+    assert stats["wins"] == {CASH: 20} and stats["stock"] == {CASH: 0}
+    assert stats["members"] == 50 and stats["shakes"] == sum(
+        1 for o in outcomes if isinstance(o, dict)
+    )
+    assert stats["days"][0]["shakes"] == stats["shakes"]

@@ -1,0 +1,238 @@
+"""A shake: the draw of a bound member in the running activity.
+
+Every guard is one atomic MongoDB update, never a read followed by a write:
+- the shake itself: its key is inserted as the ``_id`` of a draw, so a WeChat
+  retry or a second tap gets the first shake's answer instead of a second draw;
+- the limit: a per-member, per-cycle counter increased only below the limit;
+- the points: a conditional ledger write that cannot go below zero;
+- the stock: a decrement of the prize only while its stock is above zero.
+When the CRM does not issue the coupon (down, refusal, sold out), the stock,
+the points and the limit are given back and the member is told.
+"""
+
+import logging
+import secrets
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from wxmember.clock import now_ms
+from wxmember.crm import CRMError, CRMRejected
+from wxmember.ledger import Entry, InsufficientBalance
+from wxmember.logsafe import mask
+from wxmember.shake_activities import ACTIVITIES, DRAWS, cycle_key
+
+log = logging.getLogger(__name__)
+
+COUNTERS = "shake/counters"
+MISS_TEXT = "很遗憾，这次没有摇中，再试一次吧！"
+
+
+class ShakeRefused(Exception):
+    """The shake cannot be made: ``code`` and a Chinese ``message``; nothing was taken."""
+
+    def __init__(self, code, message, status=409):
+        super().__init__(code)
+        self.code, self.message, self.status = code, message, status
+
+
+class ShakeDraws:
+    """Makes draws for members."""
+
+    def __init__(self, database, activities, customers, ledger, crm, feeds, logs, rng=None):
+        self.database, self.activities, self.customers = database, activities, customers
+        self.ledger, self.crm, self.feeds, self.logs = ledger, crm, feeds, logs
+        self.rng = rng or secrets.SystemRandom()
+
+    def shake(self, openid, aid=None, nonce=None, now=None):
+        """Shake once; ``{win, prize?, coupon_no?, points, message}`` or ShakeRefused."""
+        now = now or now_ms()
+        customer = self.customers.get(openid) or {}
+        if not customer.get("isRegister"):
+            raise ShakeRefused("not_bound", "请先绑定会员卡再参加摇一摇", 403)
+        activity = self._activity(aid, now)
+        key = f"{activity['_id']}|{openid}|{nonce if nonce is not None else now // 2000}"
+        earlier = self._claim(key, activity, openid, now)
+        if earlier is not None:
+            return earlier
+        try:
+            result = self._draw(key, activity, customer, now)
+        except ShakeRefused as refused:
+            self._finish(key, "refused", {"code": refused.code, "message": refused.message})
+            raise
+        self._finish(key, "done", result, result.get("prize_code"))
+        return result
+
+    def _activity(self, aid, now):
+        activity = self.activities.get(aid) if aid else self.activities.running(now)
+        if activity is None:
+            raise ShakeRefused("no_activity", "当前没有进行中的摇一摇活动", 404)
+        if not activity["active"]:
+            raise ShakeRefused("activity_paused", "活动已暂停，请稍后再来")
+        if now < activity["start"]:
+            raise ShakeRefused("activity_not_started", "活动尚未开始")
+        if now >= activity["end"]:
+            raise ShakeRefused("activity_ended", "活动已结束")
+        return activity
+
+    def _claim(self, key, activity, openid, now):
+        """None for the first attempt of ``key``; the first attempt's answer for a repeat."""
+        try:
+            self.database[DRAWS].insert_one(
+                {
+                    "_id": key,
+                    "aid": activity["_id"],
+                    "openid": openid,
+                    "state": "drawing",
+                    "createDate": now,
+                }
+            )
+            return None
+        except DuplicateKeyError:
+            draw = self.database[DRAWS].find_one({"_id": key})
+        if draw["state"] == "refused":
+            raise ShakeRefused(draw["result"]["code"], draw["result"]["message"])
+        if draw["state"] == "drawing":
+            raise ShakeRefused("in_progress", "正在摇奖，请稍候", 409)
+        return draw["result"]
+
+    def _finish(self, key, state, result, prize=None):
+        self.database[DRAWS].update_one(
+            {"_id": key}, {"$set": {"state": state, "result": result, "prize": prize}}
+        )
+
+    def _draw(self, key, activity, customer, now):
+        openid, member_id = customer["wechatid"], customer["HaiLanMemberInfo"]["memberID"]
+        counter = self._count_shake(activity, openid, now)
+        cost = activity["points"]
+        self._take_points(key, member_id, cost, counter)
+        prize = self._pick(activity)
+        if prize is None or not self._take_stock(activity, prize):
+            if not activity["chargeOnMiss"]:
+                self._give_back(key, member_id, cost, counter)
+            return self._miss(openid, activity, cost if activity["chargeOnMiss"] else 0)
+        try:
+            coupon_no = self.crm.fetch_coupon(
+                openid, prize["promotion_code"], activity["name"], idempotency_key=f"shake:{key}"
+            )
+        except CRMError as error:
+            self._give_back(key, member_id, cost, counter, activity, prize)
+            raise self._not_issued(error, openid) from None
+        return self._win(customer, activity, prize, coupon_no, cost, now)
+
+    def _count_shake(self, activity, openid, now):
+        """Take one shake of the member's cycle allowance; the counter's id, or None."""
+        if not activity["limit"]:
+            return None
+        counter = f"{activity['_id']}|{openid}|{cycle_key(activity['cycle'], now)}"
+        try:
+            taken = self.database[COUNTERS].find_one_and_update(
+                {"_id": counter, "shakes": {"$lt": activity["limit"]}},
+                {"$inc": {"shakes": 1}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            taken = None  # the counter exists and is at the limit
+        if taken is None:
+            raise ShakeRefused("limit_reached", "您本期的摇奖次数已用完")
+        return counter
+
+    def _take_points(self, key, member_id, cost, counter):
+        if not cost:
+            return
+        try:
+            self.ledger.post(
+                "points",
+                member_id,
+                -cost,
+                Entry(key, "摇一摇", "摇奖消耗积分"),
+                f"shake:{key}:cost",
+            )
+        except InsufficientBalance:
+            self._give_back_shake(counter)
+            raise ShakeRefused("points_short", f"积分不足，每次摇奖需要{cost}积分") from None
+
+    def _pick(self, activity):
+        """A prize by ``lottery_chance`` (percent) with the random source, or None."""
+        roll = self.rng.random() * 100
+        for prize in activity["prizes"]:
+            if roll < prize["lottery_chance"]:
+                return prize
+            roll -= prize["lottery_chance"]
+        return None
+
+    def _take_stock(self, activity, prize):
+        in_stock = {"promotion_code": prize["promotion_code"], "stock": {"$gt": 0}}
+        taken = self.database[ACTIVITIES].update_one(
+            {"_id": activity["_id"], "prizes": {"$elemMatch": in_stock}},
+            {"$inc": {"prizes.$.stock": -1, "prizes.$.won": 1}},
+        )
+        return taken.modified_count == 1
+
+    def _give_back(self, key, member_id, cost, counter, activity=None, prize=None):
+        """Undo what a shake took: stock, points, and the shake of the allowance."""
+        if prize is not None:
+            self.database[ACTIVITIES].update_one(
+                {"_id": activity["_id"], "prizes.promotion_code": prize["promotion_code"]},
+                {"$inc": {"prizes.$.stock": 1, "prizes.$.won": -1}},
+            )
+        if cost:
+            self.ledger.post(
+                "points",
+                member_id,
+                cost,
+                Entry(key, "摇一摇", "摇奖积分退回"),
+                f"shake:{key}:refund",
+            )
+        self._give_back_shake(counter)
+
+    def _give_back_shake(self, counter):
+        if counter is not None:
+            self.database[COUNTERS].update_one({"_id": counter}, {"$inc": {"shakes": -1}})
+
+    @staticmethod
+    def _not_issued(error, openid):
+        log.warning("coupon not issued to %s: %s", mask(openid), error)
+        if isinstance(error, CRMRejected) and error.code == "sold_out":
+            return ShakeRefused("sold_out", "此活动优惠券已发完，积分已退回")
+        return ShakeRefused("coupon_failed", "优惠券发放失败，积分已退回，请稍后再试", 503)
+
+    def _miss(self, openid, activity, cost):
+        self.logs.append(openid, "shake_miss", {"aid": activity["_id"], "points": cost})
+        return {"win": False, "points": cost, "message": MISS_TEXT}
+
+    def _win(self, customer, activity, prize, coupon_no, cost, now):
+        openid = customer["wechatid"]
+        record = {
+            "aid": activity["_id"],
+            "uid": openid,
+            "points": cost,
+            "memberID": customer["HaiLanMemberInfo"]["memberID"],
+            "createDate": now,
+            "memo": activity["name"],
+            "promotion_code": prize["promotion_code"],
+            "promotion_name": prize["promotion_name"],
+            "promotion_desc": prize["promotion_desc"],
+            "promotion_qty": str(prize["promotion_qty"]),
+            "display_name": prize["display_name"],
+            "lottery_chance": str(prize["lottery_chance"]),
+            "coupon_no": coupon_no,
+        }
+        self.customers.collection.update_one({"wechatid": openid}, {"$push": {"shake": record}})
+        self.logs.append(openid, "shake_win", record)
+        name = customer.get("nickname") or "会员"
+        self.feeds.append(
+            openid,
+            "shake_win",
+            f"{name} 摇中了 {prize['display_name']}",
+            {"aid": activity["_id"], "promotion_code": prize["promotion_code"]},
+        )
+        return {
+            "win": True,
+            "prize": prize["display_name"],
+            "prize_code": prize["promotion_code"],
+            "coupon_no": coupon_no,
+            "points": cost,
+            "message": f"恭喜您摇中了{prize['display_name']}！券号：{coupon_no}",
+        }

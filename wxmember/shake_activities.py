@@ -1,0 +1,166 @@
+"""Shake (摇一摇) activities set up by staff, and their statistics.
+
+An activity: ``{name, start, end (ms), points (cost per shake), chargeOnMiss,
+cycle: day|week|month|all, limit (shakes per member per cycle, 0 = none),
+prizes: [{promotion_code, lottery_chance (percent), stock, display_name?}]}``.
+Prizes are coupon activities of the CRM already pulled into ``lavico/activity``;
+their chances add up to at most 100, the rest is "no prize".
+"""
+
+from datetime import datetime
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+
+from wxmember.clock import now_ms
+from wxmember.timeparse import SHANGHAI
+
+ACTIVITIES = "shake/activities"
+DRAWS = "shake/draws"
+COUPON_ACTIVITIES = "lavico/activity"
+CYCLES = ("day", "week", "month", "all")
+
+
+class InvalidActivity(ValueError):
+    """An activity definition that cannot be used; the message names the field."""
+
+
+def cycle_key(cycle, ms):
+    """The cycle a moment falls in, counted in Asia/Shanghai time."""
+    moment = datetime.fromtimestamp(ms / 1000, SHANGHAI)
+    if cycle == "day":
+        return moment.strftime("%Y%m%d")
+    if cycle == "week":
+        year, week, _ = moment.isocalendar()
+        return f"{year}W{week:02d}"
+    if cycle == "month":
+        return moment.strftime("%Y%m")
+    return "all"
+
+
+def _number(body, field, minimum=0, whole=True):
+    value = body.get(field)
+    kinds = int if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or value < minimum:
+        raise InvalidActivity(f"{field} must be a {'whole ' if whole else ''}number ≥ {minimum}")
+    return value
+
+
+class ShakeActivities:
+    """Creates, pauses and describes shake activities."""
+
+    def __init__(self, database):
+        self.database = database
+        self.collection = database[ACTIVITIES]
+
+    def ensure_indexes(self):
+        self.collection.create_index([("active", 1), ("start", 1), ("end", 1)])
+        self.database[DRAWS].create_index([("aid", 1), ("createDate", 1)])
+
+    def create(self, body):
+        """Check and store a new activity; return it with its ``aid``."""
+        activity = self._check(body)
+        activity["_id"] = activity["aid"] = str(ObjectId())
+        self.collection.insert_one(activity)
+        return activity
+
+    def _check(self, body):
+        if not isinstance(body, dict):
+            raise InvalidActivity("the activity must be a JSON object")
+        name = str(body.get("name") or "").strip()
+        if not name:
+            raise InvalidActivity("name is required")
+        start, end = _number(body, "start"), _number(body, "end")
+        if end <= start:
+            raise InvalidActivity("end must be after start")
+        if body.get("cycle", "all") not in CYCLES:
+            raise InvalidActivity("cycle must be day, week, month or all")
+        prizes = body.get("prizes")
+        if not isinstance(prizes, list) or not prizes:
+            raise InvalidActivity("prizes must be a non-empty list")
+        prizes = [self._prize(prize) for prize in prizes]
+        if sum(prize["lottery_chance"] for prize in prizes) > 100:
+            raise InvalidActivity("lottery_chance of the prizes adds up to more than 100")
+        if len({p["promotion_code"] for p in prizes}) != len(prizes):
+            raise InvalidActivity("a promotion_code appears twice")
+        return {
+            "name": name,
+            "start": start,
+            "end": end,
+            "points": _number(body, "points") if "points" in body else 0,
+            "chargeOnMiss": body.get("chargeOnMiss", True) is not False,
+            "cycle": body.get("cycle", "all"),
+            "limit": _number(body, "limit") if "limit" in body else 0,
+            "active": True,
+            "prizes": prizes,
+            "createTime": now_ms(),
+        }
+
+    def _prize(self, prize):
+        if not isinstance(prize, dict):
+            raise InvalidActivity("each prize must be an object")
+        code = str(prize.get("promotion_code") or "")
+        coupon = self.database[COUPON_ACTIVITIES].find_one({"promotion_code": code, "active": True})
+        if coupon is None:
+            raise InvalidActivity(f"promotion_code {code!r} is not a pulled CRM coupon activity")
+        chance = _number(prize, "lottery_chance", whole=False)
+        if chance > 100:
+            raise InvalidActivity("lottery_chance is a percentage (0–100)")
+        return {
+            "promotion_code": code,
+            "promotion_name": coupon["promotion_name"],
+            "promotion_desc": coupon["promotion_desc"],
+            "promotion_qty": coupon["promotion_qty"],
+            "display_name": str(prize.get("display_name") or coupon["promotion_name"]),
+            "lottery_chance": chance,
+            "stock": _number(prize, "stock"),
+            "won": 0,
+        }
+
+    def get(self, aid):
+        return self.collection.find_one({"_id": aid})
+
+    def all(self):
+        return list(self.collection.find().sort("start", -1))
+
+    def running(self, now=None):
+        """The activity running now (the latest started), or None."""
+        now = now or now_ms()
+        query = {"active": True, "start": {"$lte": now}, "end": {"$gt": now}}
+        found = self.collection.find(query).sort("start", -1).limit(1)
+        return next(iter(found), None)
+
+    def set_active(self, aid, active):
+        """Pause or resume; the activity as it is now, or None when unknown."""
+        return self.collection.find_one_and_update(
+            {"_id": aid}, {"$set": {"active": active}}, return_document=ReturnDocument.AFTER
+        )
+
+    def stats(self, aid):
+        """Shakes, members, wins per prize, stock left and per day (Asia/Shanghai)."""
+        activity = self.get(aid)
+        if activity is None:
+            return None
+        shakes, members, wins, days = 0, set(), {}, {}
+        for draw in self.database[DRAWS].find({"aid": aid, "state": "done"}):
+            shakes += 1
+            members.add(draw["openid"])
+            day = datetime.fromtimestamp(draw["createDate"] / 1000, SHANGHAI).strftime("%Y-%m-%d")
+            entry = days.setdefault(day, {"day": day, "shakes": 0, "wins": 0, "members": set()})
+            entry["shakes"] += 1
+            entry["members"].add(draw["openid"])
+            if draw.get("prize"):
+                wins[draw["prize"]] = wins.get(draw["prize"], 0) + 1
+                entry["wins"] += 1
+        return {
+            "aid": aid,
+            "name": activity["name"],
+            "active": activity["active"],
+            "shakes": shakes,
+            "members": len(members),
+            "wins": {
+                p["promotion_code"]: wins.get(p["promotion_code"], 0) for p in activity["prizes"]
+            },
+            "stock": {p["promotion_code"]: p["stock"] for p in activity["prizes"]},
+            "days": [{**d, "members": len(d["members"])} for _, d in sorted(days.items())],
+        }

@@ -1,0 +1,57 @@
+"""``/api/activities``: shake activities for staff (mounted under the staff API's auth)."""
+
+from flask import Blueprint, current_app, jsonify, request
+
+from wxmember.shake_activities import InvalidActivity
+
+bp = Blueprint("shake_api", __name__)
+
+
+def _activities():
+    return current_app.extensions["wxmember"].shake_activities
+
+
+def _error(status, code, message):
+    response = jsonify({"ok": False, "error": code, "message": message})
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(InvalidActivity)
+def _invalid(error):
+    return _error(400, "invalid_activity", str(error))
+
+
+@bp.route("/activities", methods=["GET", "POST"])
+def activities():
+    """List activities, or create one (answered with its ``aid``)."""
+    if request.method == "POST":
+        activity = _activities().create(request.get_json(silent=True))
+        return jsonify({"ok": True, "aid": activity["aid"], "activity": activity})
+    return jsonify({"items": _activities().all()})
+
+
+@bp.get("/activities/<aid>")
+def activity(aid):
+    found = _activities().get(aid)
+    if found is None:
+        return _error(404, "not_found", "no such activity")
+    return jsonify({"ok": True, "activity": found})
+
+
+@bp.post("/activities/<aid>/<any(pause, resume):action>")
+def pause_or_resume(aid, action):
+    """Pause (no shakes are taken) or resume an activity."""
+    found = _activities().set_active(aid, action == "resume")
+    if found is None:
+        return _error(404, "not_found", "no such activity")
+    return jsonify({"ok": True, "activity": found})
+
+
+@bp.get("/activities/<aid>/stats")
+def stats(aid):
+    """``{shakes, members, wins: {code: n}, stock: {code: n}, days: [...]}``."""
+    found = _activities().stats(aid)
+    if found is None:
+        return _error(404, "not_found", "no such activity")
+    return jsonify(found)
