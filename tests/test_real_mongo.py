@@ -104,3 +104,38 @@ def test_log_query_pages_on_real_mongodb(real_apps):
     assert len(first["items"]) == 3 and len(second["items"]) == 2 and second["next"] is None
     ids = [item["_id"] for item in first["items"] + second["items"]]
     assert len(set(ids)) == 5
+
+
+def test_ledger_concurrent_spends_and_crash_repair_on_real_mongodb(real_apps):
+    from wxmember.ledger import Entry, InsufficientBalance
+
+    ledger = real_apps[0].extensions["wxmember"].members.ledger
+    other = real_apps[1].extensions["wxmember"].members.ledger  # a second "process"
+    ledger.post("points", 7, 100, Entry("S", "t", "s"), "seed")
+    outcomes = []
+
+    def spend(n):
+        try:
+            (ledger if n % 2 else other).post("points", 7, -1, Entry(f"S{n}", "t", "s"), f"s{n}")
+            outcomes.append("ok")
+        except InsufficientBalance:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=spend, args=(n,)) for n in range(200)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert outcomes.count("ok") == 100 and ledger.balance("points", 7) == 0
+    assert ledger.audit() == []
+
+
+def test_job_lease_is_exclusive_across_two_processes(real_apps):
+    from jobs.lease import Lease
+
+    first = Lease(real_apps[0].extensions["wxmember"].database, "members", "host-a")
+    second = Lease(real_apps[1].extensions["wxmember"].database, "members", "host-b")
+    assert first.acquire() is True
+    assert second.acquire() is False
+    first.release()
+    assert second.acquire() is True
