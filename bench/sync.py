@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pymongo  # noqa: E402
 
 from bench.metering import MeteredDatabase  # noqa: E402
-from jobs.member_sync import CURSOR_COLLECTION  # noqa: E402
+from jobs.cursor import COLLECTION as CURSOR_COLLECTION  # noqa: E402
 from jobs.runner import run_job  # noqa: E402
 from wxmember import db  # noqa: E402
 from wxmember.bootstrap import bootstrap  # noqa: E402

@@ -12,12 +12,12 @@ from datetime import datetime
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from jobs import cursor as cursors
 from wxmember.clock import now_ms
 from wxmember.timeparse import SHANGHAI
 
 log = logging.getLogger(__name__)
 
-CURSOR_COLLECTION = "lavico/user/lastId"
 CURSOR_ID = "member_sync"
 MEMBER_TABLE = "PUB_MEMBER_PSN"
 
@@ -52,14 +52,11 @@ def _date_ms(text):
 
 def read_cursor(database):
     """The highest change key already stored (0 before the first sync)."""
-    doc = database[CURSOR_COLLECTION].find_one({"_id": CURSOR_ID})
-    return doc["lastId"] if doc else 0
+    return cursors.read_cursor(database, CURSOR_ID)
 
 
 def _save_cursor(database, last_id):
-    database[CURSOR_COLLECTION].update_one(
-        {"_id": CURSOR_ID}, {"$set": {"lastId": last_id, "updatedAt": now_ms()}}, upsert=True
-    )
+    cursors.save_cursor(database, CURSOR_ID, last_id)
 
 
 def run(context):

@@ -8,8 +8,7 @@ opening row before the first transaction of that member is applied.
 
 import logging
 
-from jobs.member_sync import CURSOR_COLLECTION
-from wxmember.clock import now_ms
+from jobs.cursor import read_cursor, save_cursor
 from wxmember.transactions import InvalidTransaction, parse
 
 log = logging.getLogger(__name__)
@@ -39,8 +38,7 @@ def run(context):
     """Pull and apply every transaction after the cursor; return counts."""
     services = context.services
     members = services.members
-    cursors = services.database[CURSOR_COLLECTION]
-    cursor = (cursors.find_one({"_id": CURSOR_ID}) or {}).get("lastId", 0)
+    cursor = read_cursor(services.database, CURSOR_ID)
     counts = {"transactions": 0, "applied": 0, "refused": 0, "pages": 0}
     while True:
         rows, more = services.crm.transactions(after=cursor, limit=context.batch_size)
@@ -49,9 +47,7 @@ def run(context):
         for row in rows:
             counts["applied" if _apply(members, row) else "refused"] += 1
         cursor = max(row["PK_TRANSACTION"] for row in rows)
-        cursors.update_one(
-            {"_id": CURSOR_ID}, {"$set": {"lastId": cursor, "updatedAt": now_ms()}}, upsert=True
-        )
+        save_cursor(services.database, CURSOR_ID, cursor)
         counts["transactions"] += len(rows)
         counts["pages"] += 1
         context.batch_done(counts["transactions"])

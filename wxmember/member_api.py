@@ -7,6 +7,7 @@ from bson.errors import InvalidId
 from flask import Blueprint, current_app, jsonify, request
 
 from wxmember.grades import InvalidGrade
+from wxmember.jsonerrors import json_error
 from wxmember.ledger import KINDS, InsufficientBalance
 from wxmember.money import WithdrawalRefused
 from wxmember.points import InvalidRule
@@ -19,31 +20,25 @@ def _system():
     return current_app.extensions["wxmember"].members
 
 
-def _error(status, code, message):
-    response = jsonify({"ok": False, "error": code, "message": message})
-    response.status_code = status
-    return response
-
-
 @bp.errorhandler(InvalidTransaction)
 def _invalid_transaction(error):
-    return _error(error.status, error.code, str(error))
+    return json_error(error.status, error.code, str(error))
 
 
 @bp.errorhandler(InsufficientBalance)
 def _insufficient(error):
-    return _error(409, f"insufficient_{error.kind}", f"{error.kind} balance is too low")
+    return json_error(409, f"insufficient_{error.kind}", f"{error.kind} balance is too low")
 
 
 @bp.errorhandler(WithdrawalRefused)
 def _withdrawal_refused(error):
-    return _error(error.status, error.code, error.message)
+    return json_error(error.status, error.code, error.message)
 
 
 @bp.errorhandler(InvalidRule)
 @bp.errorhandler(InvalidGrade)
 def _invalid_definition(error):
-    return _error(400, "invalid_definition", str(error))
+    return json_error(400, "invalid_definition", str(error))
 
 
 def _body():
@@ -108,7 +103,7 @@ def adjust_points(member_id):
 def ledger_rows(member_id, kind):
     """Rows newest first with the balance after each; page with ``before`` (a row's seq)."""
     if kind not in KINDS:
-        return _error(404, "unknown_ledger", f"ledger must be one of {', '.join(KINDS)}")
+        return json_error(404, "unknown_ledger", f"ledger must be one of {', '.join(KINDS)}")
     limit = request.args.get("limit", 50, type=int)
     before = request.args.get("before", type=int)
     if not 1 <= limit <= 500:
@@ -177,7 +172,7 @@ def decide_withdrawal(withdrawal_id, decision):
     try:
         oid = ObjectId(withdrawal_id)
     except InvalidId:
-        return _error(404, "not_found", "no such withdrawal")
+        return json_error(404, "not_found", "no such withdrawal")
     memo = str((request.get_json(silent=True) or {}).get("memo") or "")
     doc = getattr(_system().withdrawals, decision)(oid, operator=0, memo=memo)
     return jsonify({"ok": True, "withdrawal": doc})

@@ -25,6 +25,7 @@ from flask import (
 )
 
 from wxmember.binding import BindingRefused
+from wxmember.jsonerrors import json_error
 from wxmember.logsafe import mask
 from wxmember.money import WithdrawalRefused
 from wxmember.shake import ShakeRefused
@@ -48,15 +49,9 @@ def _dev_login_allowed():
     return config["mongo"]["uri"].startswith("mongomock://") and not config["wechat"]["appsecret"]
 
 
-def _fail(status, code, message):
-    response = jsonify({"ok": False, "error": code, "message": message})
-    response.status_code = status
-    return response
-
-
 @bp.errorhandler(BindingRefused)
 def _refused(error):
-    return _fail(error.status, error.code, error.message)
+    return json_error(error.status, error.code, error.message)
 
 
 # -- session ---------------------------------------------------------------------
@@ -69,7 +64,7 @@ def dev_login():
     if not _dev_login_allowed():
         abort(404)
     if not openid or len(openid) > 64:
-        return _fail(400, "invalid_openid", "请提供openid")
+        return json_error(400, "invalid_openid", "请提供openid")
     session.clear()
     session["openid"] = openid
     return redirect(_safe_next(request.args.get("next")))
@@ -80,7 +75,7 @@ def oauth_start():
     """Send the member to WeChat's authorization page (snsapi_base: silent)."""
     wechat = _wechat_config()
     if not wechat["appsecret"]:
-        return _fail(503, "oauth_unavailable", "未配置微信网页授权，请在微信中打开")
+        return json_error(503, "oauth_unavailable", "未配置微信网页授权，请在微信中打开")
     state = secrets.token_urlsafe(16)
     session["oauth_state"] = state
     session["oauth_next"] = _safe_next(request.args.get("next"))
@@ -102,10 +97,10 @@ def oauth_callback():
     state, code = request.args.get("state", ""), request.args.get("code", "")
     expected = session.pop("oauth_state", None)
     if not code or not expected or not secrets.compare_digest(state, expected):
-        return _fail(400, "oauth_state", "授权已失效，请重新打开页面")
+        return json_error(400, "oauth_state", "授权已失效，请重新打开页面")
     openid = _openid_for_code(code)
     if openid is None:
-        return _fail(502, "oauth_failed", "微信授权失败，请稍后再试")
+        return json_error(502, "oauth_failed", "微信授权失败，请稍后再试")
     next_page = session.pop("oauth_next", url_for("member.bind_page"))
     session["openid"] = openid
     return redirect(next_page)

@@ -88,38 +88,22 @@ class Money:
         return self.ledger.post("money", member_id, amount_fen, entry, f"{form_id}:{key_suffix}")
 
     def freeze(self, member_id, amount_fen, form_id):
-        """Move money to frozen money (two keyed steps: a retry completes, never doubles)."""
-        self.ledger.post(
-            "money",
-            member_id,
-            -amount_fen,
-            Entry(form_id, "冻结", "资金冻结"),
-            f"{form_id}:freeze-out",
-        )
-        return self.ledger.post(
-            "frozen",
-            member_id,
-            amount_fen,
-            Entry(form_id, "冻结", "资金冻结"),
-            f"{form_id}:freeze-in",
+        """Move money to frozen money."""
+        return self._move(
+            "money", "frozen", member_id, amount_fen, Entry(form_id, "冻结", "资金冻结"), "freeze"
         )
 
     def release(self, member_id, amount_fen, form_id):
         """Move frozen money back to money."""
-        self.ledger.post(
-            "frozen",
-            member_id,
-            -amount_fen,
-            Entry(form_id, "解冻", "资金解冻"),
-            f"{form_id}:release-out",
+        return self._move(
+            "frozen", "money", member_id, amount_fen, Entry(form_id, "解冻", "资金解冻"), "release"
         )
-        return self.ledger.post(
-            "money",
-            member_id,
-            amount_fen,
-            Entry(form_id, "解冻", "资金解冻"),
-            f"{form_id}:release-in",
-        )
+
+    def _move(self, source, target, member_id, amount_fen, entry, step):
+        """Two keyed writes: a retry after a failure between them completes, never doubles."""
+        key = f"{entry.form_id}:{step}"
+        self.ledger.post(source, member_id, -amount_fen, entry, f"{key}-out")
+        return self.ledger.post(target, member_id, amount_fen, entry, f"{key}-in")
 
     def earn(self, member_id, amount_fen, form_id, summary):
         """Credit earnings (commission, referral reward…)."""

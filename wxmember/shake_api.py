@@ -2,6 +2,7 @@
 
 from flask import Blueprint, current_app, jsonify, request
 
+from wxmember.jsonerrors import json_error
 from wxmember.shake_activities import InvalidActivity
 
 bp = Blueprint("shake_api", __name__)
@@ -11,15 +12,9 @@ def _activities():
     return current_app.extensions["wxmember"].shake_activities
 
 
-def _error(status, code, message):
-    response = jsonify({"ok": False, "error": code, "message": message})
-    response.status_code = status
-    return response
-
-
 @bp.errorhandler(InvalidActivity)
 def _invalid(error):
-    return _error(400, "invalid_activity", str(error))
+    return json_error(400, "invalid_activity", str(error))
 
 
 @bp.route("/activities", methods=["GET", "POST"])
@@ -35,7 +30,7 @@ def activities():
 def activity(aid):
     found = _activities().get(aid)
     if found is None:
-        return _error(404, "not_found", "no such activity")
+        return json_error(404, "not_found", "no such activity")
     return jsonify({"ok": True, "activity": found})
 
 
@@ -44,7 +39,7 @@ def pause_or_resume(aid, action):
     """Pause (no shakes are taken) or resume an activity."""
     found = _activities().set_active(aid, action == "resume")
     if found is None:
-        return _error(404, "not_found", "no such activity")
+        return json_error(404, "not_found", "no such activity")
     return jsonify({"ok": True, "activity": found})
 
 
@@ -53,5 +48,5 @@ def stats(aid):
     """``{shakes, members, wins: {code: n}, stock: {code: n}, days: [...]}``."""
     found = _activities().stats(aid)
     if found is None:
-        return _error(404, "not_found", "no such activity")
+        return json_error(404, "not_found", "no such activity")
     return jsonify(found)

@@ -8,6 +8,7 @@ from jobs.lease import COLLECTION as LEASES
 from jobs.runner import JOBS
 from jobs.runs import JobRuns
 from wxmember import member_api, shake_api
+from wxmember.jsonerrors import json_error
 from wxmember.records.logs import InvalidQuery
 from wxmember.timeparse import to_ms
 
@@ -16,26 +17,20 @@ bp.register_blueprint(member_api.bp)  # the member system's routes, under the sa
 bp.register_blueprint(shake_api.bp)
 
 
-def _error(status, code, message):
-    response = jsonify({"ok": False, "error": code, "message": message})
-    response.status_code = status
-    return response
-
-
 @bp.before_request
 def _authenticate():
     expected = current_app.extensions["wxmember"].config["console"]["api_token"]
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if not expected:
-        return _error(401, "unauthorized", "console.api_token is not configured")
+        return json_error(401, "unauthorized", "console.api_token is not configured")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
-        return _error(401, "unauthorized", "a valid Bearer token is required")
+        return json_error(401, "unauthorized", "a valid Bearer token is required")
     return None
 
 
 @bp.errorhandler(InvalidQuery)
 def _invalid_query(exc):
-    return _error(400, "invalid_query", str(exc))
+    return json_error(400, "invalid_query", str(exc))
 
 
 @bp.get("/logs")
@@ -58,7 +53,7 @@ def get_customer(wxid):
     """One follower's document."""
     customer = current_app.extensions["wxmember"].records.customers.get(wxid)
     if customer is None:
-        return _error(404, "not_found", f"no customer with wechatid {wxid}")
+        return json_error(404, "not_found", f"no customer with wechatid {wxid}")
     return jsonify(customer)
 
 

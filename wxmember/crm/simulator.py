@@ -328,36 +328,25 @@ def _page(rows):
     return rows[(page - 1) * per_page : page * per_page], len(rows)
 
 
-@api.get("/changes")
-def changes():
+def _feed_page(rows, key):
+    """A page of a feed whose keys are 1..n in order (row k sits at index k-1)."""
     after = request.args.get("after", 0, type=int)
     limit = max(1, min(request.args.get("limit", 100, type=int), 1000))
-    rows = _crm().changes  # keys are 1..n in order: row k sits at index k-1
     page = rows[after : after + limit]
     more = after + limit < len(rows)
     return jsonify(
-        {
-            "success": True,
-            "list": page,
-            "next": page[-1]["PK_PUB_FIELD_CHANGEHIS"] if page and more else None,
-        }
+        {"success": True, "list": page, "next": page[-1][key] if page and more else None}
     )
+
+
+@api.get("/changes")
+def changes():
+    return _feed_page(_crm().changes, "PK_PUB_FIELD_CHANGEHIS")
 
 
 @api.get("/transactions")
 def transactions():
-    after = request.args.get("after", 0, type=int)
-    limit = max(1, min(request.args.get("limit", 100, type=int), 1000))
-    rows = _crm().transactions  # keys are 1..n in order
-    page = rows[after : after + limit]
-    more = after + limit < len(rows)
-    return jsonify(
-        {
-            "success": True,
-            "list": page,
-            "next": page[-1]["PK_TRANSACTION"] if page and more else None,
-        }
-    )
+    return _feed_page(_crm().transactions, "PK_TRANSACTION")
 
 
 @api.get("/promotions")
