@@ -155,14 +155,19 @@ def _json_body():
 # -- pages ---------------------------------------------------------------------
 
 
-@bp.get("/bind")
-def bind_page():
-    """The card binding page (mobile layout, Simplified Chinese)."""
+def _page(template):
+    """A member page, or the way to a session first (WeChat OAuth, or a hint without it)."""
     if not session.get("openid"):
         if _wechat_config()["appsecret"]:
             return redirect(url_for("member.oauth_start", next=request.path))
         return render_template("login_needed.html"), 401
-    return render_template("bind.html")
+    return render_template(template)
+
+
+@bp.get("/bind")
+def bind_page():
+    """The card binding page (mobile layout, Simplified Chinese)."""
+    return _page("bind.html")
 
 
 # -- JSON API ------------------------------------------------------------------
@@ -232,11 +237,7 @@ def apply_withdrawal():
 @bp.get("/shake")
 def shake_page():
     """The shake page: phone motion, with a button as fallback."""
-    if not session.get("openid"):
-        if _wechat_config()["appsecret"]:
-            return redirect(url_for("member.oauth_start", next=request.path))
-        return render_template("login_needed.html"), 401
-    return render_template("shake.html")
+    return _page("shake.html")
 
 
 @bp.get("/api/shake")
