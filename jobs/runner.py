@@ -55,4 +55,6 @@ def run_job(services, name, trigger="schedule", progress=None, **options):
     finally:
         runs.finish(run_id, counts, error)
         lease.release()
+    if error is None:
+        log.info("job %s (%s) done: %s", name, trigger, counts)
     return runs.collection.find_one({"_id": run_id})

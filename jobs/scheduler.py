@@ -1,11 +1,13 @@
 """The APScheduler schedule of every job, from the ``scheduler`` section of the config."""
 
 import logging
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from jobs.runner import JobBusy, run_job
+from wxmember.timeparse import SHANGHAI
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +41,19 @@ def build(services, blocking=False):
     global _services
     _services = services
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="Asia/Shanghai")
-    for name, seconds in intervals(services.config).items():
+    start = datetime.now(SHANGHAI)
+    for offset, (name, seconds) in enumerate(intervals(services.config).items()):
+        # each job also runs once just after start, a second apart, to catch up at once
         scheduler.add_job(
             scheduled,
             "interval",
             seconds=seconds,
             args=[name],
             id=name,
+            name=f"job {name}",
             replace_existing=True,
             max_instances=1,
             coalesce=True,
+            next_run_time=start + timedelta(seconds=1 + offset),
         )
     return scheduler

@@ -54,6 +54,7 @@ def configure_logging(level=logging.INFO, stream=None):
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         root.addHandler(handler)
         root.setLevel(level)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # our runs log themselves
     for handler in root.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
