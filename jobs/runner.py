@@ -9,6 +9,7 @@ from jobs import (
     outbox_delivery,
     points_expiry,
     reconcile,
+    shake_sweep,
     transaction_pull,
 )
 from jobs.context import JobContext
@@ -26,6 +27,7 @@ JOBS = {
     "transactions": transaction_pull.run,
     "grades": grade_review.run,
     "expiry": points_expiry.run,
+    "shake_sweep": shake_sweep.run,
 }
 
 

@@ -33,6 +33,7 @@ def intervals(config):
         "transactions": section["transactions_minutes"] * 60,
         "grades": section["grades_minutes"] * 60,
         "expiry": section["points_expiry_minutes"] * 60,
+        "shake_sweep": section["shake_sweep_minutes"] * 60,
     }
 
 

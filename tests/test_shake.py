@@ -370,3 +370,30 @@ def test_200_shakes_from_50_members_never_oversell(shake_app, sim):
         1 for o in outcomes if isinstance(o, dict)
     )
     assert stats["days"][0]["shakes"] == stats["shakes"]
+
+
+def test_a_draw_interrupted_by_a_crash_is_swept_and_its_points_returned(
+    shake_app, sim, monkeypatch
+):
+    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
+    member = member_with_points(shake_app, sim, "oCrashed", 50)
+    services = shake_app.extensions["wxmember"]
+
+    def killed(*args, **kwargs):
+        raise SystemExit("process killed while asking the CRM")
+
+    monkeypatch.setattr(services.crm, "fetch_coupon", killed)
+    with pytest.raises(SystemExit):
+        services.shakes.shake("oCrashed", aid, nonce="n1")
+    monkeypatch.undo()
+    assert points_of(shake_app, member) == 40  # taken, and the draw left "drawing"
+    assert refused(shake(member, aid, "n1"), "in_progress") == 409
+
+    database_of(shake_app)["shake/draws"].update_many({}, {"$set": {"createDate": 0}})
+    run = run_job(services, "shake_sweep")
+
+    assert run["counts"] == {"swept": 1}
+    assert points_of(shake_app, member) == 50
+    assert refused(shake(member, aid, "n1"), "interrupted")
+    assert run_job(services, "shake_sweep")["counts"] == {"swept": 0}
+    assert services.members.ledger.audit() == []

@@ -45,6 +45,7 @@ DEFAULTS = {
         "transactions_minutes": 10,
         "grades_minutes": 1440,
         "points_expiry_minutes": 1440,
+        "shake_sweep_minutes": 5,
     },
     "console": {"api_token": "", "session_secret": ""},
     "replies": {"welcome": "", "keywords": {}},

@@ -18,7 +18,7 @@ from pymongo.errors import DuplicateKeyError
 
 from wxmember.clock import now_ms
 from wxmember.crm import CRMError, CRMRejected
-from wxmember.ledger import Entry, InsufficientBalance
+from wxmember.ledger import KINDS, Entry, InsufficientBalance
 from wxmember.logsafe import mask
 from wxmember.shake_activities import ACTIVITIES, DRAWS, cycle_key
 
@@ -236,3 +236,41 @@ class ShakeDraws:
             "points": cost,
             "message": f"恭喜您摇中了{prize['display_name']}！券号：{coupon_no}",
         }
+
+
+def sweep_interrupted(database, ledger, customers, older_than_ms=120_000, now=None):
+    """Close draws a crash left half-way and give their points back; return how many.
+
+    A draw still ``drawing`` after ``older_than_ms`` belongs to no live request. Its
+    points, if taken, are returned under the draw's own refund key, so a repeat is
+    harmless. Stock or an allowance it took stays taken: a unit short beats a coupon
+    given twice.
+    """
+    now = now or now_ms()
+    swept = 0
+    stale = {"state": "drawing", "createDate": {"$lt": now - older_than_ms}}
+    for draw in database[DRAWS].find(stale):
+        interrupted = {"code": "interrupted", "message": "摇奖中断，积分已退回"}
+        closed = database[DRAWS].find_one_and_update(
+            {"_id": draw["_id"], "state": "drawing"},
+            {"$set": {"state": "refused", "result": interrupted}},
+        )
+        if closed is None:
+            continue  # the request itself, or another sweeper, finished it
+        binding = (customers.get(draw["openid"]) or {}).get("HaiLanMemberInfo")
+        if binding:
+            ledger.repair(binding["memberID"])  # a row the crash left in the journal
+            cost = database[KINDS["points"].collection].find_one(
+                {"_id": f"shake:{draw['_id']}:cost"}
+            )
+            if cost is not None:
+                entry = Entry(draw["_id"], "摇一摇", "摇奖中断积分退回")
+                ledger.post(
+                    "points",
+                    cost["MemberID"],
+                    -cost["Integral"],
+                    entry,
+                    f"shake:{draw['_id']}:refund",
+                )
+        swept += 1
+    return swept
