@@ -10,6 +10,7 @@ from jobs import (
     points_expiry,
     reconcile,
     shake_sweep,
+    template_messages,
     transaction_pull,
 )
 from jobs.context import JobContext
@@ -28,6 +29,7 @@ JOBS = {
     "grades": grade_review.run,
     "expiry": points_expiry.run,
     "shake_sweep": shake_sweep.run,
+    "templates": template_messages.run,
 }
 
 

@@ -21,6 +21,9 @@ class FakeWeChatAPI:
         app.add_url_rule("/cgi-bin/user/info", view_func=self.user_info)
         app.add_url_rule("/sns/oauth2/access_token", view_func=self.oauth_token)
         app.add_url_rule(
+            "/cgi-bin/message/template/send", methods=["POST"], view_func=self.send_template
+        )
+        app.add_url_rule(
             "/card/membercard/userinfo/get", methods=["POST"], view_func=self.card_form
         )
         app.add_url_rule(
@@ -32,6 +35,8 @@ class FakeWeChatAPI:
         self.oauth_codes = {}  # code -> openid, each usable once
         self.card_forms = {}  # card code -> {field name: value}
         self.activated = []  # (membership_number, code)
+        self.templates = []  # template messages sent
+        self.template_failures = 0  # answer this many sends with an error first
 
     def token(self):
         self.token_requests += 1
@@ -69,6 +74,13 @@ class FakeWeChatAPI:
                 "scope": "snsapi_base",
             }
         )
+
+    def send_template(self):
+        if self.template_failures:
+            self.template_failures -= 1
+            return jsonify({"errcode": 43004, "errmsg": "require subscribe"})
+        self.templates.append(request.get_json(force=True))
+        return jsonify({"errcode": 0, "errmsg": "ok", "msgid": len(self.templates)})
 
     def card_form(self):
         body = request.get_json(force=True)

@@ -161,3 +161,44 @@ def test_year_end_policy_and_never():
     assert ExpiryPolicy("never").expires_at(ms(2025, 3, 1)) is None
     with pytest.raises(ValueError):
         ExpiryPolicy("soon")
+
+
+def test_grade_change_template_message_is_sent_once(make_app, wechat_api, monkeypatch):
+    from jobs.runner import run_job
+
+    app = make_app(
+        wechat={
+            "appsecret": "s",
+            "api_base_url": wechat_api.base_url,
+            "grade_template_id": "TPL-GRADE",
+        }
+    )
+    services = app.extensions["wxmember"]
+    system = services.members
+    system.grades.save({"level": 0, "name": "普卡"})
+    system.grades.save({"level": 1, "name": "银卡"})
+    system.grades.save(
+        {"level": 0, "name": "普卡", "up": {"by": "orders", "months": 1, "number": 1, "to": 1}}
+    )
+    services.records.customers.bind("oTemplate", MEMBER, "W1", 1, "13100000009")
+    wechat_api.template_failures = 1
+    buy(system, "T1", 10, ms(2026, 3, 1), monkeypatch=monkeypatch)
+
+    first = run_job(services, "templates")["counts"]
+    second = run_job(services, "templates")["counts"]
+    third = run_job(services, "templates")["counts"]
+
+    assert (first["failed"], second["sent"], third["sent"]) == (1, 1, 0)
+    [sent] = wechat_api.templates
+    assert sent["touser"] == "oTemplate" and sent["template_id"] == "TPL-GRADE"
+    assert sent["data"]["grade"]["value"] == "银卡"
+
+
+def test_template_messages_wait_without_a_template_id(app, monkeypatch):
+    from jobs.runner import run_job
+
+    services = app.extensions["wxmember"]
+    services.database["wxmember/template_messages"].insert_one(
+        {"openid": "o", "template": "grade_change", "state": "pending", "data": {}}
+    )
+    assert run_job(services, "templates")["counts"] == {"sent": 0, "failed": 0, "waiting": 1}

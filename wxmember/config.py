@@ -27,6 +27,7 @@ DEFAULTS = {
         "oauth_url": "https://open.weixin.qq.com/connect/oauth2/authorize",
         "sns_base_url": "https://api.weixin.qq.com/sns/",
         "dedup_ttl_s": 3600,
+        "grade_template_id": "",
     },
     "crm": {
         "base_url": "simulator",
@@ -46,6 +47,7 @@ DEFAULTS = {
         "grades_minutes": 1440,
         "points_expiry_minutes": 1440,
         "shake_sweep_minutes": 5,
+        "template_seconds": 60,
     },
     "console": {"api_token": "", "session_secret": ""},
     "replies": {"welcome": "", "keywords": {}},
