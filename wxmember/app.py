@@ -5,7 +5,7 @@ import logging
 from flask import Flask
 
 from jobs import scheduler
-from wxmember import health, member_pages, staff_api, webhook
+from wxmember import health, member_pages, member_session, staff_api, webhook
 from wxmember.bootstrap import bootstrap
 from wxmember.config import is_embedded, load_config
 from wxmember.jsonio import MongoJSONProvider
@@ -33,6 +33,7 @@ def create_app(config_path=None, *, config=None, services=None):
     app.register_blueprint(webhook.bp)
     app.register_blueprint(staff_api.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(member_session.bp)
     app.register_blueprint(member_pages.bp)
     _mount_simulator_tools(app, services)
     logging.getLogger(__name__).info(
