@@ -39,14 +39,34 @@ class JobBusy(Exception):
 
 def run_job(services, name, trigger="schedule", progress=None, **options):
     """Run job ``name`` now; return its run record. JobBusy when it runs elsewhere."""
-    database = services.database
-    lease = Lease(database, name, services.owner)
+    lease, run_id = _begin(services, name, trigger)
+    return _execute(services, name, trigger, lease, run_id, progress, options)
+
+
+def start_job(services, name, trigger="api"):
+    """Start job ``name`` in the background; its run id at once. JobBusy when it runs elsewhere."""
+    lease, run_id = _begin(services, name, trigger)
+    services.background.submit(_execute, services, name, trigger, lease, run_id, None, {})
+    return run_id
+
+
+def _begin(services, name, trigger):
+    lease = Lease(services.database, name, services.owner)
     if not lease.acquire():
         raise JobBusy(name)
-    runs = JobRuns(database)
-    run_id = runs.start(name, services.owner, trigger)
+    return lease, JobRuns(services.database).start(name, services.owner, trigger)
+
+
+def _execute(services, name, trigger, lease, run_id, progress, options):
+    runs = JobRuns(services.database)
+
+    def report(done, total=None):
+        runs.progress(run_id, done, total)
+        if progress is not None:
+            progress(done, total)
+
     batch_size = services.config["scheduler"]["batch_size"]
-    context = JobContext(services, lease, batch_size, progress, options)
+    context = JobContext(services, lease, batch_size, report, options)
     counts, error = {}, None
     try:
         counts = JOBS[name](context)

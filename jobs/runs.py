@@ -37,6 +37,14 @@ class JobRuns:
         )
         return run_id
 
+    def progress(self, run_id, done, total=None):
+        """Record how far a running job is (after each batch)."""
+        self.collection.update_one({"_id": run_id}, {"$set": {"done": done, "total": total}})
+
+    def get(self, run_id):
+        """One run, or None."""
+        return self.collection.find_one({"_id": run_id})
+
     def finish(self, run_id, counts, error=None):
         """Record the end of a run with what it did, or why it failed."""
         self.collection.update_one(

@@ -365,3 +365,29 @@ def test_cli_sync_and_jobs(job_app, tmp_path, live_server_for):
     listed = runner.invoke(cli, ["--config", config, "jobs", "--url", server.url], obj={})
     assert listed.exit_code == 0, listed.output
     assert "activities ok" in listed.output and "(1 runs)" in listed.output
+
+
+def test_cli_sync_runs_in_the_serving_process_with_progress(job_app, tmp_path, live_server_for):
+    from tests.conftest import write_config
+    from wxmember.cli import cli
+
+    server = live_server_for(job_app)
+    config = str(write_config(tmp_path))
+    result = job_app.test_cli_runner().invoke(
+        cli, ["--config", config, "sync", "activities", "--url", server.url], obj={}
+    )
+    assert result.exit_code == 0, result.output
+    assert "activities ok" in result.output and "activities=5" in result.output
+    assert database_of(job_app)["lavico/activity"].count_documents({}) == 5  # in that process
+    [run] = database_of(job_app)["wxmember/job_runs"].find()
+    assert run["trigger"] == "api" and run["done"] == 5 and run["total"] == 5
+
+
+def test_job_api_refuses_unknown_jobs_and_busy_ones(job_app, services):
+    client = job_app.test_client()
+    headers = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+    assert client.post("/api/jobs/nope", headers=headers).status_code == 404
+    Lease(services.database, "members", "another-host").acquire()
+    busy = client.post("/api/jobs/members", headers=headers)
+    assert (busy.status_code, busy.json["error"]) == (409, "job_busy")
+    assert client.get("/api/jobs/runs/zzz", headers=headers).status_code == 404

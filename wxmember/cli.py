@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import sys
+import time
 from datetime import datetime
 
 import click
@@ -239,22 +240,57 @@ def _run_line(run):
 
 @cli.command()
 @click.argument("job", type=click.Choice(list(JOBS)))
+@click.option(
+    "--url",
+    help="Run it in the wxmember serving at this URL (needed with the "
+    "embedded default, whose data lives in that process) instead of here.",
+)
+@click.option(
+    "--token",
+    envvar="WXMEMBER_CONSOLE_API_TOKEN",
+    help="Staff API token for --url (default: console.api_token of the config).",
+)
 @click.pass_context
-def sync(ctx, job):
-    """Run one job now (members, activities, reconcile, outbox), with progress."""
-    from wxmember.bootstrap import bootstrap
-
-    services = bootstrap(_load(ctx))
-    try:
-        run = run_job(services, job, trigger="cli", progress=_progress(job))
-    except JobBusy:
-        raise click.ClickException(f"{job} is running in another process; try later") from None
-    finally:
-        services.close()
+def sync(ctx, job, url, token):
+    """Run one job now (members, activities, reconcile, outbox, …), with progress."""
+    if url:
+        run = _run_remotely(url.rstrip("/"), token or _load(ctx)["console"]["api_token"], job)
+    else:
+        run = _run_here(ctx, job)
     click.echo("", err=True)
     click.echo(_run_line(run))
     if run["error"]:
         sys.exit(1)
+
+
+def _run_here(ctx, job):
+    from wxmember.bootstrap import bootstrap
+
+    services = bootstrap(_load(ctx))
+    try:
+        return run_job(services, job, trigger="cli", progress=_progress(job))
+    except JobBusy:
+        raise click.ClickException(f"{job} is running in another process; try later") from None
+    finally:
+        services.close()
+
+
+def _run_remotely(url, token, job):
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        started = requests.post(f"{url}/api/jobs/{job}", headers=headers, timeout=10)
+    except requests.RequestException as exc:
+        raise click.ClickException(f"cannot reach {url}: {type(exc).__name__}") from None
+    if started.status_code != 202:
+        raise click.ClickException(f"HTTP {started.status_code}: {_message(started)}")
+    show = _progress(job)
+    while True:
+        run = _api_get(f"{url}/api/jobs/runs/{started.json()['runId']}", token, {})["run"]
+        if run.get("done") is not None:
+            show(run["done"], run.get("total"))
+        if run["state"] != "running":
+            return run
+        time.sleep(0.3)
 
 
 def _progress(label):

@@ -2,10 +2,12 @@
 
 import hmac
 
+from bson import ObjectId
+from bson.errors import InvalidId
 from flask import Blueprint, current_app, jsonify, request
 
 from jobs.lease import COLLECTION as LEASES
-from jobs.runner import JOBS
+from jobs.runner import JOBS, JobBusy, start_job
 from jobs.runs import JobRuns
 from wxmember import member_api, shake_api
 from wxmember.jsonerrors import json_error
@@ -67,6 +69,30 @@ def list_jobs():
     runs = JobRuns(services.database).latest(job, _int_arg("limit", 50))
     leases = list(services.database[LEASES].find())
     return jsonify({"items": runs, "leases": leases})
+
+
+@bp.post("/jobs/<name>")
+def start(name):
+    """Start a job now in this process: ``202 {"runId"}``, followed at ``/api/jobs/runs/<id>``."""
+    if name not in JOBS:
+        return json_error(404, "unknown_job", f"job must be one of {', '.join(JOBS)}")
+    try:
+        run_id = start_job(current_app.extensions["wxmember"], name, trigger="api")
+    except JobBusy:
+        return json_error(409, "job_busy", f"{name} is running in another process")
+    return jsonify({"ok": True, "runId": str(run_id)}), 202
+
+
+@bp.get("/jobs/runs/<run_id>")
+def job_run(run_id):
+    """One run: state, progress (``done``/``total``), counts, error."""
+    try:
+        run = JobRuns(current_app.extensions["wxmember"].database).get(ObjectId(run_id))
+    except InvalidId:
+        run = None
+    if run is None:
+        return json_error(404, "not_found", "no such run")
+    return jsonify({"ok": True, "run": run})
 
 
 @bp.get("/drift")
