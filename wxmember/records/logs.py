@@ -8,14 +8,17 @@ collection carries a validator that does the same for any other writer.
 import base64
 import binascii
 import json
+import logging
 
 import pymongo
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo.database import Database
-from pymongo.errors import CollectionInvalid
+from pymongo.errors import CollectionInvalid, OperationFailure
 
 from wxmember.clock import now_ms
+
+log = logging.getLogger(__name__)
 
 COLLECTION = "lavico/user/logs"
 MAX_LIMIT = 500
@@ -63,7 +66,10 @@ class LogStore:
         try:
             self.database.create_collection(COLLECTION, validator=VALIDATOR)
         except CollectionInvalid:  # it exists (perhaps another process just made it)
-            self.database.command("collMod", COLLECTION, validator=VALIDATOR)
+            try:
+                self.database.command("collMod", COLLECTION, validator=VALIDATOR)
+            except OperationFailure as exc:  # e.g. a user without the collMod privilege
+                log.warning("could not set the %s validator: %s", COLLECTION, exc.code)
 
     def append(self, wxid, action, data, msg_key=None, reply=None):
         """Write one record; ``msg_key`` and ``reply`` tie it to a WeChat delivery."""
