@@ -84,3 +84,75 @@ def test_purchases_tags_shops_prepaid_and_info(crm, simulator):
     assert customer["records"][0]["balance"] <= customer["records"][0]["amount"]
     assert crm.prepaid("10000000000") == []
     assert crm.save_info(16426782, {"city": "杭州"})["success"]
+
+
+class ContractChecker:
+    """Checks every request the client sends and every answer it gets against the contract."""
+
+    def __init__(self, base_url):
+        from openapi_core import OpenAPI
+
+        spec = yaml.safe_load(CONTRACT.read_text(encoding="utf-8"))
+        spec["servers"] = [{"url": f"{base_url}/v1"}]
+        self.openapi = OpenAPI.from_dict(spec)
+        self.checked, self.problems = 0, []
+
+    def __call__(self, response, *args, **kwargs):
+        from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+
+        request = RequestsOpenAPIRequest(response.request)
+        try:
+            self.openapi.validate_request(request)
+            self.openapi.validate_response(request, RequestsOpenAPIResponse(response))
+        except Exception as problem:  # every kind of mismatch is a finding to report
+            cause = problem.__cause__ or problem
+            self.problems.append(f"{response.request.method} {response.url}: {cause}")
+        self.checked += 1
+        return response
+
+
+@pytest.fixture
+def keyed_simulator():
+    server = BackgroundServer(create_simulator(members=20, api_key="contract-key")).start()
+    yield server
+    server.stop()
+
+
+def test_every_call_of_the_client_keeps_to_the_contract(keyed_simulator):
+    pytest.importorskip("openapi_core")
+    simulator = keyed_simulator
+    checker = ContractChecker(simulator.url)
+    crm = CRMClient(simulator.url, api_key="contract-key", timeout_s=2, retries=0)
+    crm.session.hooks["response"].append(checker)
+    member = requests.get(f"{simulator.url}/sim/members", timeout=5).json()[3]
+    mobile, member_id = member["MOBILE_TELEPHONE_NO"], member["MEMBER_ID"]
+
+    crm.health()
+    crm.check_mobile(mobile)
+    crm.check_mobile("13000000000")
+    with pytest.raises(CRMRejected):
+        crm.bind_card("oContract", "13000000000")  # not found: the failure shape
+    crm.open_card("oContract2", "契约", "13000000001", sex="F", birthday="1990-01-01")
+    crm.member(member_id)
+    crm.level(member_id)
+    with pytest.raises(CRMRejected):
+        crm.level(1)
+    crm.points(member_id)
+    crm.change_points(member_id, 5, "契约测试")
+    crm.point_log(member_id)
+    crm.purchases(member_id)
+    crm.save_info(member_id, {"city": "杭州"})
+    crm.tag(member_id, "契约")
+    crm.tag(member_id, "契约", remove=True)
+    crm.changes(0, 10)
+    crm.transactions(0, 10)
+    crm.promotions(1, 2)
+    crm.fetch_coupon("oContract2", "CQL201404010004", "契约")
+    crm.coupons(openid="oContract2")
+    crm.shops(city="上海")
+    crm.prepaid(mobile)
+    crm.send_sms(mobile, "契约测试")
+    crm.unbind("oContract2", crm.check_mobile("13000000001")["MEMBER_ID"])
+
+    assert checker.checked >= 25
+    assert checker.problems == []
