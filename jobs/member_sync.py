@@ -21,6 +21,12 @@ log = logging.getLogger(__name__)
 CURSOR_ID = "member_sync"
 MEMBER_TABLE = "PUB_MEMBER_PSN"
 
+
+def _date_ms(text):
+    """``yyyy-MM-dd`` (a Shanghai calendar day) to epoch milliseconds."""
+    return int(datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=SHANGHAI).timestamp() * 1000)
+
+
 STYLES = {
     "01": "简约大方",
     "02": "时尚潮流",
@@ -32,7 +38,7 @@ STYLES = {
 FIELD_MAP = {  # CRM column -> (customer field, conversion)
     "MEM_PSN_CNAME": ("realname", str),
     "MEM_PSN_SEX": ("gender", lambda v: {"M": "male", "F": "female"}.get(v, v)),
-    "MEM_PSN_BIRTHDAY": ("birthday", lambda v: _date_ms(v)),
+    "MEM_PSN_BIRTHDAY": ("birthday", _date_ms),
     "MOBILE_TELEPHONE_NO": ("mobile", str),
     "MEM_PSN_EMAIL": ("email", str),
     "MEM_INDUSTRY": ("profession", str),
@@ -41,13 +47,9 @@ FIELD_MAP = {  # CRM column -> (customer field, conversion)
     "MEM_PSN_ADDRESS": ("address", str),
     "MEM_PSN_HOPPY": ("favoriteStyle", lambda v: STYLES.get(v, v)),
     "MEM_PSN_COLOR": ("favoriteColor", str),
-    "LEVEL": ("HaiLanMemberInfo.type", lambda v: int(v)),
+    "LEVEL": ("HaiLanMemberInfo.type", int),
     "MEM_CARD_NO": ("HaiLanMemberInfo.memberCardNumber", str),
 }
-
-
-def _date_ms(text):
-    return int(datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=SHANGHAI).timestamp() * 1000)
 
 
 def read_cursor(database):
