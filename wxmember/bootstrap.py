@@ -66,36 +66,11 @@ def bootstrap(config, database=None, wechat_client=None):
     crm, simulator = connect_crm(config)
     background = Background()
     secret = config["console"]["session_secret"] or secrets.token_hex(32)
-    limiter = RateLimiter(database)
-    sms = SmsCodes(database, crm, limiter, secret)
-    outbox = Outbox(database, crm)
-    drift = DriftLog(database)
-    for store in (limiter, sms, outbox, drift, JobRuns(database)):
+    outbox, drift = Outbox(database, crm), DriftLog(database)
+    for store in (outbox, drift, JobRuns(database)):
         store.ensure_indexes()
     members = MemberSystem.build(config, database, records, crm)
-    binding = BindingService(
-        records.customers,
-        records.feeds,
-        records.logs,
-        crm,
-        sms,
-        outbox,
-        background,
-        on_bound=members.points.open_from_crm,  # the CRM's points become the opening row
-    )
-    fetcher = ProfileFetcher(client, records.customers) if client else None
-    dependencies = {
-        "records": records,
-        "customers": records.customers,
-        "feeds": records.feeds,
-        "logs": records.logs,
-        "replies": ReplyRules.from_config(config),
-        "profiles": ProfileRequests(fetcher, background),
-        "binding": binding,
-        "activation": CardActivation(client, binding, records.logs),
-        "background": background,
-    }
-    dependencies["members"] = members
+    binding = _binding(database, records, crm, outbox, background, secret, members)
     shake_activities = ShakeActivities(database)
     shake_activities.ensure_indexes()
     shakes = ShakeDraws(
@@ -107,13 +82,25 @@ def bootstrap(config, database=None, wechat_client=None):
         records.feeds,
         records.logs,
     )
-    dependencies["shakes"] = shakes
-    dispatcher = Dispatcher(handlers.HANDLERS, handlers.FALLBACK, dependencies)
+    fetcher = ProfileFetcher(client, records.customers) if client else None
+    dependencies = {  # what handlers may name as parameters
+        "records": records,
+        "customers": records.customers,
+        "feeds": records.feeds,
+        "logs": records.logs,
+        "replies": ReplyRules.from_config(config),
+        "profiles": ProfileRequests(fetcher, background),
+        "binding": binding,
+        "activation": CardActivation(client, binding, records.logs),
+        "background": background,
+        "members": members,
+        "shakes": shakes,
+    }
     return Services(
         config=config,
         database=database,
         records=records,
-        dispatcher=dispatcher,
+        dispatcher=Dispatcher(handlers.HANDLERS, handlers.FALLBACK, dependencies),
         crypto=_crypto(config),
         crm=crm,
         outbox=outbox,
@@ -126,6 +113,23 @@ def bootstrap(config, database=None, wechat_client=None):
         members=members,
         shake_activities=shake_activities,
         shakes=shakes,
+    )
+
+
+def _binding(database, records, crm, outbox, background, secret, members):
+    limiter = RateLimiter(database)
+    sms = SmsCodes(database, crm, limiter, secret)
+    limiter.ensure_indexes()
+    sms.ensure_indexes()
+    return BindingService(
+        records.customers,
+        records.feeds,
+        records.logs,
+        crm,
+        sms,
+        outbox,
+        background,
+        on_bound=members.points.open_from_crm,  # the CRM's points become the opening row
     )
 
 
