@@ -16,3 +16,22 @@ def save_cursor(database, name, last_id):
     database[COLLECTION].update_one(
         {"_id": name}, {"$set": {"lastId": last_id, "updatedAt": now_ms()}}, upsert=True
     )
+
+
+def follow_feed(database, name, fetch, key, limit):
+    """Pages of a CRM feed after the cursor; the cursor moves once a page has been handled.
+
+    ``fetch(after=, limit=)`` answers ``(rows, next)``. The cursor is saved when the
+    consumer asks for the next page, so a page whose handling raised is fetched
+    again on the next run, never skipped.
+    """
+    cursor = read_cursor(database, name)
+    while True:
+        rows, more = fetch(after=cursor, limit=limit)
+        if not rows:
+            return
+        yield rows
+        cursor = max(row[key] for row in rows)
+        save_cursor(database, name, cursor)
+        if more is None:
+            return

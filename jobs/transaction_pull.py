@@ -8,7 +8,7 @@ opening row before the first transaction of that member is applied.
 
 import logging
 
-from jobs.cursor import read_cursor, save_cursor
+from jobs.cursor import follow_feed
 from wxmember.transactions import InvalidTransaction, parse
 
 log = logging.getLogger(__name__)
@@ -38,21 +38,20 @@ def run(context):
     """Pull and apply every transaction after the cursor; return counts."""
     services = context.services
     members = services.members
-    cursor = read_cursor(services.database, CURSOR_ID)
     counts = {"transactions": 0, "applied": 0, "refused": 0, "pages": 0}
-    while True:
-        rows, more = services.crm.transactions(after=cursor, limit=context.batch_size)
-        if not rows:
-            break
+    pages = follow_feed(
+        services.database,
+        CURSOR_ID,
+        services.crm.transactions,
+        "PK_TRANSACTION",
+        context.batch_size,
+    )
+    for rows in pages:
         for row in rows:
             counts["applied" if _apply(members, row) else "refused"] += 1
-        cursor = max(row["PK_TRANSACTION"] for row in rows)
-        save_cursor(services.database, CURSOR_ID, cursor)
         counts["transactions"] += len(rows)
         counts["pages"] += 1
         context.batch_done(counts["transactions"])
-        if more is None:
-            break
     return counts
 
 
