@@ -13,7 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from wxmember.crm import CRMError, CRMRejected, idempotency_key
 from wxmember.logsafe import mask
-from wxmember.sms import SmsRefused
+from wxmember.refusals import Refused
 
 log = logging.getLogger(__name__)
 
@@ -24,17 +24,15 @@ CARD_TYPES = {"01": 1, "02": 2, "03": 3}
 CARD_NAMES = {1: "白卡", 2: "VIP卡", 3: "白金VIP卡"}
 
 
-class BindingRefused(Exception):
-    """The member's request cannot be done: HTTP ``status``, ``code``, Chinese ``message``."""
+class BindingRefused(Refused):
+    """The member's request cannot be done; given as HTTP ``status``, ``code``, ``message``."""
 
     def __init__(self, status, code, message):
-        super().__init__(code)
-        self.status, self.code, self.message = status, code, message
+        super().__init__(code, message, status)
 
 
 def _refuse_from(error):
-    if isinstance(error, SmsRefused):
-        return BindingRefused(error.status, error.code, error.message)
+    """The member's answer to a CRM failure."""
     if isinstance(error, CRMRejected):
         status = 400 if error.code in ("card_required", "card_mismatch", "invalid") else 409
         return BindingRefused(status, error.code, error.message)
@@ -58,11 +56,8 @@ class BindingService:
         _check(MOBILE, mobile, "invalid_mobile", "请输入正确的11位手机号")
         if purpose == "bind":
             self._refuse_taken(openid, mobile)
-        try:
-            self.sms.send(openid, mobile, purpose)
-        except SmsRefused as refused:
-            raise _refuse_from(refused) from None
-        return {"sentTo": f"{mobile[:3]}****{mobile[-4:]}"}
+        self.sms.send(openid, mobile, purpose)
+        return {"sentTo": _shown(mobile)}
 
     # -- bind ----------------------------------------------------------------
 
@@ -76,7 +71,7 @@ class BindingService:
         if name and len(name) > 20:
             raise BindingRefused(400, "invalid_name", "姓名不能超过20个字")
         self._refuse_taken(openid, mobile)
-        stored_code = self._take_code(openid, mobile, code, "bind")
+        stored_code = self.sms.take(openid, mobile, code, "bind")
         try:
             membership, opened = self._bind_on_crm(openid, mobile, card_number, name)
         except (CRMError, BindingRefused) as error:
@@ -101,12 +96,6 @@ class BindingService:
         holder = self.customers.bound_to("mobile", mobile)
         if holder and holder["wechatid"] != openid:
             raise BindingRefused(409, "mobile_taken", "该手机号已绑定其他微信账号")
-
-    def _take_code(self, openid, mobile, code, purpose):
-        try:
-            return self.sms.take(openid, mobile, code, purpose)
-        except SmsRefused as refused:
-            raise _refuse_from(refused) from None
 
     def _bind_on_crm(self, openid, mobile, card_number, name):
         check = self.crm.check_mobile(mobile)
@@ -167,7 +156,7 @@ class BindingService:
         """End the binding after the code sent to the bound mobile is given back."""
         _check(SMS_CODE, code, "invalid_code", "请输入6位短信验证码")
         customer = self._bound_customer(openid)
-        self._take_code(openid, customer["mobile"], code, "unbind")
+        self.sms.take(openid, customer["mobile"], code, "unbind")
         self.end_binding(openid, "page")
         return self.me(openid)
 
@@ -206,11 +195,16 @@ class BindingService:
                 "cardNumber": info.get("memberCardNumber"),
                 "type": info.get("type"),
                 "typeName": CARD_NAMES.get(info.get("type")),
-                "mobile": f"{mobile[:3]}****{mobile[-4:]}" if mobile else None,
+                "mobile": _shown(mobile) if mobile else None,
             }
             if bound
             else None,
         }
+
+
+def _shown(mobile):
+    """A mobile as the member page shows it: ``139****7301``."""
+    return f"{mobile[:3]}****{mobile[-4:]}"
 
 
 def _check(pattern, value, code, message):

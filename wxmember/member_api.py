@@ -11,6 +11,7 @@ from wxmember.jsonerrors import json_error
 from wxmember.ledger import KINDS, InsufficientBalance
 from wxmember.money import WithdrawalRefused
 from wxmember.points import InvalidRule
+from wxmember.refusals import refused_response
 from wxmember.transactions import InvalidTransaction, parse, to_fen
 
 bp = Blueprint("member_api", __name__)
@@ -30,9 +31,7 @@ def _insufficient(error):
     return json_error(409, f"insufficient_{error.kind}", f"{error.kind} balance is too low")
 
 
-@bp.errorhandler(WithdrawalRefused)
-def _withdrawal_refused(error):
-    return json_error(error.status, error.code, error.message)
+bp.register_error_handler(WithdrawalRefused, refused_response)
 
 
 @bp.errorhandler(InvalidRule)

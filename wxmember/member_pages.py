@@ -8,11 +8,9 @@ import logging
 from flask import Blueprint, current_app, jsonify
 
 from wxmember.binding import BindingRefused
-from wxmember.jsonerrors import json_error
 from wxmember.logsafe import mask
 from wxmember.member_session import current_openid, json_body, page_or_login
-from wxmember.money import WithdrawalRefused
-from wxmember.shake import ShakeRefused
+from wxmember.refusals import Refused, refused_response
 from wxmember.transactions import InvalidTransaction, to_fen
 
 log = logging.getLogger(__name__)
@@ -24,9 +22,7 @@ def _services():
     return current_app.extensions["wxmember"]
 
 
-@bp.errorhandler(BindingRefused)
-def _refused(error):
-    return json_error(error.status, error.code, error.message)
+bp.register_error_handler(Refused, refused_response)
 
 
 # -- pages ---------------------------------------------------------------------
@@ -85,12 +81,7 @@ def apply_withdrawal():
         amount = to_fen(body.get("amount"), "amount")
     except InvalidTransaction:
         raise BindingRefused(400, "invalid_amount", "请输入正确的提现金额") from None
-    try:
-        doc = _services().members.withdrawals.apply(
-            customer["HaiLanMemberInfo"]["memberID"], amount
-        )
-    except WithdrawalRefused as refused:
-        raise BindingRefused(refused.status, refused.code, refused.message) from None
+    doc = _services().members.withdrawals.apply(customer["HaiLanMemberInfo"]["memberID"], amount)
     return jsonify(
         {
             "ok": True,
@@ -141,10 +132,7 @@ def shake():
     """``{aid, shakeId?}``: one shake; ``{ok, win, prize?, coupon_no?, points}``."""
     openid, body = current_openid(), json_body()
     shake_id = str(body.get("shakeId") or "")[:64] or None
-    try:
-        result = _services().shakes.shake(openid, body.get("aid") or None, shake_id)
-    except ShakeRefused as refused:
-        raise BindingRefused(refused.status, refused.code, refused.message) from None
+    result = _services().shakes.shake(openid, body.get("aid") or None, shake_id)
     answer = {k: result[k] for k in ("win", "points", "message")}
     if result["win"]:
         answer.update(prize=result["prize"], coupon_no=result["coupon_no"])

@@ -23,15 +23,14 @@ from flask import (
 
 from wxmember.binding import BindingRefused
 from wxmember.jsonerrors import json_error
+from wxmember.refusals import Refused, refused_response
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("member_session", __name__, url_prefix="/m")
 
 
-@bp.errorhandler(BindingRefused)
-def _refused(error):
-    return json_error(error.status, error.code, error.message)
+bp.register_error_handler(Refused, refused_response)
 
 
 def _wechat_config():

@@ -12,18 +12,15 @@ from pymongo import ReturnDocument
 
 from wxmember.clock import now_ms
 from wxmember.ledger import Entry, InsufficientBalance
+from wxmember.refusals import Refused
 
 PROMOTIONS = "member/recharge_promotions"
 WITHDRAWALS = "member/refund_cash"
 PENDING, APPROVED, REJECTED = 0, 1, 2
 
 
-class WithdrawalRefused(Exception):
-    """A withdrawal cannot be applied for or decided: ``code`` and Chinese ``message``."""
-
-    def __init__(self, code, message, status=409):
-        super().__init__(code)
-        self.code, self.message, self.status = code, message, status
+class WithdrawalRefused(Refused):
+    """A withdrawal cannot be applied for or decided."""
 
 
 class Money:

@@ -20,6 +20,7 @@ from wxmember.clock import now_ms
 from wxmember.crm import CRMError, CRMRejected
 from wxmember.ledger import KINDS, Entry, InsufficientBalance
 from wxmember.logsafe import mask
+from wxmember.refusals import Refused
 from wxmember.shake_activities import ACTIVITIES, DRAWS, cycle_key
 
 log = logging.getLogger(__name__)
@@ -28,12 +29,8 @@ COUNTERS = "shake/counters"
 MISS_TEXT = "很遗憾，这次没有摇中，再试一次吧！"
 
 
-class ShakeRefused(Exception):
-    """The shake cannot be made: ``code`` and a Chinese ``message``; nothing was taken."""
-
-    def __init__(self, code, message, status=409):
-        super().__init__(code)
-        self.code, self.message, self.status = code, message, status
+class ShakeRefused(Refused):
+    """The shake cannot be made; nothing was taken."""
 
 
 class ShakeDraws:

@@ -14,6 +14,7 @@ from datetime import timedelta
 from wxmember.clock import as_utc, utcnow
 from wxmember.crm import CRMError
 from wxmember.logsafe import mask
+from wxmember.refusals import Refused
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +29,10 @@ SEND_LIMITS = (  # (counter name, whose, limit, window in seconds)
 TEXT = "【会员中心】您的验证码是{code}，{minutes}分钟内有效。如非本人操作，请忽略。"
 
 
-class SmsRefused(Exception):
-    """A send or a check was refused; ``code`` for programs, ``message`` (中文) for people."""
+class SmsRefused(Refused):
+    """A send or a check of a code was refused."""
 
-    def __init__(self, code, message, status=400):
-        super().__init__(code)
-        self.code, self.message, self.status = code, message, status
+    default_status = 400
 
 
 class SmsCodes:
