@@ -7,6 +7,7 @@ answers with the same reply, so the member sees one answer whichever delivery
 WeChat keeps.
 """
 
+import functools
 import inspect
 import logging
 import time
@@ -47,8 +48,7 @@ class Dispatcher:
         return outcome.reply
 
     def _arguments_for(self, handler):
-        names = list(inspect.signature(handler).parameters)[1:]
-        return {name: self.dependencies[name] for name in names}
+        return {name: self.dependencies[name] for name in _dependency_names(handler)}
 
     def _reply_of_first_delivery(self, key):
         deadline = time.monotonic() + self.retry_wait_s
@@ -59,3 +59,9 @@ class Dispatcher:
             if self.records.deliveries.failed(key) or time.monotonic() >= deadline:
                 return None
             time.sleep(self.poll_s)
+
+
+@functools.cache
+def _dependency_names(handler):
+    """The parameters of ``handler`` after the message: the dependencies it asks for."""
+    return tuple(inspect.signature(handler).parameters)[1:]

@@ -86,8 +86,7 @@ class Ledger:
     def post(self, kind, member_id, amount, entry, key):
         """Add ``amount`` (negative to take) to a ledger once per ``key``; return the row."""
         ledger = KINDS[kind]
-        rows = self.database[ledger.collection]
-        existing = rows.find_one({"_id": key})
+        existing = self.row(kind, key)
         if existing is not None:
             return existing
         row = self._row(ledger, member_id, amount, entry)
@@ -151,7 +150,7 @@ class Ledger:
         try:
             self.database[ledger.collection].insert_one(row)
         except DuplicateKeyError:
-            return self.database[ledger.collection].find_one({"_id": key})
+            return self.row(ledger.name, key)
         return row
 
     # -- reading -------------------------------------------------------------------
@@ -165,6 +164,14 @@ class Ledger:
         """``{kind: balance}`` of every ledger."""
         account = self.accounts.find_one({"_id": member_id}) or {}
         return {kind: (account.get(kind) or {}).get("balance", 0) for kind in KINDS}
+
+    def row(self, kind, key):
+        """The row written under idempotency ``key``, or None."""
+        return self.database[KINDS[kind].collection].find_one({"_id": key})
+
+    def history(self, kind, member_id):
+        """Every row of the member in one ledger, oldest first."""
+        return self.database[KINDS[kind].collection].find({"MemberID": member_id}).sort("seq", 1)
 
     def rows(self, kind, member_id, limit=50, before_seq=None):
         """Rows newest first; page with ``before_seq`` (the last row's ``seq``)."""
@@ -213,8 +220,7 @@ class Ledger:
 
     def _audit_rows(self, ledger, member_id, stored):
         total, previous, broken_at = 0, 0, None
-        rows = self.database[ledger.collection].find({"MemberID": member_id}).sort("seq", 1)
-        for row in rows:
+        for row in self.history(ledger.name, member_id):
             total += row[ledger.amount_field]
             if broken_at is None and row["Balance"] != previous + row[ledger.amount_field]:
                 broken_at = row["_id"]

@@ -137,7 +137,7 @@ class Points:
     def open_from_crm(self, member_id):
         """Once per member: the CRM's points become the opening row."""
         key = f"opening:{member_id}"
-        if self.crm is None or self.ledger.database["member/integral"].find_one({"_id": key}):
+        if self.crm is None or self.ledger.row("points", key):
             return None
         points = self.crm.points(member_id)
         if points is None or points < 0:
@@ -148,9 +148,8 @@ class Points:
     def expire(self, member_id, now=None):
         """Expire what is due, oldest points first; return the points expired."""
         now = now or now_ms()
-        rows = self.ledger.database["member/integral"].find({"MemberID": member_id}).sort("seq", 1)
         due, debits = 0, 0
-        for row in rows:
+        for row in self.ledger.history("points", member_id):
             amount = row["Integral"]
             if amount < 0:
                 debits -= amount

@@ -18,7 +18,7 @@ from pymongo.errors import DuplicateKeyError
 
 from wxmember.clock import now_ms
 from wxmember.crm import CRMError, CRMRejected
-from wxmember.ledger import KINDS, Entry, InsufficientBalance
+from wxmember.ledger import Entry, InsufficientBalance
 from wxmember.logsafe import mask
 from wxmember.refusals import Refused
 from wxmember.shake_activities import ACTIVITIES, DRAWS, cycle_key
@@ -257,9 +257,7 @@ def sweep_interrupted(database, ledger, customers, older_than_ms=120_000, now=No
         binding = (customers.get(draw["openid"]) or {}).get("HaiLanMemberInfo")
         if binding:
             ledger.repair(binding["memberID"])  # a row the crash left in the journal
-            cost = database[KINDS["points"].collection].find_one(
-                {"_id": f"shake:{draw['_id']}:cost"}
-            )
+            cost = ledger.row("points", f"shake:{draw['_id']}:cost")
             if cost is not None:
                 entry = Entry(draw["_id"], "摇一摇", "摇奖中断积分退回")
                 ledger.post(
