@@ -22,6 +22,7 @@ from flask import (
 )
 
 from wxmember.binding import BindingRefused
+from wxmember.config import is_embedded
 from wxmember.jsonerrors import json_error
 from wxmember.refusals import Refused, refused_response
 
@@ -39,7 +40,7 @@ def _wechat_config():
 
 def _dev_login_allowed():
     config = current_app.extensions["wxmember"].config
-    return config["mongo"]["uri"].startswith("mongomock://") and not config["wechat"]["appsecret"]
+    return is_embedded(config) and not config["wechat"]["appsecret"]
 
 
 @bp.get("/dev/login")

@@ -27,8 +27,3 @@ class FeedStore:
                 "data": data or {},
             }
         )
-
-    def latest(self, wxid=None, limit=20):
-        """The newest items, for one user or for everyone."""
-        query = {"wxid": wxid} if wxid else {}
-        return list(self.collection.find(query).sort("createTime", -1).limit(limit))
