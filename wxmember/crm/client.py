@@ -58,15 +58,16 @@ class CRMClient:
         headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
         return self._send("POST", path, json=body, headers=headers)
 
-    def _send(self, method, path, **kwargs):
+    def _send(self, method, path, timeout_s=None, **kwargs):
         started = time.monotonic()
         shown = _NUMBER_IN_PATH.sub(lambda m: "/" + mask(m.group(1)), path)
+        timeout_s = timeout_s or self.timeout_s
         try:
             response = self.session.request(
-                method, self.base_url + path, timeout=self.timeout_s, **kwargs
+                method, self.base_url + path, timeout=timeout_s, **kwargs
             )
         except requests.Timeout:
-            log.warning("CRM %s %s timed out after %.1fs", method, shown, self.timeout_s)
+            log.warning("CRM %s %s timed out after %.1fs", method, shown, timeout_s)
             raise CRMUnavailable(f"{method} {shown}: timeout") from None
         except requests.RequestException as exc:
             log.warning("CRM %s %s failed: %s", method, shown, type(exc).__name__)
@@ -77,10 +78,14 @@ class CRMClient:
 
     # -- members -----------------------------------------------------------------
 
-    def health(self):
-        """True when the CRM answers (one try, no retries: for health checks)."""
+    def health(self, timeout_s=1.0):
+        """True when the CRM answers within ``timeout_s`` (one try: for health probes)."""
         try:
-            return bool(self._send("GET", "/health").get("success"))
+            return bool(
+                self._send("GET", "/health", timeout_s=min(timeout_s, self.timeout_s)).get(
+                    "success"
+                )
+            )
         except CRMError:
             return False
 
