@@ -11,7 +11,7 @@ if [ ! -f "$stamp" ]; then
   echo "installing wxmember and its dependencies into .venv ..." >&2
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 \
     | grep -v "is ignored: it is neither a file nor a directory" >&2 || true
-  .venv/bin/python -c "import wxmember, wechatpy, mongomock" # fail here if the install did
+  .venv/bin/python -c "import wxmember, wechatpy, mongomock, secantus" # fail here if the install did
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

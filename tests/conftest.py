@@ -1,12 +1,15 @@
 """Fixtures: config file → app → client / runner, and a WeChat that signs like the real one."""
 
 import base64
+import os
+import uuid
 
+import pymongo
 import pytest
 import yaml
 
 from tests.fake_wechat_api import FakeWeChatAPI
-from wxmember import create_app
+from wxmember import create_app, engine
 from wxmember.config import load_config
 from wxmember.httpserver import BackgroundServer
 from wxmember.wechat import simulator
@@ -26,10 +29,50 @@ KEYWORDS = {
 ALL_COLLECTIONS = ("welab/customers", "welab/feeds", "lavico/user/logs", "wxmember/deliveries")
 
 
+MOCK_URI = "mongomock://"
+TEST_MONGO = {}  # the running test's database: set by the ``test_database`` fixture
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--db",
+        choices=("engine", "mongomock"),
+        default=os.environ.get("WXMEMBER_TEST_DB", "engine"),
+        help="database of the suite: engine (the embedded SecantusDB, started for the run) "
+        "or mongomock (quickest; tests marked mongo still run on the engine)",
+    )
+
+
+@pytest.fixture(scope="session")
+def engine_dir(tmp_path_factory):
+    """The data directory of an embedded engine started for the run (stopped at its end)."""
+    data_dir = tmp_path_factory.mktemp("engine")
+    engine.ensure_running(data_dir, idle_exit_s=300)
+    yield data_dir
+    engine.stop(data_dir)
+
+
+@pytest.fixture(autouse=True)
+def test_database(request):
+    """Each test gets a database of its own (dropped afterwards); ``write_config`` uses it."""
+    on_mock = request.config.getoption("--db") == "mongomock"
+    TEST_MONGO.clear()
+    if on_mock and request.node.get_closest_marker("mongo") is None:
+        TEST_MONGO.update(uri=MOCK_URI, database="wxmember_test")
+        yield TEST_MONGO
+        return
+    data_dir = request.getfixturevalue("engine_dir")
+    TEST_MONGO.update(uri="embedded://", data_dir=str(data_dir), database=f"t_{uuid.uuid4().hex}")
+    yield TEST_MONGO
+    client = pymongo.MongoClient(engine.running(data_dir).uri)
+    client.drop_database(TEST_MONGO["database"])
+    client.close()
+
+
 def write_config(tmp_path, safe=False, **sections):
     """A config.yaml for a test; ``sections`` override whole keys."""
     config = {
-        "mongo": {"uri": "mongomock://", "database": "wxmember_test"},
+        "mongo": dict(TEST_MONGO),
         "wechat": {"token": TOKEN, "appid": APPID},
         "console": {"api_token": STAFF_TOKEN},
         "scheduler": {"enabled": False},

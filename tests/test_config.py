@@ -14,7 +14,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_shipped_config_is_the_embedded_default():
     config = load_config(REPO / "config.yaml", environ={})
-    assert config["mongo"]["uri"] == "mongomock://"
+    assert config["mongo"]["uri"] == "embedded://"
+    assert config["mongo"]["data_dir"] == str(REPO / "var" / "db")  # beside config.yaml
     assert config["crm"]["base_url"] == "simulator"
     assert config["wechat"]["encoding_aes_key"] == ""  # plain mode
     assert config["replies"]["welcome"]

@@ -4,6 +4,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
 from tests import samples
@@ -24,6 +25,7 @@ def _post_concurrently(url, xml, copies):
         return list(pool.map(deliver, range(copies)))
 
 
+@pytest.mark.mongo  # races need a real server; mongomock is not atomic
 def test_three_concurrent_deliveries_make_one_record_and_one_answer(app, live_server):
     xml = samples.fill(samples.TEXT, content="积分", msgid="777")
 
@@ -36,6 +38,7 @@ def test_three_concurrent_deliveries_make_one_record_and_one_answer(app, live_se
     assert replies == [KEYWORDS["积分"]] * 3  # every retry gets the first delivery's answer
 
 
+@pytest.mark.mongo  # races need a real server; mongomock is not atomic
 def test_three_concurrent_follows_make_one_follower_and_one_feed(app, live_server):
     _post_concurrently(live_server.url, samples.fill(samples.SUBSCRIBE), 3)
 

@@ -253,6 +253,7 @@ def test_outbox_keeps_a_members_order_while_the_crm_is_down(job_app, sim, servic
 # -- leases, runs, schedule --------------------------------------------------------
 
 
+@pytest.mark.mongo  # races need a real server; mongomock is not atomic
 def test_two_workers_racing_run_the_job_once(job_app, sim, services):
     other = bootstrap(services.config, database=services.database)
     other.crm = services.crm
@@ -350,6 +351,7 @@ def test_sync_records_a_mobile_taken_by_another_bound_member(job_app, sim, servi
     assert read_cursor(services.database) > 0
 
 
+@pytest.mark.mongo  # one database shared by two processes: never mongomock's private one
 def test_cli_sync_and_jobs(job_app, tmp_path, live_server_for):
     from tests.conftest import write_config
     from wxmember.cli import cli
@@ -359,12 +361,14 @@ def test_cli_sync_and_jobs(job_app, tmp_path, live_server_for):
     result = runner.invoke(cli, ["--config", config, "sync", "activities"], obj={})
     assert result.exit_code == 0, result.output
     assert "activities [" in result.output and "activities=5" in result.output
+    # the command ran against the serving app's database, not a private one
+    assert database_of(job_app)["lavico/activity"].count_documents({}) == 5
 
     server = live_server_for(job_app)
-    run_job(job_app.extensions["wxmember"], "activities", trigger="cli")
+    run_job(job_app.extensions["wxmember"], "activities", trigger="api")
     listed = runner.invoke(cli, ["--config", config, "jobs", "--url", server.url], obj={})
     assert listed.exit_code == 0, listed.output
-    assert "activities ok" in listed.output and "(1 runs)" in listed.output
+    assert listed.output.count("activities ok") == 2 and "(2 runs)" in listed.output
 
 
 def test_cli_sync_runs_in_the_serving_process_with_progress(job_app, tmp_path, live_server_for):

@@ -1,43 +1,40 @@
-"""The same behaviour on a real MongoDB server: run with WXMEMBER_TEST_MONGO_URI set.
+"""Behaviour that needs a real server: on the embedded engine, or on MongoDB itself.
 
-Each test gets a database of its own, dropped afterwards.
+These tests never run on mongomock. Set WXMEMBER_TEST_MONGO_URI to run them on a
+MongoDB server (a replica set: transactions) instead of the engine. Each test gets
+a database of its own, dropped afterwards.
 """
 
 import os
 import threading
-import uuid
 
 import pymongo
 import pytest
 from pymongo.errors import WriteError
 
 from tests import samples
-from tests.conftest import STAFF_TOKEN, WELCOME, WeChat
+from tests.conftest import STAFF_TOKEN, WELCOME, WeChat, write_config
 from wxmember import create_app
 from wxmember.config import load_config
 
 MONGO_URI = os.environ.get("WXMEMBER_TEST_MONGO_URI")
 
-pytestmark = [
-    pytest.mark.mongo,
-    pytest.mark.skipif(not MONGO_URI, reason="set WXMEMBER_TEST_MONGO_URI to run on MongoDB"),
-]
+pytestmark = pytest.mark.mongo
 
 
 @pytest.fixture
-def real_apps(tmp_path):
+def real_apps(tmp_path, test_database):
     """Two apps with their own MongoClient on one fresh database: two 'processes'."""
-    from tests.conftest import write_config
-
-    name = f"wxmember_test_{uuid.uuid4().hex[:12]}"
-    path = write_config(tmp_path, mongo={"uri": MONGO_URI, "database": name})
+    mongo = {"uri": MONGO_URI} if MONGO_URI else {}
+    path = write_config(tmp_path, mongo=mongo, console={"session_secret": "test-secret"})
     apps = [create_app(config=load_config(path, environ={})) for _ in range(2)]
     yield apps
     for app in apps:
         app.extensions["wxmember"].close()
-    client = pymongo.MongoClient(MONGO_URI)
-    client.drop_database(name)
-    client.close()
+    if MONGO_URI:
+        client = pymongo.MongoClient(MONGO_URI)
+        client.drop_database(test_database["database"])
+        client.close()
 
 
 def test_follow_and_text_on_real_mongodb(real_apps):

@@ -329,6 +329,7 @@ def test_the_default_random_source_is_cryptographic():
 # -- concurrency -------------------------------------------------------------------------------
 
 
+@pytest.mark.mongo  # races need a real server; mongomock is not atomic
 def test_200_shakes_from_50_members_never_oversell(shake_app, sim):
     aid = create(
         shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 20}], limit=3, points=2

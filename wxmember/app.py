@@ -5,7 +5,7 @@ import logging
 from flask import Flask
 
 from jobs import scheduler
-from wxmember import health, member_pages, member_session, staff_api, webhook
+from wxmember import db, health, member_pages, member_session, staff_api, webhook
 from wxmember.bootstrap import bootstrap
 from wxmember.config import is_embedded, load_config
 from wxmember.jsonio import MongoJSONProvider
@@ -36,12 +36,20 @@ def create_app(config_path=None, *, config=None, services=None):
     app.register_blueprint(member_session.bp)
     app.register_blueprint(member_pages.bp)
     _mount_simulator_tools(app, services)
+    _announce(services)
+    return app
+
+
+def _announce(services):
+    """One start-up line: which database engine, where its data is, which WeChat mode."""
+    store = db.describe(services.config["mongo"])
+    where = store.get("data_dir") or store.get("hosts") or store.get("note")
     logging.getLogger(__name__).info(
-        "wxmember ready: mongo %s, wechat %s mode",
-        "embedded" if is_embedded(services.config) else "server",
+        "wxmember ready: database %s (%s), wechat %s mode",
+        store["engine"],
+        where,
         "safe" if services.crypto else "plain",
     )
-    return app
 
 
 def _start_embedded_scheduler(services):

@@ -1,7 +1,10 @@
 """Builds every dependency once (database, stores, CRM, WeChat client) and hands them out."""
 
+import contextlib
 import secrets
 from dataclasses import dataclass, field
+
+from pymongo.errors import DuplicateKeyError
 
 import handlers
 from jobs.lease import new_owner
@@ -24,6 +27,8 @@ from wxmember.shake_activities import ShakeActivities
 from wxmember.sms import SmsCodes
 from wxmember.wechat.crypto import MessageCrypto
 from wxmember.wechat.profile import ProfileFetcher, build_client
+
+SETTINGS = "wxmember/settings"
 
 
 @dataclass
@@ -65,7 +70,7 @@ def bootstrap(config, database=None, wechat_client=None):
     client = wechat_client if wechat_client is not None else build_client(config, database)
     crm, simulator = connect_crm(config)
     background = Background()
-    secret = config["console"]["session_secret"] or secrets.token_hex(32)
+    secret = config["console"]["session_secret"] or _development_secret(database)
     outbox, drift = Outbox(database, crm), DriftLog(database)
     for store in (outbox, drift, JobRuns(database)):
         store.ensure_indexes()
@@ -133,8 +138,25 @@ def _binding(database, records, crm, outbox, background, secret, members):
     )
 
 
+def _development_secret(database):
+    """A random secret kept in the database, so every process of the machine shares it.
+
+    Only the embedded default gets here (config validation asks for
+    ``console.session_secret`` anywhere else): sessions and SMS codes signed by one
+    process must be good in the others.
+    """
+    settings = database[SETTINGS]
+    with contextlib.suppress(DuplicateKeyError):  # another process's upsert won the race
+        settings.update_one(
+            {"_id": "session_secret"},
+            {"$setOnInsert": {"value": secrets.token_hex(32)}},
+            upsert=True,
+        )
+    return settings.find_one({"_id": "session_secret"})["value"]
+
+
 def _connect(config):
-    return db.connect(config["mongo"]["uri"], config["mongo"]["database"])
+    return db.connect(config["mongo"])
 
 
 def _crypto(config):

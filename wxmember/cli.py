@@ -345,6 +345,59 @@ def worker(ctx):
         services.close()
 
 
+@cli.group("db")
+def database_engine():
+    """The embedded database engine (mongo.uri: embedded://): status, start, stop."""
+
+
+def _embedded_mongo(ctx):
+    from wxmember.config import EMBEDDED_URI
+
+    mongo = _load(ctx)["mongo"]
+    if mongo["uri"] != EMBEDDED_URI:
+        raise click.ClickException(
+            f"mongo.uri is {mongo['uri'].split('://')[0]}://, not embedded://"
+        )
+    return mongo
+
+
+@database_engine.command("status")
+@click.pass_context
+def db_status(ctx):
+    """Whether the engine runs, its pid and address, and where the data is."""
+    from wxmember import engine
+
+    mongo = _embedded_mongo(ctx)
+    running = engine.running(mongo["data_dir"])
+    if running is None:
+        click.echo(f"not running (data in {mongo['data_dir']})")
+        sys.exit(3)
+    click.echo(json.dumps(running.describe(), ensure_ascii=False))
+
+
+@database_engine.command("start")
+@click.pass_context
+def db_start(ctx):
+    """Start the engine now (any wxmember process starts it when it needs it)."""
+    from wxmember import engine
+
+    try:
+        running = engine.ensure_running(_embedded_mongo(ctx)["data_dir"])
+    except engine.EngineError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(running.describe(), ensure_ascii=False))
+
+
+@database_engine.command("stop")
+@click.pass_context
+def db_stop(ctx):
+    """Stop the engine; its data stays in the data directory."""
+    from wxmember import engine
+
+    data_dir = _embedded_mongo(ctx)["data_dir"]
+    click.echo("stopped" if engine.stop(data_dir) else f"not running (data in {data_dir})")
+
+
 @cli.command("crm-simulator")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8090, show_default=True, type=click.IntRange(1, 65535))

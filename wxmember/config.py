@@ -16,7 +16,7 @@ DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config.yaml"
 DEV_API_TOKEN = "dev-token-change-me"
 
 DEFAULTS = {
-    "mongo": {"uri": "mongomock://", "database": "wxmember"},
+    "mongo": {"uri": "embedded://", "database": "wxmember", "data_dir": "var/db"},
     "wechat": {
         "token": "",
         "appid": "",
@@ -54,7 +54,9 @@ DEFAULTS = {
     "member": {"points_expiry": "never"},
 }
 
-MONGO_SCHEMES = ("mongodb://", "mongodb+srv://", "mongomock://")
+EMBEDDED_URI = "embedded://"  # the SecantusDB engine on mongo.data_dir (wxmember/engine.py)
+MOCK_URI = "mongomock://"  # in-process, this process only: quick unit tests
+SERVER_SCHEMES = ("mongodb://", "mongodb+srv://")
 
 
 class ConfigError(Exception):
@@ -73,6 +75,7 @@ def load_config(path=None, environ=None):
     _merge(config, _read_yaml(path))
     _apply_environment(config, environ)
     validate(config)
+    config["mongo"]["data_dir"] = str(path.resolve().parent / config["mongo"]["data_dir"])
     return config
 
 
@@ -162,10 +165,14 @@ def _coerce_number(key, value, kind):
 def validate(config):
     """Check values that are wrong whatever their type; raise ConfigError."""
     uri = config["mongo"]["uri"]
-    if not uri.startswith(MONGO_SCHEMES):
-        raise ConfigError("mongo.uri", "must start with mongodb://, mongodb+srv:// or mongomock://")
+    if uri not in (EMBEDDED_URI, MOCK_URI) and not uri.startswith(SERVER_SCHEMES):
+        raise ConfigError(
+            "mongo.uri", "must be embedded://, mongomock:// or start with mongodb(+srv)://"
+        )
     if not config["mongo"]["database"]:
         raise ConfigError("mongo.database", "must not be empty")
+    if uri == EMBEDDED_URI and not config["mongo"]["data_dir"]:
+        raise ConfigError("mongo.data_dir", "must name the embedded engine's data directory")
     wechat = config["wechat"]
     if not wechat["token"]:
         raise ConfigError(
@@ -184,11 +191,11 @@ def validate(config):
     base_url = config["crm"]["base_url"]
     if base_url != "simulator" and not base_url.startswith(("http://", "https://")):
         raise ConfigError("crm.base_url", "must be an http(s) URL or 'simulator'")
-    if not config["console"]["session_secret"] and not uri.startswith("mongomock://"):
+    if not config["console"]["session_secret"] and not is_embedded(config):
         raise ConfigError("console.session_secret", "must be set (signs member sessions)")
     _check_expiry(config["member"]["points_expiry"])
     token = config["console"]["api_token"]
-    if token == DEV_API_TOKEN and not uri.startswith("mongomock://"):
+    if token == DEV_API_TOKEN and not is_embedded(config):
         raise ConfigError("console.api_token", "the shipped development token must be replaced")
 
 
@@ -214,5 +221,9 @@ def _check_aes_key(key):
 
 
 def is_embedded(config):
-    """True when running on the in-memory embedded default database."""
-    return config["mongo"]["uri"].startswith("mongomock://")
+    """True on a database of this machine only (the embedded engine, or mongomock in tests).
+
+    Development conveniences (the shipped API token, the dev login, a generated
+    session secret, the in-process scheduler) are allowed only then.
+    """
+    return config["mongo"]["uri"] in (EMBEDDED_URI, MOCK_URI)

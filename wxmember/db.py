@@ -1,69 +1,58 @@
-"""MongoDB connection: a real server, or mongomock for the embedded default and tests.
+"""MongoDB connection: the embedded engine, a MongoDB server, or mongomock for unit tests.
 
-mongomock checks and writes in separate Python steps, so two threads may both
-insert the same ``_id`` or both upsert one filter. MongoDB makes each
-single-document operation atomic; ``SerializedDatabase`` gives mongomock the
-same guarantee by running every collection call under one lock.
+Whatever ``mongo.uri`` names, the application gets a ``pymongo`` ``Database``;
+only this module knows which engine is underneath.
 """
-
-import functools
-import threading
 
 import pymongo
 
-EMBEDDED_SCHEME = "mongomock://"
+from wxmember import engine
+from wxmember.config import EMBEDDED_URI, MOCK_URI
 
 
-def connect(uri, database, server_selection_timeout_ms=5000):
-    """Return a pymongo-compatible ``Database`` for ``uri``."""
-    if uri.startswith(EMBEDDED_SCHEME):
-        import mongomock
-
-        return SerializedDatabase(mongomock.MongoClient()[database])
+def connect(mongo, server_selection_timeout_ms=5000):
+    """A ``Database`` for the ``mongo`` config section (the engine started if need be)."""
+    uri = mongo["uri"]
+    if uri == MOCK_URI:
+        return _mongomock(mongo["database"])
+    if uri == EMBEDDED_URI:
+        uri = engine.ensure_running(mongo["data_dir"]).uri
     client = pymongo.MongoClient(
         uri,
         serverSelectionTimeoutMS=server_selection_timeout_ms,
         tz_aware=True,
         appname="wxmember",
     )
-    return client[database]
+    return client[mongo["database"]]
 
 
-class SerializedDatabase:
-    """A mongomock database whose collections run one operation at a time."""
-
-    def __init__(self, database):
-        self._database = database
-        self._lock = threading.RLock()
-        self._collections = {}
-
-    def __getitem__(self, name):
-        if name not in self._collections:
-            self._collections[name] = SerializedCollection(self._database[name], self._lock)
-        return self._collections[name]
-
-    def __getattr__(self, name):
-        return getattr(self._database, name)
+def _mongomock(name):
+    try:
+        import mongomock
+    except ImportError:
+        raise engine.EngineError(
+            "mongomock:// needs the dev extras (pip install -e '.[dev]')"
+        ) from None
+    return mongomock.MongoClient(tz_aware=True)[name]
 
 
-class SerializedCollection:
-    """Wraps every method of a mongomock collection in the database's lock."""
+def describe(mongo):
+    """Which engine serves ``mongo`` and where its data is, for start-up and ``/healthz``."""
+    uri = mongo["uri"]
+    if uri == MOCK_URI:
+        return {"engine": "mongomock", "data_dir": None, "note": "in memory, this process only"}
+    if uri == EMBEDDED_URI:
+        running = engine.running(mongo["data_dir"])
+        if running is None:
+            return {"engine": engine.ENGINE_NAME, "data_dir": mongo["data_dir"], "pid": None}
+        return running.describe()
+    return {"engine": "MongoDB", "hosts": _hosts(uri)}
 
-    def __init__(self, collection, lock):
-        self._collection = collection
-        self._lock = lock
 
-    def __getattr__(self, name):
-        attribute = getattr(self._collection, name)
-        if not callable(attribute):
-            return attribute
-
-        @functools.wraps(attribute)
-        def locked(*args, **kwargs):
-            with self._lock:
-                return attribute(*args, **kwargs)
-
-        return locked
+def _hosts(uri):
+    """The hosts of a MongoDB URI, without credentials or options."""
+    rest = uri.split("://", 1)[1]
+    return rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
 
 
 def ping(database):

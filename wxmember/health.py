@@ -15,6 +15,7 @@ def healthz():
     body = {
         "ok": mongo_problem is None,
         "mongo": "ok" if mongo_problem is None else f"error: {mongo_problem}",
+        "database": db.describe(services.config["mongo"]),
         "crm": {
             "base_url": _crm_label(services.config["crm"]["base_url"]),
             "ok": services.crm.health(),

@@ -55,6 +55,7 @@ def configure_logging(level=logging.INFO, stream=None):
         root.addHandler(handler)
         root.setLevel(level)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # our runs log themselves
+    logging.getLogger("pymongo").setLevel(logging.WARNING)  # its DEBUG lines carry documents
     for handler in root.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
