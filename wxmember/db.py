@@ -17,6 +17,7 @@ def connect(mongo, server_selection_timeout_ms=5000):
         return _mongomock(mongo["database"])
     if uri == EMBEDDED_URI:
         uri = engine.ensure_running(mongo["data_dir"]).uri
+        engine.keep_running(mongo["data_dir"])
     client = pymongo.MongoClient(
         uri,
         serverSelectionTimeoutMS=server_selection_timeout_ms,
