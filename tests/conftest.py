@@ -52,12 +52,28 @@ def engine_dir(tmp_path_factory):
     engine.stop(data_dir)
 
 
+class _MockSession:
+    """mongomock has no sessions: its "transaction" runs the work once, without a session."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def with_transaction(self, work):
+        return work(None)
+
+
 @pytest.fixture(autouse=True)
-def test_database(request):
+def test_database(request, monkeypatch):
     """Each test gets a database of its own (dropped afterwards); ``write_config`` uses it."""
     on_mock = request.config.getoption("--db") == "mongomock"
     TEST_MONGO.clear()
     if on_mock and request.node.get_closest_marker("mongo") is None:
+        import mongomock
+
+        monkeypatch.setattr(mongomock.MongoClient, "start_session", lambda *a, **k: _MockSession())
         TEST_MONGO.update(uri=MOCK_URI, database="wxmember_test")
         yield TEST_MONGO
         return

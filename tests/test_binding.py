@@ -352,3 +352,43 @@ def test_member_deleting_the_wechat_card_unbinds(member_app, sim):
     assert customer(member_app, "oUser0001")["isRegister"] is False
     member_app.extensions["wxmember"].background.shutdown()
     assert sim.member(card["MEMBER_ID"])["WX_OPENID"] is None
+
+
+# -- all or nothing (transactions: the engine or a replica set, never mongomock) ----------
+
+
+def _failing_log_writes(app, monkeypatch):
+    """The log store refuses writes from now on, as a full disk or a lost primary would."""
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("log store unavailable")
+
+    monkeypatch.setattr(app.extensions["wxmember"].records.logs, "append", refuse)
+
+
+@pytest.mark.mongo
+def test_a_binding_whose_log_record_fails_leaves_nothing_written(member_app, sim, monkeypatch):
+    card = sim.a_member(verified=True)
+    member = Member(member_app, "oHalfBound", sim)
+    assert member.send_code(card["MOBILE_TELEPHONE_NO"]).status_code == 200
+    code = sim.last_code(card["MOBILE_TELEPHONE_NO"])
+    _failing_log_writes(member_app, monkeypatch)
+
+    assert member.bind(card["MOBILE_TELEPHONE_NO"], code).status_code == 500
+
+    assert not is_bound(member_app, "oHalfBound")
+    assert count(member_app, "welab/feeds", wxid="oHalfBound") == 0
+
+
+@pytest.mark.mongo
+def test_an_unbinding_whose_log_record_fails_leaves_the_binding(member_app, sim, monkeypatch):
+    card = sim.a_member(verified=True)
+    member = Member(member_app, "oHalfUnbound", sim)
+    assert member.bind(card["MOBILE_TELEPHONE_NO"]).status_code == 200
+    _failing_log_writes(member_app, monkeypatch)
+
+    assert member.unbind(card["MOBILE_TELEPHONE_NO"]).status_code == 500
+
+    assert is_bound(member_app, "oHalfUnbound")  # no unbinding without its CRM notice
+    assert count(member_app, "wxmember/outbox") == 0
+    assert count(member_app, "welab/feeds", wxid="oHalfUnbound", action="unbind") == 0

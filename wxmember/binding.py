@@ -11,6 +11,7 @@ import re
 
 from pymongo.errors import DuplicateKeyError
 
+from wxmember import db
 from wxmember.crm import CRMError, CRMRejected, idempotency_key
 from wxmember.logsafe import mask
 from wxmember.refusals import Refused
@@ -114,21 +115,36 @@ class BindingService:
     def _record_binding(self, openid, mobile, membership, opened):
         member_id = int(membership["MEMBER_ID"])
         card_type = CARD_TYPES.get(membership["LEVEL"], 1)
-        card_number = membership["MEM_CARD_NO"]
+        binding = (member_id, membership["MEM_CARD_NO"], card_type, mobile)
         try:
-            changed = self.customers.bind(openid, member_id, card_number, card_type, mobile)
+            changed = db.all_or_nothing(
+                self.customers.collection.database,
+                lambda session: self._write_binding(openid, binding, opened, session),
+            )
         except DuplicateKeyError:
             changed = False
         if not changed and not self._already_bound_to(openid, member_id):
             self.outbox.add("unbind", member_id, openid)  # the CRM must not keep this binding
             self.background.submit(self.outbox.deliver, member_id)
             raise BindingRefused(409, "card_taken", "该会员卡或手机号已绑定其他微信账号")
+        if changed:
+            log.info("bound %s to member %s", mask(openid), mask(member_id))
+            if self.on_bound is not None:
+                self.background.submit(self.on_bound, member_id)
+        return self.me(openid)
+
+    def _write_binding(self, openid, binding, opened, session):
+        """The binding with its feed item and log record, all or nothing; False if bound."""
+        member_id, card_number, card_type, mobile = binding
+        if not self.customers.bind(openid, *binding, session=session):
+            return False
         verb = "开通" if opened else "绑定"
         self.feeds.append(
             openid,
             "bind",
             f"会员{verb}了{CARD_NAMES[card_type]}",
             {"memberID": member_id, "type": card_type},
+            session=session,
         )
         self.logs.append(
             openid,
@@ -139,11 +155,9 @@ class BindingService:
                 "type": card_type,
                 "opened": opened,
             },
+            session=session,
         )
-        log.info("bound %s to member %s", mask(openid), mask(member_id))
-        if self.on_bound is not None:
-            self.background.submit(self.on_bound, member_id)
-        return self.me(openid)
+        return True
 
     def _already_bound_to(self, openid, member_id):
         customer = self.customers.get(openid) or {}
@@ -162,16 +176,28 @@ class BindingService:
 
     def end_binding(self, openid, source, member_id=None):
         """Unbind locally now and tell the CRM through the outbox; False if not bound."""
-        before = self.customers.unbind(openid, member_id)
-        if before is None:
+        member_id = db.all_or_nothing(
+            self.customers.collection.database,
+            lambda session: self._write_unbinding(openid, source, member_id, session),
+        )
+        if member_id is None:
             return False
-        member_id = before["HaiLanMemberInfo"]["memberID"]
-        self.outbox.add("unbind", member_id, openid)
         self.background.submit(self.outbox.deliver, member_id)
-        self.feeds.append(openid, "unbind", "会员解绑了会员卡", {"memberID": member_id})
-        self.logs.append(openid, "unbind", {"memberID": member_id, "source": source})
         log.info("unbound %s from member %s (%s)", mask(openid), mask(member_id), source)
         return True
+
+    def _write_unbinding(self, openid, source, member_id, session):
+        """The unbinding, the CRM's notice, the feed item and the log record, all or nothing."""
+        before = self.customers.unbind(openid, member_id, session=session)
+        if before is None:
+            return None
+        member_id = before["HaiLanMemberInfo"]["memberID"]
+        self.outbox.add("unbind", member_id, openid, session=session)
+        self.feeds.append(openid, "unbind", "会员解绑了会员卡", {"memberID": member_id}, session)
+        self.logs.append(
+            openid, "unbind", {"memberID": member_id, "source": source}, session=session
+        )
+        return member_id
 
     def _bound_customer(self, openid):
         customer = self.customers.get(openid)

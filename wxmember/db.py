@@ -56,6 +56,17 @@ def _hosts(uri):
     return rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
 
 
+def all_or_nothing(database, work):
+    """Run ``work(session)`` as one multi-document transaction and return its result.
+
+    For a change of several documents that has no single-document atomic form.
+    ``work`` must only write to the database (no CRM or WeChat calls): it is run
+    again from the start when the server asks for a retry (a write conflict).
+    """
+    with database.client.start_session() as session:
+        return session.with_transaction(work)
+
+
 def ping(database):
     """Return None when MongoDB answers, else a short description of the failure."""
     try:

@@ -35,7 +35,7 @@ class Outbox:
         """Pending items per member in order."""
         self.collection.create_index([("state", 1), ("memberID", 1), ("_id", 1)])
 
-    def add(self, kind, member_id, openid, payload=None):
+    def add(self, kind, member_id, openid, payload=None, session=None):
         """Queue one notification (``bind`` or ``unbind``) for ``member_id``."""
         self.collection.insert_one(
             {
@@ -49,7 +49,8 @@ class Outbox:
                 "createTime": now_ms(),
                 "nextAttemptAt": utcnow(),
                 "lockedUntil": utcnow(),
-            }
+            },
+            session=session,
         )
 
     def pending(self, member_id=None):

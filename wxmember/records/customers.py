@@ -75,12 +75,13 @@ class CustomerStore:
             upsert=True,
         )
 
-    def ensure(self, openid):
+    def ensure(self, openid, session=None):
         """Create the customer if this is the first we hear of it; change nothing else."""
         self.collection.update_one(
             {"wechatid": openid},
             {"$setOnInsert": {"isFollow": True, "messageCount": 0, "lastModified": now_ms()}},
             upsert=True,
+            session=session,
         )
 
     def update_location(self, openid, position):
@@ -106,13 +107,13 @@ class CustomerStore:
         result = self.collection.update_one({"wechatid": openid}, {"$set": fields})
         return result.matched_count == 1
 
-    def bind(self, openid, member_id, card_number, card_type, mobile):
+    def bind(self, openid, member_id, card_number, card_type, mobile, session=None):
         """Record the binding; False when ``openid`` is already bound.
 
         Raises DuplicateKeyError when the card, member or mobile is bound to another user.
         """
         now = now_ms()
-        self.ensure(openid)
+        self.ensure(openid, session)
         binding = {
             "createTime": now,
             "memberID": member_id,
@@ -131,10 +132,11 @@ class CustomerStore:
                     "lastModified": now,
                 }
             },
+            session=session,
         )
         return result.modified_count == 1
 
-    def unbind(self, openid, member_id=None):
+    def unbind(self, openid, member_id=None, session=None):
         """End the binding; return the customer as it was, or None when it was not bound."""
         now = now_ms()
         query = {"wechatid": openid, "isRegister": True}
@@ -150,6 +152,7 @@ class CustomerStore:
                     "lastModified": now,
                 }
             },
+            session=session,
         )
 
     def bound_to(self, field, value):

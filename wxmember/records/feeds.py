@@ -16,7 +16,7 @@ class FeedStore:
         self.collection.create_index([("createTime", -1)])
         self.collection.create_index([("wxid", 1), ("createTime", -1)])
 
-    def append(self, wxid, action, content, data=None):
+    def append(self, wxid, action, content, data=None, session=None):
         """Add one item; ``content`` is the Chinese text members see."""
         self.collection.insert_one(
             {
@@ -25,5 +25,6 @@ class FeedStore:
                 "action": action,
                 "content": content,
                 "data": data or {},
-            }
+            },
+            session=session,
         )

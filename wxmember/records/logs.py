@@ -71,14 +71,14 @@ class LogStore:
             except OperationFailure as exc:  # e.g. a user without the collMod privilege
                 log.warning("could not set the %s validator: %s", COLLECTION, exc.code)
 
-    def append(self, wxid, action, data, msg_key=None, reply=None):
+    def append(self, wxid, action, data, msg_key=None, reply=None, session=None):
         """Write one record; ``msg_key`` and ``reply`` tie it to a WeChat delivery."""
         record = {"createTime": now_ms(), "wxid": wxid, "action": action, "data": data}
         check_record(record)
         if msg_key is not None:
             record["msgKey"] = msg_key
             record["reply"] = reply
-        self.collection.insert_one(record)
+        self.collection.insert_one(record, session=session)
         return record
 
     def reply_for(self, msg_key):
