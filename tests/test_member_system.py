@@ -1,5 +1,6 @@
 """The member system through the staff API: ledgers, points, money, transactions, withdrawals."""
 
+import json
 import threading
 
 import pytest
@@ -248,6 +249,64 @@ def test_refunds_cannot_exceed_the_purchase(staff):
     assert ok[0] == 200
     assert (too_much[0], too_much[1]["error"]) == (400, "refund_too_large")
     assert (unknown[0], unknown[1]["error"]) == (404, "unknown_purchase")
+
+
+def json_dumps(body):
+    """JSON as a careless client writes it: NaN and Infinity included."""
+    return json.dumps(body, allow_nan=True)
+
+
+def refund(client, form_id, amount, refund_of):
+    body = {"formId": form_id, "memberID": MEMBER, "type": "refund", "amount": amount}
+    response = client.post("/api/transactions", json={**body, "refundOf": refund_of}, headers=AUTH)
+    return response.status_code, response.json
+
+
+@pytest.mark.mongo  # a race: mongomock is not atomic
+def test_concurrent_refunds_never_add_up_to_more_than_the_purchase(app, staff, system):
+    rule(staff, "R1", "consumption", 1, 1)
+    assert purchase(staff, "F500", 40)[0] == 200
+    barrier = threading.Barrier(8)
+    outcomes = []
+
+    def one_refund(n):
+        client = app.test_client()
+        barrier.wait()
+        outcomes.append(refund(client, f"F500-R{n}", 10, "F500"))
+
+    threads = [threading.Thread(target=one_refund, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    statuses = sorted(status for status, _ in outcomes)
+    assert statuses == [200] * 4 + [400] * 4
+    assert system.points.balance(MEMBER) == 0  # 40 earned, 4 × 10 reversed
+    assert system.ledger.audit() == []
+
+
+@pytest.mark.parametrize("refund_of", [{"$in": ["F600"]}, {"$ne": None}, ["F600"], 600, ""])
+def test_refund_of_must_be_a_form_id_never_an_operator(app, staff, refund_of):
+    assert purchase(staff, "F600", 10)[0] == 200
+    for n in range(3):
+        status, body = refund(app.test_client(), f"F600-X{n}", 10, refund_of)
+        assert (status, body["error"]) == (400, "invalid_refund")
+    assert refund(app.test_client(), "F600-R", 10, "F600")[0] == 200  # the real one still can
+
+
+@pytest.mark.parametrize("amount", [float("nan"), float("inf"), 1e308, 2**63, -1])
+def test_amounts_out_of_range_are_refused_before_anything_is_written(app, staff, amount):
+    client = app.test_client()
+    body = {"formId": "F700", "memberID": MEMBER, "type": "purchase", "amount": amount}
+    response = client.post(
+        "/api/transactions",
+        data=json_dumps(body),
+        content_type="application/json",
+        headers=AUTH,
+    )
+    assert response.status_code == 400 and response.json["error"] == "invalid_amount"
+    assert database_of_tx(app.extensions["wxmember"].members).count_documents({}) == 0
 
 
 def test_purchase_spending_more_points_than_held_records_nothing(staff, system):

@@ -11,6 +11,7 @@ points the purchase earned and spent and the balance it used.
 """
 
 import contextlib
+import math
 
 from pymongo.errors import DuplicateKeyError
 
@@ -19,6 +20,8 @@ from wxmember.ledger import Entry, InsufficientBalance
 
 COLLECTION = "member/transactions"
 TYPES = ("purchase", "recharge", "refund")
+MAX_YUAN = 10_000_000  # one transaction: ten million yuan at most
+MAX_ID = 2**53  # member ids and points: whole numbers every JSON reader keeps exact
 
 
 class InvalidTransaction(ValueError):
@@ -30,9 +33,11 @@ class InvalidTransaction(ValueError):
 
 
 def to_fen(value, field):
-    """Yuan (a number with at most two decimals) to whole fen."""
+    """Yuan (a number with at most two decimals, at most ``MAX_YUAN``) to whole fen."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidTransaction("invalid_amount", f"{field} must be a number of yuan")
+    if not math.isfinite(value) or abs(value) > MAX_YUAN:
+        raise InvalidTransaction("invalid_amount", f"{field} must be at most {MAX_YUAN} yuan")
     fen = round(value * 100)
     if abs(fen - value * 100) > 1e-6 or fen < 0:
         raise InvalidTransaction("invalid_amount", f"{field} must be ≥ 0 with at most 2 decimals")
@@ -43,11 +48,9 @@ def parse(body):
     """A checked transaction from the API's JSON (amounts still in yuan there)."""
     if not isinstance(body, dict):
         raise InvalidTransaction("invalid_body", "the body must be a JSON object")
-    form_id = str(body.get("formId") or "").strip()
-    if not form_id or len(form_id) > 100:
-        raise InvalidTransaction("invalid_form_id", "formId is required (at most 100 characters)")
+    form_id = _form_id(body.get("formId"), "formId")
     member_id = body.get("memberID")
-    if isinstance(member_id, bool) or not isinstance(member_id, int) or member_id <= 0:
+    if isinstance(member_id, bool) or not isinstance(member_id, int) or not 0 < member_id < MAX_ID:
         raise InvalidTransaction("invalid_member", "memberID must be a positive whole number")
     if body.get("type") not in TYPES:
         raise InvalidTransaction("invalid_type", "type must be purchase, recharge or refund")
@@ -60,13 +63,23 @@ def parse(body):
         "items": _items(body.get("items")),
         "pointsSpent": _whole(body.get("pointsSpent", 0), "pointsSpent"),
         "balancePaid": to_fen(body.get("balancePaid", 0), "balancePaid"),
-        "refundOf": body.get("refundOf"),
+        "refundOf": None,
     }
-    if tx["type"] == "refund" and not tx["refundOf"]:
-        raise InvalidTransaction("invalid_refund", "a refund needs refundOf (the purchase formId)")
+    if tx["type"] == "refund":
+        tx["refundOf"] = _form_id(body.get("refundOf"), "refundOf")
     if tx["balancePaid"] > tx["amount"]:
         raise InvalidTransaction("invalid_amount", "balancePaid cannot exceed amount")
     return tx
+
+
+def _form_id(value, field):
+    """A form id: a string of 1–100 characters (never an object: it goes into filters)."""
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= 100:
+        raise InvalidTransaction(
+            "invalid_refund" if field == "refundOf" else "invalid_form_id",
+            f"{field} must be a form id of 1 to 100 characters",
+        )
+    return value.strip()
 
 
 def _items(items):
@@ -83,7 +96,7 @@ def _items(items):
 
 
 def _whole(value, field):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_ID:
         raise InvalidTransaction("invalid_points", f"{field} must be a whole number ≥ 0")
     return value
 
@@ -120,7 +133,7 @@ class Transactions:
     def _check_before_recording(self, tx):
         """Refuse, recording nothing, what cannot be applied now."""
         if tx["type"] == "refund":
-            tx["ratio"] = self._refund_ratio(tx)
+            tx["ratio"] = self._reserve_refund(tx)
         if tx["type"] != "purchase":
             return
         if tx["pointsSpent"] > self.points.balance(tx["memberID"]):
@@ -186,19 +199,32 @@ class Transactions:
             "balanceReturned": paid_back,
         }
 
-    def _refund_ratio(self, tx):
+    def _reserve_refund(self, tx):
+        """Reserve ``amount`` of the purchase for this refund; return the refund's ratio.
+
+        One atomic update of the purchase (its ``refunded`` total and the form ids that
+        took part of it), so concurrent refunds can never add up to more than the
+        purchase. A repeat of the same refund finds its reservation and goes on.
+        """
         original = self.collection.find_one({"_id": tx["refundOf"], "type": "purchase"})
         if original is None or original.get("status") != "applied":
             raise InvalidTransaction("unknown_purchase", "refundOf is not an applied purchase", 404)
         if original["memberID"] != tx["memberID"]:
             raise InvalidTransaction("invalid_refund", "the purchase belongs to another member")
-        refunded = sum(
-            r["amount"]
-            for r in self.collection.find({"refundOf": tx["refundOf"], "type": "refund"})
+        reserved = self.collection.update_one(
+            {
+                "_id": original["_id"],
+                "refundForms": {"$ne": tx["formId"]},
+                "refunded": {"$not": {"$gt": original["amount"] - tx["amount"]}},
+            },
+            {"$inc": {"refunded": tx["amount"]}, "$push": {"refundForms": tx["formId"]}},
         )
-        if tx["amount"] + refunded > original["amount"]:
+        if not reserved.modified_count and not self._reserved_before(original["_id"], tx):
             raise InvalidTransaction("refund_too_large", "refunds would exceed the purchase")
         return tx["amount"] / original["amount"] if original["amount"] else 0
+
+    def _reserved_before(self, purchase_id, tx):
+        return self.collection.count_documents({"_id": purchase_id, "refundForms": tx["formId"]}) > 0
 
     def _refuse(self, tx, short):
         form = tx["formId"]
