@@ -398,3 +398,29 @@ def test_a_draw_interrupted_by_a_crash_is_swept_and_its_points_returned(
     assert refused(shake(member, aid, "n1"), "interrupted")
     assert run_job(services, "shake_sweep")["counts"] == {"swept": 0}
     assert services.members.ledger.audit() == []
+
+
+@pytest.mark.mongo  # a transaction: the engine or a replica set
+def test_a_give_back_cut_short_leaves_the_draw_whole_for_the_sweep(shake_app, sim, monkeypatch):
+    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
+    member = member_with_points(shake_app, sim, "oCutShort", 50)
+    services = shake_app.extensions["wxmember"]
+    sim.faults(down=True)
+    post = services.members.ledger.post
+
+    def dies_on_refund(kind, member_id, amount, *args, **kwargs):
+        if amount > 0:
+            raise SystemExit("process killed while giving the points back")
+        return post(kind, member_id, amount, *args, **kwargs)
+
+    monkeypatch.setattr(services.members.ledger, "post", dies_on_refund)
+    with pytest.raises(SystemExit):
+        services.shakes.shake("oCutShort", aid, nonce="n1")
+    monkeypatch.undo()
+
+    # nothing of the give-back happened: not the stock alone, nor a closed draw without points
+    assert stock_of(shake_app, aid) == 4 and points_of(shake_app, member) == 40
+    assert refused(shake(member, aid, "n1"), "in_progress") == 409
+    database_of(shake_app)["shake/draws"].update_many({}, {"$set": {"createDate": 0}})
+    assert run_job(services, "shake_sweep")["counts"] == {"swept": 1}
+    assert points_of(shake_app, member) == 50 and services.members.ledger.audit() == []

@@ -83,17 +83,20 @@ class Ledger:
 
     # -- writing -------------------------------------------------------------------
 
-    def post(self, kind, member_id, amount, entry, key):
-        """Add ``amount`` (negative to take) to a ledger once per ``key``; return the row."""
+    def post(self, kind, member_id, amount, entry, key, session=None):
+        """Add ``amount`` (negative to take) to a ledger once per ``key``; return the row.
+
+        With ``session`` the write is part of the caller's transaction.
+        """
         ledger = KINDS[kind]
-        existing = self.row(kind, key)
+        existing = self.row(kind, key, session)
         if existing is not None:
             return existing
         row = self._row(ledger, member_id, amount, entry)
-        account = self._apply(ledger, member_id, amount, key, row)
+        account = self._apply(ledger, member_id, amount, key, row, session)
         if account is None:
-            return self._replayed_or_refused(ledger, member_id, amount, key)
-        return self._write_row(ledger, account, key)
+            return self._replayed_or_refused(ledger, member_id, amount, key, session)
+        return self._write_row(ledger, account, key, session)
 
     def _row(self, ledger, member_id, amount, entry):
         return {
@@ -110,7 +113,7 @@ class Ledger:
             "CreateDate": now_ms(),
         }
 
-    def _apply(self, ledger, member_id, amount, key, row):
+    def _apply(self, ledger, member_id, amount, key, row, session=None):
         """The atomic conditional update; None when its condition does not hold."""
         prefix = ledger.name
         condition = {"_id": member_id, f"{prefix}.journal.key": {"$ne": key}}
@@ -124,20 +127,26 @@ class Ledger:
         }
         try:
             return self.accounts.find_one_and_update(
-                condition, update, upsert=amount >= 0, return_document=ReturnDocument.AFTER
+                condition,
+                update,
+                upsert=amount >= 0,
+                return_document=ReturnDocument.AFTER,
+                session=session,
             )
         except DuplicateKeyError:  # the upsert met an account whose condition failed
+            if session is not None:
+                raise  # the server aborted the transaction: its caller decides
             return None
 
-    def _replayed_or_refused(self, ledger, member_id, amount, key):
-        account = self.accounts.find_one({"_id": member_id}) or {}
+    def _replayed_or_refused(self, ledger, member_id, amount, key, session=None):
+        account = self.accounts.find_one({"_id": member_id}, session=session) or {}
         journal = (account.get(ledger.name) or {}).get("journal", [])
         if any(item["key"] == key for item in journal):
-            return self._write_row(ledger, account, key)  # a concurrent attempt applied it
+            return self._write_row(ledger, account, key, session)  # a concurrent attempt did
         balance = (account.get(ledger.name) or {}).get("balance", 0)
         raise InsufficientBalance(ledger.name, balance, amount)
 
-    def _write_row(self, ledger, account, key):
+    def _write_row(self, ledger, account, key, session=None):
         """Insert the row of journal entry ``key`` with the balance it left."""
         state = account[ledger.name]
         journal = state["journal"]
@@ -148,8 +157,10 @@ class Ledger:
         row["Balance"] = state["balance"] - sum(item["row"][ledger.amount_field] for item in later)
         row["seq"] = state["seq"] - len(later)
         try:
-            self.database[ledger.collection].insert_one(row)
+            self.database[ledger.collection].insert_one(row, session=session)
         except DuplicateKeyError:
+            if session is not None:
+                raise
             return self.row(ledger.name, key)
         return row
 
@@ -165,9 +176,9 @@ class Ledger:
         account = self.accounts.find_one({"_id": member_id}) or {}
         return {kind: (account.get(kind) or {}).get("balance", 0) for kind in KINDS}
 
-    def row(self, kind, key):
+    def row(self, kind, key, session=None):
         """The row written under idempotency ``key``, or None."""
-        return self.database[KINDS[kind].collection].find_one({"_id": key})
+        return self.database[KINDS[kind].collection].find_one({"_id": key}, session=session)
 
     def history(self, kind, member_id):
         """Every row of the member in one ledger, oldest first."""

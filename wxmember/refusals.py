@@ -17,6 +17,10 @@ class Refused(Exception):
         self.code, self.message = code, message
         self.status = self.default_status if status is None else status
 
+    def answer(self):
+        """``{"code", "message"}``: what a repeat of the request is told."""
+        return {"code": self.code, "message": self.message}
+
 
 def refused_response(error):
     """``{"ok": false, "error": code, "message": …}`` with the refusal's status."""

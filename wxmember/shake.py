@@ -16,6 +16,7 @@ import secrets
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from wxmember import db
 from wxmember.clock import now_ms
 from wxmember.crm import CRMError, CRMRejected
 from wxmember.ledger import Entry, InsufficientBalance
@@ -55,7 +56,7 @@ class ShakeDraws:
         try:
             result = self._draw(key, activity, customer, now)
         except ShakeRefused as refused:
-            self._finish(key, "refused", {"code": refused.code, "message": refused.message})
+            self._finish(key, "refused", refused.answer())  # unless the give-back closed it
             raise
         self._finish(key, "done", result, result.get("prize_code"))
         return result
@@ -93,9 +94,11 @@ class ShakeDraws:
             raise ShakeRefused("in_progress", "正在摇奖，请稍候", 409)
         return draw["result"]
 
-    def _finish(self, key, state, result, prize=None):
+    def _finish(self, key, state, result, prize=None, session=None):
         self.database[DRAWS].update_one(
-            {"_id": key}, {"$set": {"state": state, "result": result, "prize": prize}}
+            {"_id": key, "state": "drawing"},
+            {"$set": {"state": state, "result": result, "prize": prize}},
+            session=session,
         )
 
     def _draw(self, key, activity, customer, now):
@@ -106,15 +109,17 @@ class ShakeDraws:
         prize = self._pick(activity)
         if prize is None or not self._take_stock(activity, prize):
             if not activity["chargeOnMiss"]:
-                self._give_back(key, member_id, cost, counter)
+                self._refund_points(key, member_id, cost)
+                self._give_back_shake(counter)
             return self._miss(openid, activity, cost if activity["chargeOnMiss"] else 0)
         try:
             coupon_no = self.crm.fetch_coupon(
                 openid, prize["promotion_code"], activity["name"], idempotency_key=f"shake:{key}"
             )
         except CRMError as error:
-            self._give_back(key, member_id, cost, counter, activity, prize)
-            raise self._not_issued(error, openid) from None
+            refused = self._not_issued(error, openid)
+            self._give_back(key, member_id, cost, counter, activity, prize, refused)
+            raise refused from None
         return self._win(customer, activity, prize, coupon_no, cost, now)
 
     def _count_shake(self, activity, openid, now):
@@ -167,26 +172,35 @@ class ShakeDraws:
         )
         return taken.modified_count == 1
 
-    def _give_back(self, key, member_id, cost, counter, activity=None, prize=None):
-        """Undo what a shake took: stock, points, and the shake of the allowance."""
-        if prize is not None:
+    def _give_back(self, key, member_id, cost, counter, activity, prize, refused):
+        """Undo what a shake took — stock, points, allowance — and close it, all or nothing.
+
+        Should this fail (the process dies), the draw stays ``drawing`` and the
+        sweep returns its points.
+        """
+
+        def undo(session):
             self.database[ACTIVITIES].update_one(
                 {"_id": activity["_id"], "prizes.promotion_code": prize["promotion_code"]},
                 {"$inc": {"prizes.$.stock": 1, "prizes.$.won": -1}},
+                session=session,
             )
-        if cost:
-            self.ledger.post(
-                "points",
-                member_id,
-                cost,
-                Entry(key, "摇一摇", "摇奖积分退回"),
-                f"shake:{key}:refund",
-            )
-        self._give_back_shake(counter)
+            self._refund_points(key, member_id, cost, session)
+            self._give_back_shake(counter, session)
+            self._finish(key, "refused", refused.answer(), session=session)
 
-    def _give_back_shake(self, counter):
+        db.all_or_nothing(self.database, undo)
+
+    def _refund_points(self, key, member_id, cost, session=None):
+        if cost:
+            entry = Entry(key, "摇一摇", "摇奖积分退回")
+            self.ledger.post("points", member_id, cost, entry, f"shake:{key}:refund", session)
+
+    def _give_back_shake(self, counter, session=None):
         if counter is not None:
-            self.database[COUNTERS].update_one({"_id": counter}, {"$inc": {"shakes": -1}})
+            self.database[COUNTERS].update_one(
+                {"_id": counter}, {"$inc": {"shakes": -1}}, session=session
+            )
 
     @staticmethod
     def _not_issued(error, openid):

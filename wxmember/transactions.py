@@ -224,7 +224,9 @@ class Transactions:
         return tx["amount"] / original["amount"] if original["amount"] else 0
 
     def _reserved_before(self, purchase_id, tx):
-        return self.collection.count_documents({"_id": purchase_id, "refundForms": tx["formId"]}) > 0
+        return (
+            self.collection.count_documents({"_id": purchase_id, "refundForms": tx["formId"]}) > 0
+        )
 
     def _refuse(self, tx, short):
         form = tx["formId"]
