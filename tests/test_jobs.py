@@ -4,6 +4,7 @@ import threading
 from datetime import datetime, timezone
 
 import pytest
+from click.testing import CliRunner
 
 from jobs import scheduler
 from jobs.lease import Lease
@@ -369,6 +370,18 @@ def test_cli_sync_and_jobs(job_app, tmp_path, live_server_for):
     listed = runner.invoke(cli, ["--config", config, "jobs", "--url", server.url], obj={})
     assert listed.exit_code == 0, listed.output
     assert listed.output.count("activities ok") == 2 and "(2 runs)" in listed.output
+
+
+def test_cli_sync_of_a_crm_job_with_the_built_in_simulator_points_to_the_server(tmp_path):
+    from tests.conftest import write_config
+    from wxmember.cli import cli
+
+    config = str(write_config(tmp_path))
+    result = CliRunner().invoke(cli, ["--config", config, "sync", "reconcile"], obj={})
+
+    assert result.exit_code == 1
+    assert "built-in CRM simulator lives in the serving process" in result.output
+    assert "--url" in result.output
 
 
 def test_cli_sync_runs_in_the_serving_process_with_progress(job_app, tmp_path, live_server_for):

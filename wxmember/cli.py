@@ -242,8 +242,8 @@ def _run_line(run):
 @click.argument("job", type=click.Choice(list(JOBS)))
 @click.option(
     "--url",
-    help="Run it in the wxmember serving at this URL (needed with the "
-    "embedded default, whose data lives in that process) instead of here.",
+    help="Run it in the wxmember serving at this URL instead of here (needed for jobs "
+    "that talk to the built-in CRM simulator, which lives in that process).",
 )
 @click.option(
     "--token",
@@ -256,11 +256,25 @@ def sync(ctx, job, url, token):
     if url:
         run = _run_remotely(url.rstrip("/"), token or _load(ctx)["console"]["api_token"], job)
     else:
+        _refuse_private_simulator(_load(ctx), job)
         run = _run_here(ctx, job)
     click.echo("", err=True)
     click.echo(_run_line(run))
     if run["error"]:
         sys.exit(1)
+
+
+# Jobs that compare or change the CRM's state: against a simulator of their own (a fresh
+# one in this process) they would record drift that is not there.
+CRM_STATE_JOBS = ("members", "reconcile", "outbox", "transactions")
+
+
+def _refuse_private_simulator(config, job):
+    if config["crm"]["base_url"] == "simulator" and job in CRM_STATE_JOBS:
+        raise click.ClickException(
+            f"{job} works with the CRM, and the built-in CRM simulator lives in the serving "
+            "process: run it there with --url http://127.0.0.1:5000"
+        )
 
 
 def _run_here(ctx, job):

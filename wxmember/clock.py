@@ -14,11 +14,6 @@ def now_s():
     return int(time.time())
 
 
-def as_utc(moment):
-    """A datetime read back from MongoDB (naive UTC in mongomock) as an aware UTC one."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def utcnow():
     """An aware UTC datetime, for TTL indexes."""
     return datetime.now(timezone.utc)

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pymongo
 from bson import ObjectId
 
-from wxmember.clock import as_utc, now_ms, utcnow
+from wxmember.clock import now_ms, utcnow
 from wxmember.crm import CRMRejected, CRMUnavailable
 from wxmember.logsafe import mask
 
@@ -76,7 +76,7 @@ class Outbox:
 
     def _deliver_one(self, item):
         now = utcnow()
-        if as_utc(item["nextAttemptAt"]) > now or not self._lock(item, now):
+        if item["nextAttemptAt"] > now or not self._lock(item, now):
             return "waiting"  # not due yet, or another process is on it
         try:
             self._call_crm(item)

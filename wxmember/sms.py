@@ -11,7 +11,7 @@ import logging
 import secrets
 from datetime import timedelta
 
-from wxmember.clock import as_utc, utcnow
+from wxmember.clock import utcnow
 from wxmember.crm import CRMError
 from wxmember.logsafe import mask
 from wxmember.refusals import Refused
@@ -96,7 +96,7 @@ class SmsCodes:
 
     def _count_wrong_try(self, key):
         stored = self.collection.find_one_and_update({"_id": key}, {"$inc": {"attempts": 1}})
-        if stored is None or as_utc(stored["expireAt"]) <= utcnow():
+        if stored is None or stored["expireAt"] <= utcnow():
             raise SmsRefused("code_expired", "验证码已失效，请重新获取")
         if stored["attempts"] + 1 >= MAX_ATTEMPTS:
             raise SmsRefused("code_attempts", "验证码错误次数过多，请重新获取")

@@ -12,7 +12,7 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatException
 from wechatpy.session import SessionStorage
 
-from wxmember.clock import as_utc, utcnow
+from wxmember.clock import utcnow
 from wxmember.logsafe import mask
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ class MongoSessionStorage(SessionStorage):
 
     def get(self, key, default=None):
         doc = self.collection.find_one({"_id": key})
-        if not doc or (doc.get("expireAt") and as_utc(doc["expireAt"]) <= utcnow()):
+        if not doc or (doc.get("expireAt") and doc["expireAt"] <= utcnow()):
             return default
         return doc["value"]
 
