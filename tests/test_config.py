@@ -38,6 +38,7 @@ def test_environment_overrides_each_key(tmp_path, variable, section, key, value)
         variable: str(value),
         "WXMEMBER_WECHAT_APPID": "wxenv",
         "WXMEMBER_CONSOLE_SESSION_SECRET": "s3cret",
+        "WXMEMBER_CRM_BASE_URL": "https://crm.example.com",
     }
     config = load_config(write_config(tmp_path), environ=environ)
     assert config[section][key] == value
@@ -77,6 +78,14 @@ def test_config_path_from_environment(tmp_path):
         ),
         ({}, {"WXMEMBER_MONGO_URI": "mongodb://db:27017"}, "console.session_secret"),
         ({"crm": {"base_url": "crm.internal"}}, {}, "crm.base_url"),
+        (  # the simulator's /sim/… routes would serve SMS codes beside real data
+            {
+                "console": {"api_token": "t", "session_secret": "s"},
+                "crm": {"base_url": "simulator"},
+            },
+            {"WXMEMBER_MONGO_URI": "mongodb://db:27017"},
+            "crm.base_url",
+        ),
     ],
 )
 def test_bad_value_names_the_key(tmp_path, sections, environ, key):

@@ -16,6 +16,8 @@ from tests import samples
 from tests.conftest import STAFF_TOKEN, WELCOME, WeChat, write_config
 from wxmember import create_app
 from wxmember.config import load_config
+from wxmember.crm.simulator import create_simulator
+from wxmember.httpserver import BackgroundServer
 
 MONGO_URI = os.environ.get("WXMEMBER_TEST_MONGO_URI")
 
@@ -25,12 +27,18 @@ pytestmark = pytest.mark.mongo
 @pytest.fixture
 def real_apps(tmp_path, test_database):
     """Two apps with their own MongoClient on one fresh database: two 'processes'."""
-    mongo = {"uri": MONGO_URI} if MONGO_URI else {}
-    path = write_config(tmp_path, mongo=mongo, console={"session_secret": "test-secret"})
+    crm = BackgroundServer(create_simulator(members=50)).start()
+    path = write_config(
+        tmp_path,
+        mongo={"uri": MONGO_URI} if MONGO_URI else {},
+        console={"session_secret": "test-secret"},
+        crm={"base_url": crm.url},  # one CRM for both, as in production
+    )
     apps = [create_app(config=load_config(path, environ={})) for _ in range(2)]
     yield apps
     for app in apps:
         app.extensions["wxmember"].close()
+    crm.stop()
     if MONGO_URI:
         client = pymongo.MongoClient(MONGO_URI)
         client.drop_database(test_database["database"])

@@ -197,6 +197,11 @@ def validate(config):
     token = config["console"]["api_token"]
     if token == DEV_API_TOKEN and not is_embedded(config):
         raise ConfigError("console.api_token", "the shipped development token must be replaced")
+    if base_url == "simulator" and not is_embedded(config):
+        # its /sim/… routes show SMS codes and mobiles to anyone: never beside real data
+        raise ConfigError(
+            "crm.base_url", "the built-in simulator runs only on the embedded database"
+        )
 
 
 def _check_expiry(spec):
