@@ -116,6 +116,10 @@ def test_api_without_a_session_is_401(member_app):
         ({"mobile": "13800000000", "code": "123456", "cardNumber": "<script>"}, "invalid_card"),
         ({"mobile": "13800000000", "code": "123456", "name": "长" * 21}, "invalid_name"),
         ({"mobile": ["13800000000"], "code": "123456"}, "invalid_mobile"),
+        ({"mobile": "13800000000\n", "code": "123456"}, "invalid_mobile"),
+        ({"mobile": "１３８００００００００", "code": "123456"}, "invalid_mobile"),  # full-width
+        ({"mobile": "1380000000٠", "code": "123456"}, "invalid_mobile"),  # Arabic-Indic zero
+        ({"mobile": "13800000000", "code": "123456\n"}, "invalid_code"),
     ],
 )
 def test_bad_input_is_400_and_writes_nothing(member_app, sim, body, error):
@@ -124,6 +128,15 @@ def test_bad_input_is_400_and_writes_nothing(member_app, sim, body, error):
     assert (response.status_code, response.json["error"]) == (400, error)
     assert response.json["message"]
     assert count(member_app, "lavico/user/logs") == 0
+
+
+@pytest.mark.parametrize("mobile", ["MOBILE\n", "MOBILE ", "１３９MOBILE"])
+def test_a_mobile_in_disguise_gets_no_code(member_app, sim, mobile):
+    card = sim.a_member()
+    disguised = mobile.replace("MOBILE", card["MOBILE_TELEPHONE_NO"])
+    response = Member(member_app, "oSneaky", sim).send_code(disguised)
+    assert (response.status_code, response.json["error"]) == (400, "invalid_mobile")
+    assert sim.texts(card["MOBILE_TELEPHONE_NO"]) == []
 
 
 def test_non_json_post_is_refused(member_app, sim):

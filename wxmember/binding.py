@@ -18,9 +18,11 @@ from wxmember.refusals import Refused
 
 log = logging.getLogger(__name__)
 
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
-SMS_CODE = re.compile(r"^\d{6}$")
-CARD_NUMBER = re.compile(r"^[A-Za-z0-9]{4,20}$")
+# ASCII digits only (``\d`` takes every script's digits) and the whole value (``$``
+# lets a trailing newline through): checked with ``fullmatch``.
+MOBILE = re.compile(r"1[3-9][0-9]{9}")
+SMS_CODE = re.compile(r"[0-9]{6}")
+CARD_NUMBER = re.compile(r"[A-Za-z0-9]{4,20}")
 CARD_TYPES = {"01": 1, "02": 2, "03": 3}
 CARD_NAMES = {1: "白卡", 2: "VIP卡", 3: "白金VIP卡"}
 
@@ -234,5 +236,5 @@ def _shown(mobile):
 
 
 def _check(pattern, value, code, message):
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise BindingRefused(400, code, message)
