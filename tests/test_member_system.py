@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from tests import samples
-from tests.conftest import STAFF_TOKEN, WeChat
+from tests.conftest import STAFF_TOKEN, WeChat, database_of
 from tests.crm_helpers import Member, Sim
 from wxmember.ledger import Entry, InsufficientBalance
 
@@ -28,6 +28,15 @@ def staff(app):
 @pytest.fixture
 def system(app):
     return app.extensions["wxmember"].members
+
+
+@pytest.fixture
+def known(app):
+    """MEMBER bound on WeChat, so the platform knows the member id."""
+    database_of(app)["welab/customers"].insert_one(
+        {"wechatid": "oKnown", "isRegister": True, "HaiLanMemberInfo": {"memberID": MEMBER}}
+    )
+    return MEMBER
 
 
 def rows(staff, kind, member=MEMBER, **query):
@@ -59,7 +68,35 @@ def purchase(staff, form_id, amount, **extra):
 # -- ledgers -------------------------------------------------------------------------
 
 
-def test_adjustments_make_rows_with_the_balance_after_each(staff):
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/members/999", None),
+        ("POST", "/api/members/999/points", {"amount": 5, "reason": "r", "formId": "U1"}),
+        ("GET", "/api/members/999/ledgers/points", None),
+        ("POST", "/api/members/999/money/freeze", {"amount": 1, "formId": "U2"}),
+        ("POST", "/api/members/999/earnings", {"amount": 1, "formId": "U3"}),
+        ("GET", f"/api/members/{2**64}", None),
+    ],
+)
+def test_a_member_the_platform_does_not_know_is_404_and_gets_nothing(
+    app, staff, method, path, body
+):
+    status, answer = staff(method, path, body)
+    assert (status, answer["error"]) == (404, "unknown_member")
+    assert database_of(app)["member/accounts"].count_documents({}) == 0
+
+
+@pytest.mark.parametrize("amount", [2**63, -(2**63), 10**9 + 1, 1.5, "5", 0])
+def test_an_adjustment_out_of_bounds_is_refused_before_any_write(app, staff, known, amount):
+    status, answer = staff(
+        "POST", f"/api/members/{MEMBER}/points", {"amount": amount, "reason": "r", "formId": "B1"}
+    )
+    assert (status, answer["error"]) == (400, "invalid_points")
+    assert database_of(app)["member/accounts"].count_documents({}) == 0
+
+
+def test_adjustments_make_rows_with_the_balance_after_each(staff, known):
     assert (
         staff(
             "POST",
@@ -84,7 +121,7 @@ def test_adjustments_make_rows_with_the_balance_after_each(staff):
     assert items[0]["type"] == "人工调整" and items[0]["operator"] == 0
 
 
-def test_adjustment_below_zero_is_refused_and_writes_nothing(staff):
+def test_adjustment_below_zero_is_refused_and_writes_nothing(staff, known):
     staff("POST", f"/api/members/{MEMBER}/points", {"amount": 10, "reason": "r", "formId": "B1"})
     status, body = staff(
         "POST", f"/api/members/{MEMBER}/points", {"amount": -11, "reason": "r", "formId": "B2"}
@@ -107,14 +144,14 @@ def test_bad_adjustment_is_400(staff, body):
     assert status == 400 and answer["ok"] is False
 
 
-def test_replayed_adjustment_counts_once(staff):
+def test_replayed_adjustment_counts_once(staff, known):
     body = {"amount": 50, "reason": "补偿", "formId": "C1"}
     staff("POST", f"/api/members/{MEMBER}/points", body)
     staff("POST", f"/api/members/{MEMBER}/points", body)
     assert [r["balance"] for r in rows(staff, "points")] == [50]
 
 
-def test_ledger_pages_newest_first(staff):
+def test_ledger_pages_newest_first(staff, known):
     for n in range(7):
         staff(
             "POST", f"/api/members/{MEMBER}/points", {"amount": 1, "reason": "r", "formId": f"P{n}"}

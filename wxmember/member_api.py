@@ -15,6 +15,7 @@ from wxmember.refusals import refused_response
 from wxmember.transactions import InvalidTransaction, parse, to_fen
 
 bp = Blueprint("member_api", __name__)
+MAX_POINTS = 1_000_000_000  # one staff adjustment
 
 
 def _system():
@@ -47,11 +48,18 @@ def _body():
     return body
 
 
+def _known(member_id):
+    """``member_id`` if the platform knows the member, else a 404 (nothing is written)."""
+    if not _system().knows(member_id):
+        raise InvalidTransaction("unknown_member", f"no member {member_id} on the platform", 404)
+    return member_id
+
+
 def _form_id(body):
-    form_id = str(body.get("formId") or "").strip()
-    if not form_id or len(form_id) > 100:
+    form_id = body.get("formId")
+    if not isinstance(form_id, str) or not 0 < len(form_id.strip()) <= 100:
         raise InvalidTransaction("invalid_form_id", "formId is required (at most 100 characters)")
-    return form_id
+    return form_id.strip()
 
 
 # -- transactions, members -------------------------------------------------------
@@ -67,7 +75,7 @@ def post_transaction():
 @bp.get("/members/<int:member_id>")
 def member_summary(member_id):
     """Points, money, frozen money, earnings and grade."""
-    return jsonify({"ok": True, **_system().summary(member_id)})
+    return jsonify({"ok": True, **_system().summary(_known(member_id))})
 
 
 @bp.post("/members/<int:member_id>")
@@ -80,7 +88,7 @@ def update_member(member_id):
     lock = body.get("lockGrade")
     if lock is not None and not isinstance(lock, bool):
         raise InvalidTransaction("invalid_body", "lockGrade must be true or false")
-    member = _system().grades.set_member(member_id, referrer, lock)
+    member = _system().grades.set_member(_known(member_id), referrer, lock)
     return jsonify({"ok": True, "member": member})
 
 
@@ -89,12 +97,15 @@ def adjust_points(member_id):
     """``{amount, reason, formId}``: a staff adjustment; refused below zero."""
     body = _body()
     amount = body.get("amount")
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
-        raise InvalidTransaction("invalid_points", "amount must be a non-zero whole number")
-    reason = str(body.get("reason") or "").strip()
-    if not reason:
-        raise InvalidTransaction("invalid_reason", "reason is required")
-    row = _system().points.adjust(member_id, amount, reason, _form_id(body))
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < abs(amount) <= MAX_POINTS:
+        raise InvalidTransaction(
+            "invalid_points", f"amount must be a non-zero whole number of at most {MAX_POINTS}"
+        )
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not 0 < len(reason.strip()) <= 200:
+        raise InvalidTransaction("invalid_reason", "reason is required (at most 200 characters)")
+    form_id = _form_id(body)
+    row = _system().points.adjust(_known(member_id), amount, reason.strip(), form_id)
     return jsonify({"ok": True, "row": ledger_row("points", row)})
 
 
@@ -107,7 +118,7 @@ def ledger_rows(member_id, kind):
     before = request.args.get("before", type=int)
     if not 1 <= limit <= 500:
         raise InvalidTransaction("invalid_query", "limit must be between 1 and 500")
-    rows = _system().ledger.rows(kind, member_id, limit, before)
+    rows = _system().ledger.rows(kind, _known(member_id), limit, before)
     items = [ledger_row(kind, row) for row in rows]
     more = len(rows) == limit and rows[-1]["seq"] > 1
     return jsonify({"items": items, "next": rows[-1]["seq"] if more else None})
@@ -143,7 +154,7 @@ def move_frozen(member_id, action):
     body = _body()
     amount = to_fen(body.get("amount"), "amount")
     operation = getattr(_system().money, action)
-    operation(member_id, amount, _form_id(body))
+    operation(_known(member_id), amount, _form_id(body))
     return jsonify({"ok": True, **_system().summary(member_id)})
 
 
@@ -153,7 +164,7 @@ def credit_earnings(member_id):
     body = _body()
     amount = to_fen(body.get("amount"), "amount")
     row = _system().money.earn(
-        member_id, amount, _form_id(body), str(body.get("summary") or "收益")
+        _known(member_id), amount, _form_id(body), str(body.get("summary") or "收益")
     )
     return jsonify({"ok": True, "row": ledger_row("earnings", row)})
 

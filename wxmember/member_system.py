@@ -6,7 +6,7 @@ from wxmember.grades import Grades
 from wxmember.ledger import Ledger
 from wxmember.money import Money, Withdrawals
 from wxmember.points import ExpiryPolicy, PointRules, Points
-from wxmember.transactions import Transactions
+from wxmember.transactions import MAX_ID, Transactions
 
 
 @dataclass
@@ -19,6 +19,7 @@ class MemberSystem:
     withdrawals: Withdrawals
     grades: Grades
     transactions: Transactions
+    customers: object = None  # CustomerStore: who is bound to a member id
 
     @classmethod
     def build(cls, config, database, records, crm):
@@ -30,7 +31,19 @@ class MemberSystem:
         grades = Grades(database, records.feeds, records.logs, records.customers)
         grades.ensure_indexes()
         transactions = Transactions(database, points, money, grades)
-        return cls(ledger, points, money, Withdrawals(ledger, database), grades, transactions)
+        withdrawals = Withdrawals(ledger, database)
+        return cls(ledger, points, money, withdrawals, grades, transactions, records.customers)
+
+    def knows(self, member_id):
+        """True for a member bound on WeChat or with ledger rows; a typo is not a member."""
+        if not 0 < member_id < MAX_ID:
+            return False
+        if self.ledger.accounts.find_one({"_id": member_id}, {"_id": 1}) is not None:
+            return True
+        return (
+            self.customers is not None
+            and self.customers.bound_to("HaiLanMemberInfo.memberID", member_id) is not None
+        )
 
     def summary(self, member_id):
         """Points, balances and grade, for the member's own view and staff."""
