@@ -9,6 +9,7 @@ from tests import samples
 from tests.conftest import STAFF_TOKEN, WeChat, database_of
 from tests.crm_helpers import Member, Sim
 from wxmember.ledger import Entry, InsufficientBalance
+from wxmember.money import WithdrawalRefused
 
 AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 MEMBER = 16426780
@@ -392,7 +393,7 @@ def test_freeze_and_release(staff, system):
     assert (status, body["error"]) == (409, "insufficient_money")
 
 
-def test_withdrawal_moves_money_only_on_approval_and_once(app, staff, system):
+def test_a_withdrawal_reserves_its_amount_at_application_and_is_decided_once(app, staff, system):
     sim = Sim(app)
     card = sim.a_member()
     member = Member(app, "oEarner", sim)
@@ -405,25 +406,53 @@ def test_withdrawal_moves_money_only_on_approval_and_once(app, staff, system):
     )
 
     applied = member.client.post("/m/api/withdrawals", json={"amount": 60})
-    too_much = member.client.post("/m/api/withdrawals", json={"amount": 101})
+    too_much = member.client.post("/m/api/withdrawals", json={"amount": 41})
     assert applied.status_code == 200 and too_much.json["error"] == "insufficient_earnings"
-    assert system.ledger.balance("earnings", member_id) == 10000  # nothing moved yet
+    assert system.ledger.balance("earnings", member_id) == 4000  # 60 reserved
 
     withdrawal_id = applied.json["withdrawal"]["id"]
     first = staff("POST", f"/api/withdrawals/{withdrawal_id}/approve", {"memo": "已打款"})
     second = staff("POST", f"/api/withdrawals/{withdrawal_id}/approve")
+    rejected = staff("POST", f"/api/withdrawals/{withdrawal_id}/reject")
     assert first[0] == 200 and first[1]["withdrawal"]["Status"] == 1
     assert (second[0], second[1]["error"]) == (409, "not_pending")
+    assert (rejected[0], rejected[1]["error"]) == (409, "not_pending")
     assert system.ledger.balance("earnings", member_id) == 4000
     assert [r["amount"] for r in rows(staff, "earnings", member_id)] == [-60, 100]
 
 
-def test_rejected_withdrawal_moves_nothing(staff, system):
+def test_a_rejected_withdrawal_gives_the_amount_back(staff, system):
     system.money.earn(MEMBER, 5000, "E2", "返佣")
     doc = system.withdrawals.apply(MEMBER, 5000)
+    assert system.ledger.balance("earnings", MEMBER) == 0
     status, body = staff("POST", f"/api/withdrawals/{doc['_id']}/reject", {"memo": "信息不全"})
     assert status == 200 and body["withdrawal"]["Status"] == 2
     assert system.ledger.balance("earnings", MEMBER) == 5000
+    assert staff("POST", f"/api/withdrawals/{doc['_id']}/reject")[0] == 409  # once
+    assert system.ledger.balance("earnings", MEMBER) == 5000 and system.ledger.audit() == []
+
+
+@pytest.mark.mongo  # a race: mongomock is not atomic
+def test_concurrent_applications_never_reserve_more_than_the_earnings(system):
+    system.money.earn(MEMBER, 1000, "E3", "返佣")
+    barrier = threading.Barrier(5)
+    outcomes = []
+
+    def apply():
+        barrier.wait()
+        try:
+            system.withdrawals.apply(MEMBER, 1000)
+            outcomes.append("applied")
+        except WithdrawalRefused:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=apply) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["applied"] + ["refused"] * 4
+    assert system.ledger.balance("earnings", MEMBER) == 0 and system.ledger.audit() == []
 
 
 # -- concurrency, crashes, audit -------------------------------------------------------

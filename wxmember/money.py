@@ -10,6 +10,7 @@ its status from pending, and the debit is keyed by the withdrawal.
 from bson import ObjectId
 from pymongo import ReturnDocument
 
+from wxmember import db
 from wxmember.clock import now_ms
 from wxmember.ledger import Entry, InsufficientBalance
 from wxmember.refusals import Refused
@@ -109,18 +110,21 @@ class Money:
 
 
 class Withdrawals:
-    """Members apply to withdraw earnings; staff approve (money moves) or reject."""
+    """Members apply to withdraw earnings; staff approve (paid out) or reject (returned).
+
+    The amount leaves the earnings at application ("提现冻结"), so applications can
+    never add up to more than the member has; a rejection returns it ("提现退回").
+    Each step writes its ledger row and the application together (one transaction).
+    """
 
     def __init__(self, ledger, database):
         self.ledger = ledger
         self.collection = database[WITHDRAWALS]
 
     def apply(self, member_id, amount_fen, method="微信零钱", bank_info=""):
-        """Record an application; refused when the earnings do not cover it."""
+        """Record an application and reserve its amount; refused when earnings fall short."""
         if amount_fen <= 0:
             raise WithdrawalRefused("invalid_amount", "提现金额必须大于0", 400)
-        if self.ledger.balance("earnings", member_id) < amount_fen:
-            raise WithdrawalRefused("insufficient_earnings", "可提现收益不足")
         doc = {
             "_id": ObjectId(),
             "Date": now_ms(),
@@ -130,35 +134,38 @@ class Withdrawals:
             "BankInfo": bank_info,
             "Money": amount_fen,
         }
-        self.collection.insert_one(doc)
+        entry = Entry(f"WD-{doc['_id']}", "提现冻结", "收益提现申请")
+
+        def reserve(session):
+            key = f"withdraw:{doc['_id']}"
+            self.ledger.post("earnings", member_id, -amount_fen, entry, key, session)
+            self.collection.insert_one(doc, session=session)
+
+        try:
+            db.all_or_nothing(self.collection.database, reserve)
+        except InsufficientBalance:
+            raise WithdrawalRefused("insufficient_earnings", "可提现收益不足") from None
         return doc
 
     def approve(self, withdrawal_id, operator, memo=""):
-        """Approve once: the earnings are debited; a second approval changes nothing."""
-        doc = self._decide(withdrawal_id, APPROVED, operator, memo)
-        entry = Entry(f"WD-{doc['_id']}", "提现", "收益提现", operator=operator, memo=memo)
-        try:
-            self.ledger.post(
-                "earnings", doc["MemberID"], -doc["Money"], entry, f"withdraw:{doc['_id']}"
-            )
-        except InsufficientBalance:
-            self._back_to_pending(doc)
-            raise WithdrawalRefused("insufficient_earnings", "可提现收益不足") from None
-        except Exception:
-            self._back_to_pending(doc)  # the keyed debit makes a later approval safe
-            raise
-        return self.collection.find_one({"_id": doc["_id"]})
-
-    def _back_to_pending(self, doc):
-        self.collection.update_one(
-            {"_id": doc["_id"], "Status": APPROVED}, {"$set": {"Status": PENDING}}
-        )
+        """Approve once (the reserved amount is paid out); a second approval changes nothing."""
+        return self._decide(withdrawal_id, APPROVED, operator, memo)
 
     def reject(self, withdrawal_id, operator, memo=""):
-        """Reject: nothing moves."""
-        return self._decide(withdrawal_id, REJECTED, operator, memo)
+        """Reject once: the reserved amount goes back to the earnings."""
 
-    def _decide(self, withdrawal_id, status, operator, memo):
+        def give_back(session):
+            doc = self._decide(withdrawal_id, REJECTED, operator, memo, session)
+            entry = Entry(
+                f"WD-{doc['_id']}", "提现退回", "提现申请被拒", operator=operator, memo=memo
+            )
+            key = f"withdraw:{doc['_id']}:returned"
+            self.ledger.post("earnings", doc["MemberID"], doc["Money"], entry, key, session)
+            return doc
+
+        return db.all_or_nothing(self.collection.database, give_back)
+
+    def _decide(self, withdrawal_id, status, operator, memo, session=None):
         doc = self.collection.find_one_and_update(
             {"_id": withdrawal_id, "Status": PENDING},
             {
@@ -170,6 +177,7 @@ class Withdrawals:
                 }
             },
             return_document=ReturnDocument.AFTER,
+            session=session,
         )
         if doc is None:
             raise WithdrawalRefused("not_pending", "该提现申请不存在或已处理")
