@@ -221,6 +221,24 @@ def test_sms_failure_on_the_crm_is_a_clear_message(member_app, sim):
     assert count(member_app, "wxmember/sms_codes") == 0
 
 
+def test_a_send_the_crm_failed_uses_up_no_allowance(member_app, sim):
+    member = Member(member_app, "oRetrier", sim)
+    sim.faults(down=True)
+    assert member.send_code("13900000003").status_code == 503
+    sim.faults(down=False)
+    assert member.send_code("13900000003").status_code == 200  # not "too frequent"
+    assert len(sim.texts("13900000003")) == 1
+
+
+def test_a_refused_send_uses_up_no_allowance_of_the_other_limits(member_app, sim):
+    member = Member(member_app, "oBusy", sim)
+    assert member.send_code("13900000004").status_code == 200
+    assert member.send_code("13900000004").status_code == 429  # the minute limit
+    counters = database_of(member_app)["wxmember/rate_limits"]
+    day = counters.find_one({"_id": {"$regex": "^sms-mobile-day[|]13900000004[|]"}})
+    assert day["hits"] == 1  # the refused send took nothing of the day's five
+
+
 # -- conflicts -------------------------------------------------------------------
 
 

@@ -52,10 +52,24 @@ class SmsCodes:
         return hmac.new(self.secret, f"{mobile}|{code}".encode(), hashlib.sha256).hexdigest()
 
     def send(self, openid, mobile, purpose="bind"):
-        """Send a new code to ``mobile`` for ``openid``; SmsRefused when limited or failing."""
-        for name, whose, limit, window in SEND_LIMITS:
-            if not self.limiter.allow(name, mobile if whose == "mobile" else openid, limit, window):
-                raise SmsRefused("sms_rate_limited", "验证码发送过于频繁，请稍后再试", 429)
+        """Send a new code to ``mobile`` for ``openid``; SmsRefused when limited or failing.
+
+        Only a text that went out uses up the send allowances.
+        """
+        counted = []
+        try:
+            for name, whose, limit, window in SEND_LIMITS:
+                who = mobile if whose == "mobile" else openid
+                counted.append(self.limiter.allow(name, who, limit, window))
+                if counted[-1] is None:
+                    raise SmsRefused("sms_rate_limited", "验证码发送过于频繁，请稍后再试", 429)
+            self._send_code(openid, mobile, purpose)
+        except SmsRefused:
+            for counter in filter(None, counted):
+                self.limiter.give_back(counter)
+            raise
+
+    def _send_code(self, openid, mobile, purpose):
         code = f"{secrets.randbelow(10**6):06d}"
         key = f"{purpose}|{mobile}"
         now = utcnow()
