@@ -134,3 +134,18 @@ def _wait_for(url, attempts=100):
         except requests.ConnectionError:
             time.sleep(0.1)
     raise AssertionError(f"{url} never answered")
+
+
+def test_a_database_that_does_not_answer_is_one_line_naming_the_key(tmp_path):
+    config = write_config(
+        tmp_path,
+        mongo={"uri": f"mongodb://127.0.0.1:{_free_port()}/"},
+        console={"api_token": "t", "session_secret": "s"},
+        crm={"base_url": "http://127.0.0.1:9"},
+    )
+    command = [sys.executable, "-m", "wxmember", "--config", str(config), "serve"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()  # one line, no traceback
+    assert line.startswith("Error: config error: mongo.uri: the database at 127.0.0.1:")
+    assert line.endswith("does not answer (ServerSelectionTimeoutError)")

@@ -4,7 +4,7 @@ import contextlib
 import secrets
 from dataclasses import dataclass, field
 
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 import handlers
 from jobs.lease import new_owner
@@ -13,9 +13,11 @@ from wxmember import db
 from wxmember.background import Background
 from wxmember.binding import BindingService
 from wxmember.card_activation import CardActivation
+from wxmember.config import ConfigError
 from wxmember.crm import connect_crm
 from wxmember.dispatch import Dispatcher
 from wxmember.drift import DriftLog
+from wxmember.engine import EngineError
 from wxmember.member_system import MemberSystem
 from wxmember.outbox import Outbox
 from wxmember.profiles import ProfileRequests
@@ -66,7 +68,7 @@ class Services:
 def bootstrap(config, database=None, wechat_client=None):
     """Wire the services for ``config``; tests may pass their own database or WeChat client."""
     database = database if database is not None else _connect(config)
-    records = open_records(database, config["wechat"]["dedup_ttl_s"])
+    records = _open_records(database, config)
     client = wechat_client if wechat_client is not None else build_client(config, database)
     crm, simulator = connect_crm(config)
     background = Background()
@@ -156,7 +158,21 @@ def _development_secret(database):
 
 
 def _connect(config):
-    return db.connect(config["mongo"])
+    try:
+        return db.connect(config["mongo"])
+    except EngineError as error:
+        raise ConfigError("mongo.data_dir", str(error)) from None
+
+
+def _open_records(database, config):
+    """The record stores; the first touch of the database, so its failure is named here."""
+    try:
+        return open_records(database, config["wechat"]["dedup_ttl_s"])
+    except PyMongoError as error:
+        where = db.describe(config["mongo"]).get("hosts") or config["mongo"]["uri"]
+        raise ConfigError(
+            "mongo.uri", f"the database at {where} does not answer ({type(error).__name__})"
+        ) from None
 
 
 def _crypto(config):

@@ -432,4 +432,8 @@ def crm_simulator(host, port, members, api_key, latency_ms, error_rate):
 
 def main():
     """Entry point of the ``wxmember`` console script."""
-    cli(obj={})
+    try:
+        cli(obj={})
+    except ConfigError as exc:  # e.g. a database that does not answer: one line, no traceback
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)

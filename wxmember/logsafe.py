@@ -11,9 +11,11 @@ import re
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _DIGIT_RUN = re.compile(r"(?<![\d.])\d{7,}(?![\d.])")
 _SECRET_PARAM = re.compile(
-    r"((?:secret|access_token|api_key|appsecret|token|password|code)=)[^&\s\"']+", re.I
+    r"((?:secret|access_token|api_key|appsecret|token|password|code|signature)=)[^&\s\"']+",
+    re.I,
 )
 _IDENTITY_PARAM = re.compile(r"((?:openid|mobile|wxid)=)([^&\s\"']+)", re.I)
+_IDENTITY_PATH = re.compile(r"(/customers/)([^/?\s\"']+)")  # /api/customers/<openid>
 
 
 def mask(value):
@@ -25,9 +27,10 @@ def mask(value):
 
 
 def redact(text):
-    """``text`` with secret URL parameters and long digit runs (phones, cards) masked."""
+    """``text`` with secrets and signatures, openids and long digit runs masked."""
     text = _SECRET_PARAM.sub(r"\1***", text)
     text = _IDENTITY_PARAM.sub(lambda m: m.group(1) + mask(m.group(2)), text)
+    text = _IDENTITY_PATH.sub(lambda m: m.group(1) + mask(m.group(2)), text)
     return _DIGIT_RUN.sub(lambda m: mask(m.group()), text)
 
 
