@@ -5,9 +5,10 @@ import logging
 import time
 
 import pytest
+import requests
 
 from tests import samples
-from tests.conftest import STAFF_TOKEN, WeChat, database_of
+from tests.conftest import STAFF_TOKEN, LiveServer, WeChat, database_of
 from wxmember.logsafe import RedactingFilter, configure_logging, mask, redact
 
 PHONE = "13812345678"
@@ -66,3 +67,19 @@ def test_filter_rewrites_formatted_arguments():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "card %s", (CARD,), None)
     RedactingFilter().filter(record)
     assert CARD not in record.getMessage()
+
+
+def test_access_log_lines_carry_no_openid_in_paths_and_no_signature(make_app, log_stream):
+    server = LiveServer(make_app())
+    try:
+        requests.get(
+            f"{server.url}/api/customers/oSensitive0002",
+            headers={"Authorization": f"Bearer {STAFF_TOKEN}"},
+            timeout=5,
+        )
+        requests.get(f"{server.url}/wechat?signature=f00dfeedcafe&timestamp=1&nonce=2", timeout=5)
+    finally:
+        server.stop()
+    text = log_stream.getvalue()
+    assert "/api/customers/" in text and "/wechat?signature=" in text  # the lines were written
+    assert "oSensitive0002" not in text and "f00dfeedcafe" not in text
