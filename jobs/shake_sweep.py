@@ -1,12 +1,9 @@
-"""Shake sweep: draws a crash left half-way are closed and their points given back."""
+"""Shake sweep: open draws finished — a lost CRM answer asked again, a crash's points returned."""
 
-from wxmember.shake import sweep_interrupted
+from wxmember.shake_recovery import ShakeRecovery
 
 
 def run(context):
-    """Sweep interrupted draws; return counts."""
+    """Finish the stale open draws; return counts."""
     services = context.services
-    swept = sweep_interrupted(
-        services.database, services.members.ledger, services.records.customers
-    )
-    return {"swept": swept}
+    return ShakeRecovery(services.shakes, services.shake_activities).sweep()

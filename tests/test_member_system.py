@@ -520,12 +520,20 @@ def test_repair_writes_what_a_crash_left(system, monkeypatch):
     assert [r["Balance"] for r in ledger.rows("money", MEMBER)] == [700, 500]
 
 
-def test_audit_cli(app, runner):
+@pytest.mark.mongo  # the command's own process reads the app's database
+def test_audit_cli_finds_a_balance_its_rows_do_not_add_up_to(app, runner, tmp_path):
+    from tests.conftest import write_config
     from wxmember.cli import cli
 
+    config = str(write_config(tmp_path))
     app.extensions["wxmember"].members.points.adjust(MEMBER, 5, "r", "AU1")
-    result = runner.invoke(cli, ["audit"], obj={})
-    assert result.exit_code == 0 and "0 differences" in result.output
+    clean = runner.invoke(cli, ["--config", config, "audit"], obj={})
+    assert clean.exit_code == 0 and "0 differences" in clean.output
+
+    database_of(app)["member/accounts"].update_one({"_id": MEMBER}, {"$inc": {"points.balance": 7}})
+    broken = runner.invoke(cli, ["--config", config, "audit"], obj={})
+    assert broken.exit_code == 1 and "1 differences" in broken.output
+    assert f'"memberID": {MEMBER}' in broken.output
 
 
 # -- what the member sees ----------------------------------------------------------------

@@ -265,15 +265,17 @@ def test_shake_event_of_an_unbound_follower_is_answered_with_the_reason(shake_ap
 # -- the CRM failing to issue ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "fault",
-    [{"down": True}, {"error_rate": 1.0}, {"latency_ms": 1500}],
-    ids=["down", "500", "slow"],
-)
-def test_crm_failure_gives_points_stock_and_limit_back(shake_app, sim, fault):
+def unreachable_crm(shake_app, monkeypatch):
+    """The CRM's address refuses connections: a request that certainly never arrived."""
+    monkeypatch.setattr(shake_app.extensions["wxmember"].crm, "base_url", "http://127.0.0.1:9/v1")
+
+
+def test_a_crm_that_never_got_the_request_gives_points_stock_and_limit_back(
+    shake_app, sim, monkeypatch
+):
     aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}], limit=1)
     member = member_with_points(shake_app, sim, "oUnlucky", 50)
-    sim.faults(**fault)
+    unreachable_crm(shake_app, monkeypatch)
 
     status = refused(shake(member, aid, "x"), "coupon_failed")
 
@@ -282,8 +284,58 @@ def test_crm_failure_gives_points_stock_and_limit_back(shake_app, sim, fault):
     assert "shake" not in database_of(shake_app)["welab/customers"].find_one(
         {"wechatid": "oUnlucky"}
     )
-    sim.faults(down=False, error_rate=0, latency_ms=0)
+    monkeypatch.undo()
     assert shake(member, aid, "y").json["win"] is True  # the limit was given back too
+
+
+def coupons_on_the_crm(app, openid):
+    return app.extensions["wxmember"].crm.coupons(openid=openid)[1]
+
+
+def sweep(app):
+    database_of(app)["shake/draws"].update_many({}, {"$set": {"createDate": 0}})
+    return run_job(app.extensions["wxmember"], "shake_sweep")["counts"]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [{"down": True}, {"error_rate": 1.0}, {"latency_ms": 1500}, {"garbage": True}],
+    ids=["503", "500", "timeout", "garbage"],
+)
+def test_a_lost_crm_answer_leaves_the_draw_open_until_the_crm_says(shake_app, sim, fault):
+    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}], limit=1)
+    member = member_with_points(shake_app, sim, "oWaiting", 50)
+    sim.faults(**fault)
+
+    assert refused(shake(member, aid, "x"), "coupon_pending") == 503
+    assert refused(shake(member, aid, "x"), "coupon_pending") == 503  # the same draw, still open
+    assert points_of(shake_app, member) == 40 and stock_of(shake_app, aid) == 4  # held, not lost
+    sim.faults(down=False, error_rate=0, latency_ms=0, garbage=False)
+    time.sleep(fault.get("latency_ms", 0) / 1000)  # a slow CRM finishes what it was asked
+
+    assert sweep(shake_app) == {"won": 1, "returned": 0, "interrupted": 0, "open": 0}
+    won = shake(member, aid, "x").json  # the draw's answer, now settled
+    assert won["win"] is True and won["coupon_no"]
+    customer = database_of(shake_app)["welab/customers"].find_one({"wechatid": "oWaiting"})
+    assert [record["coupon_no"] for record in customer["shake"]] == [won["coupon_no"]]
+    assert coupons_on_the_crm(shake_app, "oWaiting") == 1  # issued once, and known to us
+    assert points_of(shake_app, member) == 40 and stock_of(shake_app, aid) == 4
+    assert sweep(shake_app)["won"] == 0
+
+
+def test_an_open_draw_the_crm_then_refuses_gives_everything_back(shake_app, sim):
+    aid = create(shake_app, [{"promotion_code": VIP, "lottery_chance": 100, "stock": 5}])
+    member = member_with_points(shake_app, sim, "oRefusedLater", 50)
+    sim.faults(down=True)
+    assert refused(shake(member, aid, "x"), "coupon_pending") == 503
+    state = shake_app.extensions["wxmember"].crm_simulator.app.extensions["crm_state"]
+    state.promotions[VIP]["USED"] = state.promotions[VIP]["TOTAL"]  # sold out meanwhile
+    sim.faults(down=False)
+
+    assert sweep(shake_app) == {"won": 0, "returned": 1, "interrupted": 0, "open": 0}
+    assert refused(shake(member, aid, "x"), "sold_out") == 409
+    assert points_of(shake_app, member) == 50 and stock_of(shake_app, aid, VIP) == 5
+    assert shake_app.extensions["wxmember"].members.ledger.audit() == []
 
 
 def test_coupon_sold_out_on_the_crm_gives_everything_back(shake_app, sim):
@@ -373,11 +425,36 @@ def test_200_shakes_from_50_members_never_oversell(shake_app, sim):
     assert stats["days"][0]["shakes"] == stats["shakes"]
 
 
-def test_a_draw_interrupted_by_a_crash_is_swept_and_its_points_returned(
+class CrashingRandom:
+    """A random source whose draw dies with the process (after the points were taken)."""
+
+    def random(self):
+        raise SystemExit("process killed while drawing")
+
+
+def test_a_draw_a_crash_cut_before_the_crm_is_swept_and_its_points_returned(shake_app, sim):
+    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
+    member = member_with_points(shake_app, sim, "oCrashed", 50)
+    services = shake_app.extensions["wxmember"]
+    real_random, services.shakes.rng = services.shakes.rng, CrashingRandom()
+    with pytest.raises(SystemExit):
+        services.shakes.shake("oCrashed", aid, nonce="n1")
+    services.shakes.rng = real_random
+    assert points_of(shake_app, member) == 40  # taken, and the draw left "drawing"
+    assert refused(shake(member, aid, "n1"), "in_progress") == 409
+
+    assert sweep(shake_app) == {"won": 0, "returned": 0, "interrupted": 1, "open": 0}
+    assert points_of(shake_app, member) == 50
+    assert refused(shake(member, aid, "n1"), "interrupted")
+    assert sweep(shake_app)["interrupted"] == 0
+    assert services.members.ledger.audit() == []
+
+
+def test_a_draw_a_crash_cut_while_asking_the_crm_gets_its_coupon_from_the_sweep(
     shake_app, sim, monkeypatch
 ):
     aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
-    member = member_with_points(shake_app, sim, "oCrashed", 50)
+    member = member_with_points(shake_app, sim, "oCutOff", 50)
     services = shake_app.extensions["wxmember"]
 
     def killed(*args, **kwargs):
@@ -385,19 +462,12 @@ def test_a_draw_interrupted_by_a_crash_is_swept_and_its_points_returned(
 
     monkeypatch.setattr(services.crm, "fetch_coupon", killed)
     with pytest.raises(SystemExit):
-        services.shakes.shake("oCrashed", aid, nonce="n1")
+        services.shakes.shake("oCutOff", aid, nonce="n1")
     monkeypatch.undo()
-    assert points_of(shake_app, member) == 40  # taken, and the draw left "drawing"
-    assert refused(shake(member, aid, "n1"), "in_progress") == 409
 
-    database_of(shake_app)["shake/draws"].update_many({}, {"$set": {"createDate": 0}})
-    run = run_job(services, "shake_sweep")
-
-    assert run["counts"] == {"swept": 1}
-    assert points_of(shake_app, member) == 50
-    assert refused(shake(member, aid, "n1"), "interrupted")
-    assert run_job(services, "shake_sweep")["counts"] == {"swept": 0}
-    assert services.members.ledger.audit() == []
+    assert sweep(shake_app)["won"] == 1
+    assert shake(member, aid, "n1").json["win"] is True
+    assert points_of(shake_app, member) == 40 and coupons_on_the_crm(shake_app, "oCutOff") == 1
 
 
 @pytest.mark.mongo  # a transaction: the engine or a replica set
@@ -405,7 +475,7 @@ def test_a_give_back_cut_short_leaves_the_draw_whole_for_the_sweep(shake_app, si
     aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
     member = member_with_points(shake_app, sim, "oCutShort", 50)
     services = shake_app.extensions["wxmember"]
-    sim.faults(down=True)
+    unreachable_crm(shake_app, monkeypatch)
     post = services.members.ledger.post
 
     def dies_on_refund(kind, member_id, amount, *args, **kwargs):
@@ -420,7 +490,6 @@ def test_a_give_back_cut_short_leaves_the_draw_whole_for_the_sweep(shake_app, si
 
     # nothing of the give-back happened: not the stock alone, nor a closed draw without points
     assert stock_of(shake_app, aid) == 4 and points_of(shake_app, member) == 40
-    assert refused(shake(member, aid, "n1"), "in_progress") == 409
-    database_of(shake_app)["shake/draws"].update_many({}, {"$set": {"createDate": 0}})
-    assert run_job(services, "shake_sweep")["counts"] == {"swept": 1}
-    assert points_of(shake_app, member) == 50 and services.members.ledger.audit() == []
+    assert refused(shake(member, aid, "n1"), "coupon_pending") == 503  # open, for the sweep
+    assert sweep(shake_app)["won"] == 1  # the CRM is back: the member gets the prize paid for
+    assert points_of(shake_app, member) == 40 and services.members.ledger.audit() == []

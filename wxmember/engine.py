@@ -97,7 +97,7 @@ def ensure_running(data_dir, idle_exit_s=DEFAULT_IDLE_EXIT_S, timeout_s=START_TI
         return engine
     data_dir.mkdir(parents=True, exist_ok=True)
     with _locked(data_dir / "start.lock"):  # one starter at a time; the others wait here
-        engine = running(data_dir)
+        engine = _settled(data_dir, timeout_s)
         if engine is not None:
             return engine
         (data_dir / STOPPED).unlink(missing_ok=True)
@@ -135,6 +135,23 @@ def _watch(data_dir, interval_s):
             ensure_running(data_dir)
         except EngineError as error:
             log.error("cannot restart the embedded engine: %s", error)
+
+
+def _settled(data_dir, timeout_s):
+    """The running engine, or None once no engine holds the directory.
+
+    An engine that holds the lock without ``engine.json`` is starting or stopping
+    (an idle engine takes a few seconds to close the store): wait for either.
+    """
+    deadline = time.monotonic() + timeout_s
+    while _owner_alive(data_dir):
+        engine = running(data_dir)
+        if engine is not None:
+            return engine
+        if time.monotonic() > deadline:
+            raise EngineError(f"the engine holding {data_dir} neither answers nor stops")
+        time.sleep(0.05)
+    return None
 
 
 def running(data_dir):

@@ -6,10 +6,14 @@ Every guard is one atomic MongoDB update, never a read followed by a write:
 - the limit: a per-member, per-cycle counter increased only below the limit;
 - the points: a conditional ledger write that cannot go below zero;
 - the stock: a decrement of the prize only while its stock is above zero.
-When the CRM does not issue the coupon (down, refusal, sold out), the stock,
-the points and the limit are given back and the member is told.
+When the CRM refuses the coupon (sold out, refused) or certainly never got the
+request, the stock, the points and the limit are given back and the member is
+told. When its answer is lost (a timeout, a 5xx), the coupon may exist: the same
+idempotency key is asked again, then the draw is left open for the sweep
+(``wxmember/shake_recovery.py``), which asks the CRM until it knows.
 """
 
+import functools
 import logging
 import secrets
 
@@ -18,7 +22,7 @@ from pymongo.errors import DuplicateKeyError
 
 from wxmember import db
 from wxmember.clock import now_ms
-from wxmember.crm import CRMError, CRMRejected
+from wxmember.crm import CRMError, CRMRejected, outcome_unknown
 from wxmember.ledger import Entry, InsufficientBalance
 from wxmember.logsafe import mask
 from wxmember.refusals import Refused
@@ -32,6 +36,19 @@ MISS_TEXT = "很遗憾，这次没有摇中，再试一次吧！"
 
 class ShakeRefused(Refused):
     """The shake cannot be made; nothing was taken."""
+
+
+class ShakePending(ShakeRefused):
+    """The CRM did not say whether it issued the coupon: the sweep asks it again.
+
+    The draw stays open with what it took; nothing is given back and no coupon is
+    recorded until the CRM answers the same idempotency key.
+    """
+
+    default_status = 503
+
+    def __init__(self):
+        super().__init__("coupon_pending", "网络繁忙，奖品发放结果确认中，请稍后在卡券中查看")
 
 
 class ShakeDraws:
@@ -55,10 +72,12 @@ class ShakeDraws:
             return earlier
         try:
             result = self._draw(key, activity, customer, now)
+        except ShakePending:
+            raise  # the draw stays open for the sweep
         except ShakeRefused as refused:
-            self._finish(key, "refused", refused.answer())  # unless the give-back closed it
+            self.finish(key, "refused", refused.answer())  # unless the give-back closed it
             raise
-        self._finish(key, "done", result, result.get("prize_code"))
+        self.finish(key, "done", result, result.get("prize_code"))
         return result
 
     def _activity(self, aid, now):
@@ -90,11 +109,14 @@ class ShakeDraws:
             draw = self.database[DRAWS].find_one({"_id": key})
         if draw["state"] == "refused":
             raise ShakeRefused(draw["result"]["code"], draw["result"]["message"])
+        if draw["state"] == "drawing" and draw.get("issuing"):
+            raise ShakePending()
         if draw["state"] == "drawing":
             raise ShakeRefused("in_progress", "正在摇奖，请稍候", 409)
         return draw["result"]
 
-    def _finish(self, key, state, result, prize=None, session=None):
+    def finish(self, key, state, result, prize=None, session=None):
+        """Close the open draw ``key`` with its answer (a closed one is left as it is)."""
         self.database[DRAWS].update_one(
             {"_id": key, "state": "drawing"},
             {"$set": {"state": state, "result": result, "prize": prize}},
@@ -112,15 +134,44 @@ class ShakeDraws:
                 self._refund_points(key, member_id, cost)
                 self._give_back_shake(counter)
             return self._miss(openid, activity, cost if activity["chargeOnMiss"] else 0)
+        issuing = self._note_issuing(key, member_id, cost, counter, prize)
         try:
-            coupon_no = self.crm.fetch_coupon(
-                openid, prize["promotion_code"], activity["name"], idempotency_key=f"shake:{key}"
-            )
+            coupon_no = self.issue(key, openid, prize["promotion_code"], activity["name"])
         except CRMError as error:
-            refused = self._not_issued(error, openid)
-            self._give_back(key, member_id, cost, counter, activity, prize, refused)
+            if outcome_unknown(error):
+                log.warning("coupon for %s unknown: %s; the sweep asks again", mask(openid), error)
+                raise ShakePending() from None
+            refused = self.refusal_for(error, openid)
+            self.give_back(key, activity["_id"], issuing, refused)
             raise refused from None
-        return self._win(customer, activity, prize, coupon_no, cost, now)
+        return self.record_win(customer, activity, prize, coupon_no, cost, now)
+
+    def _note_issuing(self, key, member_id, cost, counter, prize):
+        """Write on the draw what it took before asking the CRM: enough to finish it later."""
+        issuing = {
+            "memberID": member_id,
+            "cost": cost,
+            "counter": counter,
+            "promotion_code": prize["promotion_code"],
+        }
+        self.database[DRAWS].update_one({"_id": key}, {"$set": {"issuing": issuing}})
+        return issuing
+
+    def issue(self, key, openid, promotion_code, memo):
+        """The CRM's coupon for draw ``key``; asked twice when the first answer is lost.
+
+        The draw's idempotency key makes every ask after the first return the
+        same coupon, never a second one.
+        """
+        ask = functools.partial(
+            self.crm.fetch_coupon, openid, promotion_code, memo, idempotency_key=f"shake:{key}"
+        )
+        try:
+            return ask()
+        except CRMError as error:
+            if not outcome_unknown(error):
+                raise
+            return ask()
 
     def _count_shake(self, activity, openid, now):
         """Take one shake of the member's cycle allowance; the counter's id, or None."""
@@ -172,22 +223,21 @@ class ShakeDraws:
         )
         return taken.modified_count == 1
 
-    def _give_back(self, key, member_id, cost, counter, activity, prize, refused):
-        """Undo what a shake took — stock, points, allowance — and close it, all or nothing.
+    def give_back(self, key, aid, issuing, refused):
+        """Undo what draw ``key`` took — stock, points, allowance — and close it, all or nothing.
 
-        Should this fail (the process dies), the draw stays ``drawing`` and the
-        sweep returns its points.
+        Should this fail (the process dies), the draw stays open for the sweep.
         """
 
         def undo(session):
             self.database[ACTIVITIES].update_one(
-                {"_id": activity["_id"], "prizes.promotion_code": prize["promotion_code"]},
+                {"_id": aid, "prizes.promotion_code": issuing["promotion_code"]},
                 {"$inc": {"prizes.$.stock": 1, "prizes.$.won": -1}},
                 session=session,
             )
-            self._refund_points(key, member_id, cost, session)
-            self._give_back_shake(counter, session)
-            self._finish(key, "refused", refused.answer(), session=session)
+            self._refund_points(key, issuing["memberID"], issuing["cost"], session)
+            self._give_back_shake(issuing["counter"], session)
+            self.finish(key, "refused", refused.answer(), session=session)
 
         db.all_or_nothing(self.database, undo)
 
@@ -203,7 +253,8 @@ class ShakeDraws:
             )
 
     @staticmethod
-    def _not_issued(error, openid):
+    def refusal_for(error, openid):
+        """What the member is told when the CRM certainly did not issue the coupon."""
         log.warning("coupon not issued to %s: %s", mask(openid), error)
         if isinstance(error, CRMRejected) and error.code == "sold_out":
             return ShakeRefused("sold_out", "此活动优惠券已发完，积分已退回")
@@ -213,7 +264,8 @@ class ShakeDraws:
         self.logs.append(openid, "shake_miss", {"aid": activity["_id"], "points": cost})
         return {"win": False, "points": cost, "message": MISS_TEXT}
 
-    def _win(self, customer, activity, prize, coupon_no, cost, now):
+    def record_win(self, customer, activity, prize, coupon_no, cost, now):
+        """The won coupon on the customer (seed 000's ``shake``), in the logs and the feeds."""
         openid = customer["wechatid"]
         record = {
             "aid": activity["_id"],
@@ -247,39 +299,3 @@ class ShakeDraws:
             "points": cost,
             "message": f"恭喜您摇中了{prize['display_name']}！券号：{coupon_no}",
         }
-
-
-def sweep_interrupted(database, ledger, customers, older_than_ms=120_000, now=None):
-    """Close draws a crash left half-way and give their points back; return how many.
-
-    A draw still ``drawing`` after ``older_than_ms`` belongs to no live request. Its
-    points, if taken, are returned under the draw's own refund key, so a repeat is
-    harmless. Stock or an allowance it took stays taken: a unit short beats a coupon
-    given twice.
-    """
-    now = now or now_ms()
-    swept = 0
-    stale = {"state": "drawing", "createDate": {"$lt": now - older_than_ms}}
-    for draw in database[DRAWS].find(stale):
-        interrupted = {"code": "interrupted", "message": "摇奖中断，积分已退回"}
-        closed = database[DRAWS].find_one_and_update(
-            {"_id": draw["_id"], "state": "drawing"},
-            {"$set": {"state": "refused", "result": interrupted}},
-        )
-        if closed is None:
-            continue  # the request itself, or another sweeper, finished it
-        binding = (customers.get(draw["openid"]) or {}).get("HaiLanMemberInfo")
-        if binding:
-            ledger.repair(binding["memberID"])  # a row the crash left in the journal
-            cost = ledger.row("points", f"shake:{draw['_id']}:cost")
-            if cost is not None:
-                entry = Entry(draw["_id"], "摇一摇", "摇奖中断积分退回")
-                ledger.post(
-                    "points",
-                    cost["MemberID"],
-                    -cost["Integral"],
-                    entry,
-                    f"shake:{draw['_id']}:refund",
-                )
-        swept += 1
-    return swept

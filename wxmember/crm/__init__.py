@@ -1,7 +1,13 @@
 """The store CRM: contract (openapi.yaml), client, errors and the built-in simulator."""
 
 from wxmember.crm.client import CRMClient, idempotency_key
-from wxmember.crm.errors import CRMError, CRMProtocolError, CRMRejected, CRMUnavailable
+from wxmember.crm.errors import (
+    CRMError,
+    CRMProtocolError,
+    CRMRejected,
+    CRMUnavailable,
+    outcome_unknown,
+)
 
 __all__ = [
     "CRMClient",
@@ -11,6 +17,7 @@ __all__ = [
     "CRMUnavailable",
     "connect_crm",
     "idempotency_key",
+    "outcome_unknown",
 ]
 
 SIMULATOR = "simulator"

@@ -13,6 +13,7 @@ import time
 import uuid
 
 import requests
+import urllib3
 
 from wxmember.crm.errors import CRMError, CRMProtocolError, CRMRejected, CRMUnavailable
 from wxmember.logsafe import mask
@@ -66,12 +67,14 @@ class CRMClient:
             response = self.session.request(
                 method, self.base_url + path, timeout=timeout_s, **kwargs
             )
-        except requests.Timeout:
+        except requests.Timeout as exc:
             log.warning("CRM %s %s timed out after %.1fs", method, shown, timeout_s)
-            raise CRMUnavailable(f"{method} {shown}: timeout") from None
+            unsent = isinstance(exc, requests.ConnectTimeout)
+            raise CRMUnavailable(f"{method} {shown}: timeout", unsent=unsent) from None
         except requests.RequestException as exc:
             log.warning("CRM %s %s failed: %s", method, shown, type(exc).__name__)
-            raise CRMUnavailable(f"{method} {shown}: {type(exc).__name__}") from None
+            detail = f"{method} {shown}: {type(exc).__name__}"
+            raise CRMUnavailable(detail, unsent=_never_connected(exc)) from None
         elapsed_ms = (time.monotonic() - started) * 1000
         log.info("CRM %s %s -> %s in %.0f ms", method, shown, response.status_code, elapsed_ms)
         return _decode(response, f"{method} {shown}")
@@ -230,6 +233,14 @@ def _decode(response, what):
     if response.status_code >= 400 or body.get("success") is False:
         raise CRMRejected(response.status_code, body.get("code"), body.get("error"))
     return body
+
+
+def _never_connected(exc):
+    """True when the connection itself failed (refused, no route): nothing was sent."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(
+        reason, urllib3.exceptions.NewConnectionError
+    )
 
 
 def _require(answer, *fields):

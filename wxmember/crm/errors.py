@@ -13,9 +13,26 @@ class CRMError(Exception):
 
 
 class CRMUnavailable(CRMError):
-    """The CRM did not answer in time, refused the connection or failed (5xx)."""
+    """The CRM did not answer in time, refused the connection or failed (5xx).
+
+    ``unsent`` is True when the request certainly never reached the CRM (the
+    connection was refused or never made): a change is then known not to have
+    happened. Otherwise the outcome of a change is unknown — ask again with the
+    same idempotency key.
+    """
 
     message = "会员系统繁忙，请稍后再试"
+
+    def __init__(self, detail, message=None, unsent=False):
+        super().__init__(detail, message)
+        self.unsent = unsent
+
+
+def outcome_unknown(error):
+    """True when a change the CRM was asked for may have happened despite ``error``."""
+    if isinstance(error, CRMRejected):
+        return False
+    return not (isinstance(error, CRMUnavailable) and error.unsent)
 
 
 class CRMProtocolError(CRMError):
