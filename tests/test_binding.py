@@ -4,6 +4,7 @@ import time
 from datetime import datetime, timezone
 
 import pytest
+import requests
 
 from tests import samples
 from tests.conftest import WeChat, database_of
@@ -237,6 +238,34 @@ def test_a_refused_send_uses_up_no_allowance_of_the_other_limits(member_app, sim
     counters = database_of(member_app)["wxmember/rate_limits"]
     day = counters.find_one({"_id": {"$regex": "^sms-mobile-day[|]13900000004[|]"}})
     assert day["hits"] == 1  # the refused send took nothing of the day's five
+
+
+def lose_the_first_answer_to(app, path, monkeypatch):
+    """The CRM does the change, but its answer to the first request never comes back."""
+    session = app.extensions["wxmember"].crm.session
+    real, lost = session.request, []
+
+    def lossy(method, url, **kwargs):
+        response = real(method, url, **kwargs)
+        if url.endswith(path) and not lost:
+            lost.append(url)
+            raise requests.ReadTimeout("answer lost")
+        return response
+
+    monkeypatch.setattr(session, "request", lossy)
+    return lost
+
+
+def test_a_bind_whose_crm_answer_is_lost_is_asked_again_and_agrees(member_app, sim, monkeypatch):
+    card = sim.a_member(verified=True)
+    member = Member(member_app, "oLostAnswer", sim)
+    lost = lose_the_first_answer_to(member_app, "/members/bind", monkeypatch)
+
+    response = member.bind(card["MOBILE_TELEPHONE_NO"])
+
+    assert lost and response.status_code == 200 and response.json["bound"]
+    assert is_bound(member_app, "oLostAnswer")
+    assert sim.member(card["MEMBER_ID"])["WX_OPENID"] == "oLostAnswer"  # both sides agree
 
 
 # -- conflicts -------------------------------------------------------------------

@@ -6,13 +6,14 @@ and one mobile per WeChat user. If that update loses a race, the CRM is told to
 unbind again through the outbox, so neither side is left half-bound.
 """
 
+import functools
 import logging
 import re
 
 from pymongo.errors import DuplicateKeyError
 
 from wxmember import db
-from wxmember.crm import CRMError, CRMRejected, idempotency_key
+from wxmember.crm import CRMError, CRMRejected, idempotency_key, once_more_if_lost
 from wxmember.logsafe import mask
 from wxmember.refusals import Refused
 
@@ -106,13 +107,17 @@ class BindingService:
             if not name:
                 raise BindingRefused(400, "name_required", "该手机号还不是会员，请填写姓名开通新卡")
             key = idempotency_key("apply", openid, mobile, name)
-            return self.crm.open_card(openid, name, mobile, idempotency_key=key), True
+            apply = functools.partial(self.crm.open_card, openid, name, mobile, idempotency_key=key)
+            return once_more_if_lost(apply), True
         if check.get("openid") not in (None, "", openid):
             raise BindingRefused(409, "card_taken", "该会员卡已绑定其他微信账号")
         if not check.get("checked") and not card_number:
             raise BindingRefused(400, "card_required", "该手机号未在门店验证，请输入会员卡号")
         key = idempotency_key("bind", openid, check.get("MEMBER_ID"), card_number)
-        return self.crm.bind_card(openid, mobile, name, card_number, idempotency_key=key), False
+        bind = functools.partial(
+            self.crm.bind_card, openid, mobile, name, card_number, idempotency_key=key
+        )
+        return once_more_if_lost(bind), False
 
     def _record_binding(self, openid, mobile, membership, opened):
         member_id = int(membership["MEMBER_ID"])

@@ -22,7 +22,7 @@ from pymongo.errors import DuplicateKeyError
 
 from wxmember import db
 from wxmember.clock import now_ms
-from wxmember.crm import CRMError, CRMRejected, outcome_unknown
+from wxmember.crm import CRMError, CRMRejected, once_more_if_lost, outcome_unknown
 from wxmember.ledger import Entry, InsufficientBalance
 from wxmember.logsafe import mask
 from wxmember.refusals import Refused
@@ -166,12 +166,7 @@ class ShakeDraws:
         ask = functools.partial(
             self.crm.fetch_coupon, openid, promotion_code, memo, idempotency_key=f"shake:{key}"
         )
-        try:
-            return ask()
-        except CRMError as error:
-            if not outcome_unknown(error):
-                raise
-            return ask()
+        return once_more_if_lost(ask)
 
     def _count_shake(self, activity, openid, now):
         """Take one shake of the member's cycle allowance; the counter's id, or None."""

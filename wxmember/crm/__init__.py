@@ -1,6 +1,6 @@
 """The store CRM: contract (openapi.yaml), client, errors and the built-in simulator."""
 
-from wxmember.crm.client import CRMClient, idempotency_key
+from wxmember.crm.client import CRMClient, idempotency_key, once_more_if_lost
 from wxmember.crm.errors import (
     CRMError,
     CRMProtocolError,
@@ -17,6 +17,7 @@ __all__ = [
     "CRMUnavailable",
     "connect_crm",
     "idempotency_key",
+    "once_more_if_lost",
     "outcome_unknown",
 ]
 

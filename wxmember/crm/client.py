@@ -15,13 +15,34 @@ import uuid
 import requests
 import urllib3
 
-from wxmember.crm.errors import CRMError, CRMProtocolError, CRMRejected, CRMUnavailable
+from wxmember.crm.errors import (
+    CRMError,
+    CRMProtocolError,
+    CRMRejected,
+    CRMUnavailable,
+    outcome_unknown,
+)
 from wxmember.logsafe import mask
 
 log = logging.getLogger(__name__)
 
 _RETRYABLE_STATUS = {429, 502, 503, 504}
 _NUMBER_IN_PATH = re.compile(r"/(\d{5,})")
+
+
+def once_more_if_lost(change):
+    """Call ``change`` (a CRM change under a fixed idempotency key), again if its answer was lost.
+
+    A timeout or a 5xx leaves the outcome unknown; asked again under the same key,
+    the CRM answers what it did (or does it now), never twice.
+    """
+    try:
+        return change()
+    except CRMError as error:
+        if not outcome_unknown(error):
+            raise
+        log.info("CRM answer lost (%s): asking again under the same key", error)
+        return change()
 
 
 def idempotency_key(*parts):
