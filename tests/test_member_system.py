@@ -69,6 +69,15 @@ def purchase(staff, form_id, amount, **extra):
 # -- ledgers -------------------------------------------------------------------------
 
 
+def test_deeply_nested_json_is_a_400_not_a_500(app):
+    body = "[" * 100_000 + "]" * 100_000
+    for path in ("/api/transactions", "/api/activities", "/api/grades", "/api/point-rules"):
+        response = app.test_client().post(
+            path, data=body, content_type="application/json", headers=AUTH
+        )
+        assert response.status_code == 400, path
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
@@ -333,8 +342,17 @@ def test_refund_of_must_be_a_form_id_never_an_operator(app, staff, refund_of):
     assert refund(app.test_client(), "F600-R", 10, "F600")[0] == 200  # the real one still can
 
 
-@pytest.mark.parametrize("amount", [float("nan"), float("inf"), 1e308, 2**63, -1])
-def test_amounts_out_of_range_are_refused_before_anything_is_written(app, staff, amount):
+@pytest.mark.parametrize(
+    ("amount", "error"),
+    [
+        (float("nan"), "invalid_body"),  # not JSON at all
+        (float("inf"), "invalid_body"),
+        (1e308, "invalid_amount"),
+        (2**63, "invalid_amount"),
+        (-1, "invalid_amount"),
+    ],
+)
+def test_amounts_out_of_range_are_refused_before_anything_is_written(app, staff, amount, error):
     client = app.test_client()
     body = {"formId": "F700", "memberID": MEMBER, "type": "purchase", "amount": amount}
     response = client.post(
@@ -343,7 +361,7 @@ def test_amounts_out_of_range_are_refused_before_anything_is_written(app, staff,
         content_type="application/json",
         headers=AUTH,
     )
-    assert response.status_code == 400 and response.json["error"] == "invalid_amount"
+    assert response.status_code == 400 and response.json["error"] == error
     assert database_of_tx(app.extensions["wxmember"].members).count_documents({}) == 0
 
 

@@ -65,3 +65,30 @@ def test_without_appsecret_the_page_says_to_open_it_in_wechat(make_app):
     response = make_app().test_client().get("/m/bind")
     assert response.status_code == 401
     assert "请在微信中打开" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/m/bind",
+        "/\\evil.example",
+        "/m/../admin",
+        "/m/shake\r\nSet-Cookie: wxmember_session=forged",
+        "/m/shake%0d%0aSet-Cookie:x",
+        "/api/logs",
+        "",
+    ],
+)
+def test_next_after_login_is_only_a_member_page_of_ours(make_app, target):
+    client = make_app().test_client()
+    response = client.get("/m/dev/login", query_string={"openid": "oNext", "next": target})
+    assert response.status_code == 302
+    assert response.location == "/m/bind"  # the default page, never the given target
+    assert "Set-Cookie: wxmember_session=forged" not in str(response.headers)
+
+
+def test_next_after_login_keeps_a_member_page(make_app):
+    client = make_app().test_client()
+    response = client.get("/m/dev/login", query_string={"openid": "oNext", "next": "/m/shake"})
+    assert (response.status_code, response.location) == (302, "/m/shake")

@@ -493,3 +493,19 @@ def test_a_give_back_cut_short_leaves_the_draw_whole_for_the_sweep(shake_app, si
     assert refused(shake(member, aid, "n1"), "coupon_pending") == 503  # open, for the sweep
     assert sweep(shake_app)["won"] == 1  # the CRM is back: the member gets the prize paid for
     assert points_of(shake_app, member) == 40 and services.members.ledger.audit() == []
+
+
+@pytest.mark.parametrize("chance", ["NaN", "Infinity", "-Infinity", "1e308", "101"])
+def test_a_chance_that_is_not_a_percentage_is_refused_and_nothing_stored(shake_app, chance):
+    now = int(time.time() * 1000)
+    body = (
+        f'{{"name": "x", "start": {now}, "end": {now + 1000}, "points": 1, "cycle": "day",'
+        f' "prizes": [{{"promotion_code": "{CASH}", "lottery_chance": {chance}, "stock": 1}}]}}'
+    )
+    client = shake_app.test_client()
+    response = client.post(
+        "/api/activities", data=body, content_type="application/json", headers=AUTH
+    )
+    assert response.status_code == 400 and response.json["ok"] is False
+    listed = client.get("/api/activities", headers=AUTH)
+    assert listed.status_code == 200 and listed.json["items"] == []  # still valid JSON

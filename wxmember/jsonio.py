@@ -1,5 +1,11 @@
-"""JSON for MongoDB documents: ObjectId as text, datetimes as epoch milliseconds."""
+"""JSON in and out: ObjectId as text, datetimes as epoch milliseconds; strict parsing.
 
+Request bodies are parsed strictly: ``NaN``/``Infinity`` (not JSON, though Python
+accepts them) and nesting past ``MAX_DEPTH`` are refused as bad JSON, so every
+route answers 400 instead of storing a NaN or running out of stack.
+"""
+
+import json
 from datetime import datetime
 
 from bson import ObjectId
@@ -15,6 +21,45 @@ def to_jsonable(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+MAX_DEPTH = 32  # no request of ours nests deeper than a few levels
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def strict_loads(text):
+    """``json.loads`` without NaN/Infinity and without deep nesting (ValueError)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    if _depth_over(text, MAX_DEPTH):
+        raise ValueError(f"JSON nested deeper than {MAX_DEPTH}")
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+def _depth_over(text, limit):
+    """True when brackets outside strings nest deeper than ``limit`` (a linear scan)."""
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            continue
+        if char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
 class MongoJSONProvider(DefaultJSONProvider):
     """Flask's JSON provider, taught ObjectId and datetime; keeps Chinese readable."""
 
@@ -23,3 +68,6 @@ class MongoJSONProvider(DefaultJSONProvider):
     @staticmethod
     def default(value):
         return to_jsonable(value)
+
+    def loads(self, s, **kwargs):
+        return strict_loads(s)

@@ -6,6 +6,7 @@ See https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/Wechat_webpage_
 """
 
 import logging
+import re
 import secrets
 from urllib.parse import urlencode
 
@@ -27,6 +28,7 @@ from wxmember.jsonerrors import json_error
 from wxmember.refusals import Refused, refused_response
 
 log = logging.getLogger(__name__)
+SAFE_NEXT = re.compile(r"/m/[A-Za-z0-9/_\-.?=&%]{0,200}")  # a path of ours, printable ASCII
 
 bp = Blueprint("member_session", __name__, url_prefix="/m")
 
@@ -117,8 +119,13 @@ def _openid_for_code(code):
 
 
 def _safe_next(target):
-    """Only our own member pages are valid targets after login."""
-    if target and target.startswith("/m/") and not target.startswith("//"):
+    """Only our own member pages are valid targets after login (no control characters)."""
+    if (
+        isinstance(target, str)
+        and SAFE_NEXT.fullmatch(target)
+        and not target.startswith("//")
+        and ".." not in target
+    ):
         return target
     return url_for("member.bind_page")
 

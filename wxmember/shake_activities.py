@@ -7,6 +7,7 @@ Prizes are coupon activities of the CRM already pulled into ``lavico/activity``;
 their chances add up to at most 100, the rest is "no prize".
 """
 
+import math
 from datetime import datetime
 
 from bson import ObjectId
@@ -38,11 +39,21 @@ def cycle_key(cycle, ms):
     return "all"
 
 
-def _number(body, field, minimum=0, whole=True):
+MAX_NUMBER = 2**53  # exact in every JSON reader, storable in MongoDB
+
+
+def _number(body, field, minimum=0, whole=True, maximum=MAX_NUMBER):
     value = body.get(field)
     kinds = int if whole else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value < minimum:
-        raise InvalidActivity(f"{field} must be a {'whole ' if whole else ''}number ≥ {minimum}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, kinds)
+        or not math.isfinite(value)
+        or not minimum <= value <= maximum
+    ):
+        raise InvalidActivity(
+            f"{field} must be a {'whole ' if whole else ''}number from {minimum} to {maximum}"
+        )
     return value
 
 
