@@ -57,6 +57,12 @@ def test_post_signed_with_another_token_is_403(app, client):
     assert count_documents(app) == NOTHING
 
 
+HEADER = (
+    b"<xml><ToUserName>a</ToUserName><FromUserName>o</FromUserName>"
+    b"<CreateTime>1700000000</CreateTime><MsgType>text</MsgType></xml>"
+)
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -68,8 +74,26 @@ def test_post_signed_with_another_token_is_403(app, client):
         b"<xml><ToUserName>a</ToUserName><FromUserName>o</FromUserName>"
         b"<CreateTime>soon</CreateTime><MsgType>text</MsgType></xml>",
         b"\xff\xfe\x00garbage",
+        HEADER.replace(b"1700000000", "①".encode()),
+        HEADER.replace(b"1700000000", "17²".encode()),
+        HEADER.replace(b"1700000000", "１７００".encode()),  # full-width digits
+        HEADER.replace(b"</xml>", b"<a>" * 600 + b"</a>" * 600 + b"</xml>"),
+        HEADER.replace(b"</xml>", b"<a/>" * 200_000 + b"</xml>"),
     ],
-    ids=["empty", "text", "truncated", "wrong-root", "no-msgtype", "bad-time", "binary"],
+    ids=[
+        "empty",
+        "text",
+        "truncated",
+        "wrong-root",
+        "no-msgtype",
+        "bad-time",
+        "binary",
+        "circled-time",
+        "superscript-time",
+        "fullwidth-time",
+        "nested-600",
+        "200k-elements",
+    ],
 )
 def test_body_that_is_not_a_wechat_message_is_400(app, client, body):
     query, _ = signed_request("", TOKEN)

@@ -7,6 +7,7 @@ before anything is expanded. The raw ``Event`` is kept (a ``subscribe`` with a
 See https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_event_pushes.html
 """
 
+import re
 from dataclasses import dataclass
 
 from defusedxml import DefusedXmlException
@@ -15,6 +16,9 @@ from defusedxml.ElementTree import ParseError, fromstring
 from wxmember.wechat.errors import InvalidMessage
 
 REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
+DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: str.isdigit() takes "①" and "²"
+MAX_ELEMENTS = 500  # a shake event with many beacons has a few dozen
+MAX_DEPTH = 8  # <xml><AroundBeacons><AroundBeacon><Uuid> is 4
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ def parse(xml):
         raise InvalidMessage(f"missing {', '.join(missing)}")
     if not all(isinstance(fields[name], str) for name in REQUIRED):
         raise InvalidMessage("header fields must be plain text")
-    if not fields["CreateTime"].isdigit():
+    if not DIGITS.fullmatch(fields["CreateTime"]):
         raise InvalidMessage("CreateTime is not a number")
     if fields["MsgType"].lower() == "event" and not isinstance(fields.get("Event"), str):
         raise InvalidMessage("event without Event")
@@ -99,22 +103,35 @@ def parse_xml(xml):
         raise InvalidMessage("body is not well-formed XML") from None
     if root.tag != "xml":
         raise InvalidMessage("root element is not <xml>")
+    _check_shape(root)
     return root
 
 
+def _check_shape(root):
+    """Refuse documents no WeChat message comes close to: too many or too deep elements."""
+    depths = {root: 1}
+    for count, element in enumerate(root.iter(), start=1):
+        if count > MAX_ELEMENTS:
+            raise InvalidMessage(f"more than {MAX_ELEMENTS} elements")
+        depth = depths.pop(element)
+        if depth > MAX_DEPTH:
+            raise InvalidMessage(f"elements nested deeper than {MAX_DEPTH}")
+        depths.update((child, depth + 1) for child in element)
+
+
 def element_to_dict(element):
-    """Text for a leaf; a dict for children (a list where a tag repeats)."""
+    """Text for a leaf; a dict for children (a list where a tag repeats). Linear in size."""
     children = list(element)
     if not children:
         return (element.text or "").strip()
-    result = {}
+    result, repeated = {}, set()
     for child in children:
         value = element_to_dict(child)
-        if child.tag in result:
-            previous = result[child.tag]
-            result[child.tag] = (
-                [*previous, value] if isinstance(previous, list) else [previous, value]
-            )
-        else:
+        if child.tag not in result:
             result[child.tag] = value
+        elif child.tag in repeated:
+            result[child.tag].append(value)
+        else:
+            result[child.tag] = [result[child.tag], value]
+            repeated.add(child.tag)
     return result
