@@ -181,10 +181,12 @@ def safe_app(make_app):
     ],
     ids=["bad-base64", "truncated", "block-short", "corrupt", "wrong-appid", "wrong-key"],
 )
-def test_safe_mode_bad_ciphertext_is_400(safe_app, encrypted):
+def test_safe_mode_bad_ciphertext_is_400_and_the_same_answer_for_every_fault(safe_app, encrypted):
     client = safe_app.test_client()
     response = _safe_post(client, _envelope(encrypted), encrypted)
     assert response.status_code == 400
+    # one refusal whatever went wrong: no padding oracle
+    assert response.data == b"not a WeChat message: Encrypt cannot be decrypted for this account"
     assert count_documents(safe_app) == NOTHING
 
 

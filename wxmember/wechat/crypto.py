@@ -2,12 +2,13 @@
 
 Strict where WeChat's reference code is lax: bad base64, a ciphertext that is not
 whole blocks, bad PKCS#7 padding, a length that overruns, text that is not UTF-8
-and a foreign appid all raise InvalidMessage.
+and a foreign appid all raise the same InvalidMessage.
 See https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Message_encryption_and_decryption_instructions.html
 """
 
 import base64
 import binascii
+import logging
 import os
 import struct
 
@@ -16,6 +17,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from wxmember.wechat.errors import InvalidMessage
 
 BLOCK = 32  # WeChat pads to 32 bytes, not AES's 16
+UNDECRYPTABLE = "Encrypt cannot be decrypted for this account"
+log = logging.getLogger(__name__)
 
 
 class MessageCrypto:
@@ -38,31 +41,46 @@ class MessageCrypto:
         return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
 
     def decrypt(self, ciphertext):
-        """The XML inside ``ciphertext``; InvalidMessage if anything is off."""
+        """The XML inside ``ciphertext``; InvalidMessage if anything is off.
+
+        Every failure is the same refusal, whatever went wrong: answers that told a
+        bad padding from an overrunning length would make a padding oracle.
+        """
+        try:
+            return self._open(ciphertext)
+        except _Undecryptable as error:
+            log.debug("safe-mode body refused: %s", error)
+            raise InvalidMessage(UNDECRYPTABLE) from None
+
+    def _open(self, ciphertext):
         try:
             raw = base64.b64decode(ciphertext, validate=True)
         except (binascii.Error, ValueError):
-            raise InvalidMessage("Encrypt is not base64") from None
+            raise _Undecryptable("Encrypt is not base64") from None
         if not raw or len(raw) % 16:
-            raise InvalidMessage("ciphertext is not a whole number of AES blocks")
+            raise _Undecryptable("ciphertext is not a whole number of AES blocks")
         decryptor = self._cipher().decryptor()
         plain = _unpad(decryptor.update(raw) + decryptor.finalize())
         if len(plain) < 20:
-            raise InvalidMessage("ciphertext too short")
+            raise _Undecryptable("ciphertext too short")
         (length,) = struct.unpack(">I", plain[16:20])
         body, appid = plain[20 : 20 + length], plain[20 + length :]
         if len(body) != length:
-            raise InvalidMessage("declared length overruns the ciphertext")
+            raise _Undecryptable("declared length overruns the ciphertext")
         if appid != self.appid:
-            raise InvalidMessage("message is for another appid")
+            raise _Undecryptable("message is for another appid")
         try:
             return body.decode("utf-8")
         except UnicodeDecodeError:
-            raise InvalidMessage("decrypted text is not UTF-8") from None
+            raise _Undecryptable("decrypted text is not UTF-8") from None
+
+
+class _Undecryptable(Exception):
+    """Why a ciphertext was refused (for the debug log only)."""
 
 
 def _unpad(plain):
     padding = plain[-1]
     if not 1 <= padding <= BLOCK or plain[-padding:] != bytes([padding]) * padding:
-        raise InvalidMessage("bad padding (wrong key or corrupt ciphertext)")
+        raise _Undecryptable("bad padding")
     return plain[:-padding]
