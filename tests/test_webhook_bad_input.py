@@ -2,6 +2,7 @@
 
 import base64
 import logging
+import time
 
 import pytest
 import requests
@@ -44,6 +45,26 @@ def test_url_verification_refuses_bad_signature(client, query):
 def test_post_with_wrong_signature_is_403_and_writes_nothing(app, client):
     wechat = WeChat(client)
     response = wechat.post(samples.fill(samples.SUBSCRIBE), signature="f" * 40)
+    assert response.status_code == 403
+    assert count_documents(app) == NOTHING
+
+
+@pytest.mark.parametrize("age_s", [-301, 301, 365 * 86400])
+def test_a_delivery_signed_outside_the_window_is_a_replay_403(wechat_app, age_s, mode):
+    app, client = wechat_app, wechat_app.test_client()
+    crypto = MessageCrypto(AES_KEY, APPID) if mode == "safe" else None
+    stale = int(time.time()) - age_s
+    query, body = signed_request(samples.fill(samples.USER_DEL_CARD), TOKEN, crypto, stale)
+    assert client.post("/wechat", query_string=query, data=body).status_code == 403
+    assert count_documents(app) == NOTHING
+    fresh, body = signed_request(samples.fill(samples.USER_DEL_CARD), TOKEN, crypto)
+    assert client.post("/wechat", query_string=fresh, data=body).status_code == 200
+
+
+@pytest.mark.parametrize("timestamp", ["①", "17e9", "", "-5"])
+def test_a_timestamp_that_is_not_a_number_is_403(app, client, timestamp):
+    query = {"signature": sign(TOKEN, timestamp, "n"), "timestamp": timestamp, "nonce": "n"}
+    response = client.post("/wechat", query_string=query, data=samples.fill(samples.TEXT))
     assert response.status_code == 403
     assert count_documents(app) == NOTHING
 
@@ -144,7 +165,7 @@ def test_body_over_one_mebibyte_without_length_is_413(app, live_server):
 
 
 def _safe_post(client, envelope, encrypted=None, **overrides):
-    timestamp, nonce = "1700000000", "nonce7"
+    timestamp, nonce = str(int(time.time())), "nonce7"
     query = {
         "signature": sign(TOKEN, timestamp, nonce),
         "timestamp": timestamp,

@@ -27,6 +27,7 @@ DEFAULTS = {
         "oauth_url": "https://open.weixin.qq.com/connect/oauth2/authorize",
         "sns_base_url": "https://api.weixin.qq.com/sns/",
         "dedup_ttl_s": 3600,
+        "timestamp_window_s": 300,
         "grade_template_id": "",
     },
     "crm": {

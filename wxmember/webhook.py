@@ -4,6 +4,8 @@ See https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Access_Ov
 """
 
 import logging
+import re
+import time
 
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -14,6 +16,7 @@ from wxmember.wechat.errors import InvalidMessage, InvalidSignature
 from wxmember.wechat.reply import SUCCESS, encrypt_reply, text_reply
 
 log = logging.getLogger(__name__)
+TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 bp = Blueprint("webhook", __name__)
 
@@ -29,6 +32,16 @@ def _token():
 def _verify_request_signature():
     args = request.args
     signature.verify(args.get("signature"), _token(), args.get("timestamp"), args.get("nonce"))
+
+
+def _refuse_stale_timestamp():
+    """A delivery signed outside the window is a replay of a captured request (403)."""
+    window = _services().config["wechat"]["timestamp_window_s"]
+    timestamp = request.args.get("timestamp", "")
+    if not window:
+        return
+    if not TIMESTAMP.fullmatch(timestamp) or abs(time.time() - int(timestamp)) > window:
+        raise InvalidSignature(f"timestamp outside the {window:g} s window")
 
 
 @bp.errorhandler(InvalidSignature)
@@ -54,6 +67,7 @@ def verify_url():
 def receive():
     """Handle one delivery and answer with a passive reply or ``success``."""
     _verify_request_signature()
+    _refuse_stale_timestamp()
     services = _services()
     body = _read_body()
     xml = _decrypt(body, services) if services.crypto else body
