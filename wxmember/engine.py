@@ -158,10 +158,11 @@ def stop(data_dir, timeout_s=30):
         return False
     os.kill(engine.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
-    while _owner_alive(data_dir):
+    # the lock goes a moment before the process: wait for both, so that "stopped" means gone
+    while _owner_alive(data_dir) or _process_alive(engine.pid):
         if time.monotonic() > deadline:
             raise EngineError(f"engine pid {engine.pid} did not stop within {timeout_s} s")
-        time.sleep(0.1)
+        time.sleep(0.05)
     return True
 
 
@@ -208,6 +209,15 @@ def _owner_alive(data_dir):
             return True
         fcntl.flock(handle, fcntl.LOCK_UN)
         return False
+
+
+def _process_alive(pid):
+    """True while ``pid`` runs (Linux; a zombie waiting for its parent has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _read_info(data_dir):

@@ -1,0 +1,371 @@
+"""The embedded engine as a user meets it: real processes, each test on a data directory of its own.
+
+Every process here is started as a user would start it (``python -m wxmember …``,
+``gunicorn``, ``python -m wxmember.engine``, ``secantusd-py``) and stopped at the end
+of its test, engines included (``procs`` checks that nothing of the test is left).
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pymongo
+import pytest
+import requests
+from pymongo.errors import DuplicateKeyError
+
+from tests.conftest import KEYWORDS, STAFF_TOKEN, TOKEN, WELCOME, write_config
+from wxmember import engine
+from wxmember.wechat import simulator
+
+pytestmark = pytest.mark.mongo  # never mongomock: these are about the engine itself
+
+AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+TEXT_REPLY = KEYWORDS["积分规则"]
+
+
+# -- processes -------------------------------------------------------------------------
+
+
+class Processes:
+    """Starts the test's processes (output in files under ``tmp_path``) and stops them all."""
+
+    def __init__(self, tmp_path):
+        self.tmp_path = tmp_path
+        self.started = []  # (process, name)
+        self.data_dirs = []
+
+    def env(self, config=None, **extra):
+        """The environment of a child: ours without WXMEMBER_*, plus ``extra``."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WXMEMBER_")}
+        env["PYTHONUNBUFFERED"] = "1"
+        if config is not None:
+            env["WXMEMBER_CONFIG"] = str(config)
+        env.update({k: str(v) for k, v in extra.items()})
+        return env
+
+    def start(self, name, command, env):
+        """Start ``command``; its stdout and stderr go to ``<tmp_path>/<name>.log``."""
+        with open(self.tmp_path / f"{name}.log", "ab") as output:
+            process = subprocess.Popen(
+                command,
+                env=env,
+                cwd=self.tmp_path,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        self.started.append((process, name))
+        return process
+
+    def wxmember(self, name, *args, env):
+        return self.start(name, [sys.executable, "-m", "wxmember", *args], env)
+
+    def gunicorn(self, name, port, workers, env):
+        """``gunicorn -w N 'wxmember:create_app()'``, logging which worker pid served what."""
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+            "--access-logfile",
+            "-",
+            "--access-logformat",
+            "served-by %(p)s %(m)s %(U)s %(s)s",
+            "wxmember:create_app()",
+        ]
+        return self.start(name, command, env)
+
+    def run(self, *args, env, timeout=60):
+        """Run ``python -m wxmember ARGS`` to its end: the CompletedProcess (text)."""
+        return subprocess.run(
+            [sys.executable, "-m", "wxmember", *args],
+            env=env,
+            cwd=self.tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def log(self, name):
+        return (self.tmp_path / f"{name}.log").read_text(errors="replace")
+
+    def stop(self, process, timeout=15):
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def stop_all(self):
+        for process, _ in reversed(self.started):
+            self.stop(process)
+        for data_dir in self.data_dirs:
+            engine.stop(data_dir)
+
+
+@contextlib.contextmanager
+def running(tmp_path):
+    """Processes started under ``tmp_path``; afterwards none of them, nor any engine, runs."""
+    processes = Processes(tmp_path)
+    try:
+        yield processes
+    finally:
+        processes.stop_all()
+        left = _processes_mentioning(str(tmp_path))
+        described = _describe(left)
+        for pid in left:  # not to leave them running if the test failed to stop them
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes left running: {left}: {described}"
+
+
+@pytest.fixture
+def procs(tmp_path):
+    """The test's processes, all stopped at its end."""
+    with running(tmp_path) as processes:
+        yield processes
+
+
+def _describe(pids):
+    return [
+        (Path(f"/proc/{pid}/cmdline").read_bytes() if Path(f"/proc/{pid}").exists() else b"gone")
+        for pid in pids
+    ]
+
+
+def _processes_mentioning(text):
+    """Pids of processes whose command line contains ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if text in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def embedded_config(procs, tmp_path, name="config", **sections):
+    """A config of the embedded default on ``<tmp_path>/db``, registered for cleanup."""
+    data_dir = tmp_path / "db"
+    procs.data_dirs.append(data_dir)
+    folder = tmp_path / name
+    folder.mkdir(exist_ok=True)
+    mongo = {"uri": "embedded://", "data_dir": str(data_dir), "database": "wxmember"}
+    return write_config(folder, mongo=mongo, **sections), data_dir
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(predicate, timeout=30, interval=0.1, what="condition"):
+    """Poll ``predicate`` until it returns something true; that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met within {timeout} s")
+        time.sleep(interval)
+
+
+def healthy(url):
+    """True when ``url``'s /healthz answers 200."""
+    try:
+        return requests.get(f"{url}/healthz", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def wait_healthy(url, process, timeout=30):
+    def ready():
+        assert process.poll() is None, f"{process.args} exited with {process.returncode}"
+        return healthy(url)
+
+    wait_until(ready, timeout, what=f"{url}/healthz")
+
+
+def engine_info(data_dir):
+    try:
+        return json.loads((Path(data_dir) / "engine.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def post_delivery(url, xml, timeout=10):
+    """POST a delivery signed as WeChat signs it; the response."""
+    query, body = simulator.signed_request(xml, TOKEN)
+    return requests.post(f"{url}/wechat", params=query, data=body.encode(), timeout=timeout)
+
+
+def reply_text(response):
+    return simulator.open_reply(response.text, TOKEN).get("Content")
+
+
+def served_by(procs, name, path):
+    """The gunicorn worker pids that answered requests for ``path`` (from the access log)."""
+    pids = set()
+    for line in procs.log(name).splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[0] == "served-by" and parts[3] == path:
+            pids.add(parts[1].strip("<>"))
+    return pids
+
+
+def database(data_dir, name="wxmember"):
+    """A client of the engine on ``data_dir`` (started by the app), and its database."""
+    client = pymongo.MongoClient(engine.running(data_dir).uri, serverSelectionTimeoutMS=5000)
+    return client, client[name]
+
+
+# -- 1. data survives a restart ----------------------------------------------------------
+
+
+def test_a_follow_survives_stopping_the_server_and_the_engine(procs, tmp_path):
+    config, data_dir = embedded_config(procs, tmp_path)
+    env = procs.env(config)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = procs.wxmember("serve-1", "serve", "--port", str(port), env=env)
+    wait_healthy(url, server)
+    first = engine_info(data_dir)
+
+    args = ("simulate", "subscribe", "--openid", "oKeep", "--scene", "42", "--url", f"{url}/wechat")
+    follow = procs.run(*args, env=env)
+    assert follow.returncode == 0, follow.stderr
+    assert WELCOME in follow.stdout
+
+    procs.stop(server)
+    stopped = procs.run("db", "stop", env=env)
+    assert stopped.returncode == 0 and stopped.stdout.strip() == "stopped", stopped.stderr
+    assert not _alive(first["pid"]) and not _alive(first["server_pid"]), "stopped, yet running"
+    status = procs.run("db", "status", env=env)
+    assert status.returncode == 3 and "not running" in status.stdout
+
+    server = procs.wxmember("serve-2", "serve", "--port", str(port), env=env)
+    wait_healthy(url, server)
+    second = engine_info(data_dir)
+    assert second["pid"] != first["pid"] and second["port"] == first["port"]
+    customer = requests.get(f"{url}/api/customers/oKeep", headers=AUTH, timeout=10).json()
+    assert customer["isFollow"] is True and customer["scene"] == "42"
+    logs = procs.run("logs", "--wxid", "oKeep", "--json", "--url", url, env=env)
+    assert logs.returncode == 0, logs.stderr
+    [record] = [json.loads(line) for line in logs.stdout.splitlines()]
+    assert record["action"] == "subscribe" and record["reply"] == WELCOME
+
+
+# -- 3. one engine per directory; 5. loopback only ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def running_engine(tmp_path_factory):
+    """An engine started by ``wxmember db start``, with one document written to it."""
+    tmp_path = tmp_path_factory.mktemp("engine")
+    with running(tmp_path) as procs:
+        config, data_dir = embedded_config(procs, tmp_path)
+        started = procs.run("db", "start", env=procs.env(config))
+        assert started.returncode == 0, started.stderr
+        client, db = database(data_dir)
+        db["probe"].insert_one({"_id": "kept", "n": 1})
+        yield data_dir, db
+        client.close()
+
+
+def test_a_second_engine_on_the_same_directory_is_refused(running_engine, tmp_path):
+    data_dir, db = running_engine
+    before = engine_info(data_dir)
+    files_before = sorted(p.name for p in (data_dir / "wiredtiger").iterdir())
+
+    second = subprocess.run(
+        [sys.executable, "-m", "wxmember.engine", str(data_dir), "--idle-exit-s", "5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 3
+    assert f"{data_dir} is already served by another engine (pid {before['pid']})" in second.stderr
+
+    # the unmodified server on the same files: WiredTiger's own lock refuses it too
+    bare = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "secantusd-py"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(free_port()),
+            "--storage-path",
+            str(data_dir / "wiredtiger"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert bare.returncode != 0
+    assert "Device or resource busy" in bare.stderr
+
+    assert engine_info(data_dir) == before
+    assert sorted(p.name for p in (data_dir / "wiredtiger").iterdir()) == files_before
+    assert db["probe"].find_one({"_id": "kept"}) == {"_id": "kept", "n": 1}
+    db["probe"].insert_one({"_id": "after"})  # and it still takes writes
+
+
+def test_the_engine_listens_on_loopback_only(running_engine):
+    data_dir, _ = running_engine
+    info = engine_info(data_dir)
+    port = info["port"]
+    if shutil.which("ss"):
+        listening = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True).stdout
+        server = f"pid={info['server_pid']},"
+        addresses = {line.split()[3] for line in listening.splitlines() if server in line}
+        assert addresses == {f"127.0.0.1:{port}"}
+    with socket.create_connection(("127.0.0.1", port), timeout=5):
+        pass
+    outside = _non_loopback_addresses()
+    if not outside:
+        pytest.skip("this machine has no non-loopback address to try")
+    for address in outside:
+        with pytest.raises(ConnectionRefusedError), socket.socket() as probe:
+            probe.settimeout(5)
+            probe.connect((address, port))
+
+
+def _non_loopback_addresses():
+    """The machine's IPv4 addresses other than 127.0.0.0/8."""
+    try:
+        text = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout
+    except OSError:
+        return []
+    return [a for a in text.split() if "." in a and not a.startswith("127.")]
+
+
+def _alive(pid):
+    """True while ``pid`` runs (a zombie has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
