@@ -369,3 +369,127 @@ def _alive(pid):
     except OSError:
         return False
     return state != "Z"
+
+
+# -- 2. kill -9 under parallel writers -----------------------------------------------------
+
+
+class Writers:
+    """Threads posting distinct text deliveries; a failed one is retried as WeChat retries."""
+
+    def __init__(self, url, threads=6, attempts=4):
+        self.url = url
+        self.attempts = attempts
+        self.stopping = threading.Event()
+        self.acknowledged = {}  # MsgId -> (openid, reply text of the 200)
+        self.failures = 0  # answers other than 200, and connection errors
+        self.lock = threading.Lock()
+        self.threads = [
+            threading.Thread(target=self._write, args=(f"oWriter{n}",)) for n in range(threads)
+        ]
+
+    def start(self):
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def stop(self):
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(60)
+
+    def count(self):
+        with self.lock:
+            return len(self.acknowledged)
+
+    def _write(self, openid):
+        sequence = 0
+        while not self.stopping.is_set():
+            sequence += 1
+            msg_id = f"{openid[-1]}{sequence:06d}"
+            fields = simulator.message_fields("text", openid, msg_id=msg_id, content="积分规则")
+            xml = simulator.to_xml(fields)
+            for attempt in range(self.attempts):
+                try:
+                    response = post_delivery(self.url, xml, timeout=15)
+                except requests.RequestException:
+                    response = None
+                if response is not None and response.status_code == 200:
+                    with self.lock:
+                        self.acknowledged[msg_id] = (openid, reply_text(response))
+                    break
+                with self.lock:
+                    self.failures += 1
+                if attempt + 1 < self.attempts:
+                    time.sleep(0.5)
+
+
+def test_kill_9_under_parallel_writers_loses_nothing_acknowledged(procs, tmp_path):
+    config, data_dir = embedded_config(procs, tmp_path)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    app = procs.gunicorn("gunicorn", port, 2, procs.env(config))
+    wait_healthy(url, app)
+    first = engine_info(data_dir)
+    writers = Writers(url).start()
+    timeline = []
+    try:
+        for victim in ("server_pid", "pid"):  # the SecantusDB server, then our supervisor
+            before = writers.count()
+            wait_until(lambda b=before: writers.count() >= b + 30, what="writes before the kill")
+            info = engine_info(data_dir)
+            killed_at = time.monotonic()
+            os.kill(info[victim], signal.SIGKILL)
+            back = wait_until(
+                lambda i=info: (
+                    (engine_info(data_dir) or {}).get("pid") not in (None, i["pid"])
+                    and healthy(url)
+                ),
+                timeout=30,
+                what=f"recovery after kill -9 of the {victim}",
+            )
+            recovered = time.monotonic() - killed_at
+            again = writers.count()
+            wait_until(lambda a=again: writers.count() >= a + 30, what="writes after recovery")
+            timeline.append((victim, round(recovered, 1), back))
+    finally:
+        writers.stop()
+
+    after = engine_info(data_dir)
+    assert after["port"] == first["port"]  # the keepers brought it back where clients look
+    client, db = database(data_dir)
+    with client:
+        logs = db["lavico/user/logs"]
+        lost, wrong = [], []
+        for msg_id, (openid, reply) in writers.acknowledged.items():
+            records = list(logs.find({"data.MsgId": msg_id, "wxid": openid}))
+            if len(records) != 1:
+                claim = db["wxmember/deliveries"].find_one({"_id": {"$regex": msg_id}})
+                lost.append((msg_id, len(records), reply, claim))
+            elif reply != TEXT_REPLY:
+                wrong.append((msg_id, reply))
+        assert not lost, f"acknowledged but not recorded once: {lost[:10]} of {len(lost)}"
+        assert not wrong, f"answered without the reply: {wrong[:10]} of {len(wrong)}"
+        duplicates = list(
+            logs.aggregate(
+                [
+                    {"$match": {"msgKey": {"$exists": True}}},
+                    {"$group": {"_id": "$msgKey", "n": {"$sum": 1}}},
+                    {"$match": {"n": {"$gt": 1}}},
+                ]
+            )
+        )
+        assert duplicates == []
+        customers = db["welab/customers"]
+        assert customers.index_information()["wechatid_1"]["unique"] is True
+        assert customers.count_documents({}) == len(writers.threads)
+        with pytest.raises(DuplicateKeyError):
+            customers.insert_one({"wechatid": "oWriter0"})
+        counted = {
+            c["wechatid"]: c["messageCount"] - logs.count_documents({"wxid": c["wechatid"]})
+            for c in customers.find()
+        }
+    print(
+        f"\n{len(writers.acknowledged)} acknowledged, {writers.failures} failed attempts; "
+        f"recovery: {timeline}; messageCount - records: {counted}"
+    )

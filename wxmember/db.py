@@ -56,6 +56,21 @@ def _hosts(uri):
     return rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
 
 
+def insert_new(collection, document):
+    """Insert ``document`` under a new ``_id`` (set here by the driver), exactly once.
+
+    For collections whose only unique index is ``_id``: a DuplicateKeyError can then
+    only be the driver's retry of this very insert, which the server applied before
+    the answer was lost (the embedded engine forgets its retry records when killed).
+    """
+    try:
+        collection.insert_one(document)
+    except pymongo.errors.DuplicateKeyError:
+        if "_id" not in document:
+            raise
+    return document
+
+
 def ping(database):
     """Return None when MongoDB answers, else a short description of the failure."""
     try:
