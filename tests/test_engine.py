@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pymongo
@@ -22,7 +23,8 @@ import pytest
 import requests
 from pymongo.errors import DuplicateKeyError
 
-from tests.conftest import KEYWORDS, STAFF_TOKEN, TOKEN, WELCOME, write_config
+from jobs.runner import JOBS
+from tests.conftest import APPID, KEYWORDS, STAFF_TOKEN, TOKEN, WELCOME, write_config
 from wxmember import engine
 from wxmember.wechat import simulator
 
@@ -83,7 +85,7 @@ class Processes:
             "--access-logfile",
             "-",
             "--access-logformat",
-            "served-by %(p)s %(m)s %(U)s %(s)s",
+            "served-by %(p)s %(m)s %(U)s %(s)s %(q)s",
             "wxmember:create_app()",
         ]
         return self.start(name, command, env)
@@ -112,7 +114,11 @@ class Processes:
                 process.wait()
 
     def stop_all(self):
-        for process, _ in reversed(self.started):
+        """Stop every process (all at once), then the engines of the test's directories."""
+        for process, _ in self.started:
+            if process.poll() is None:
+                process.terminate()
+        for process, _ in self.started:
             self.stop(process)
         for data_dir in self.data_dirs:
             engine.stop(data_dir)
@@ -493,3 +499,235 @@ def test_kill_9_under_parallel_writers_loses_nothing_acknowledged(procs, tmp_pat
         f"\n{len(writers.acknowledged)} acknowledged, {writers.failures} failed attempts; "
         f"recovery: {timeline}; messageCount - records: {counted}"
     )
+
+
+# -- 4. gunicorn workers and CLI processes share one engine ---------------------------------
+
+
+def post_copies(url, xml, copies):
+    """Deliver ``xml`` ``copies`` times at once, each signed afresh as WeChat's retries are;
+    ``[(nonce, response)]``."""
+    barrier = threading.Barrier(copies)
+    results = []
+
+    def deliver():
+        query, body = simulator.signed_request(xml, TOKEN)
+        barrier.wait()
+        response = requests.post(f"{url}/wechat", params=query, data=body.encode(), timeout=15)
+        results.append((query["nonce"], response))
+
+    threads = [threading.Thread(target=deliver) for _ in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def _all_or_none(values):
+    """The set of ``values``, or None if one of them is None (not logged yet)."""
+    values = list(values)
+    return None if None in values else set(values)
+
+
+def worker_of(procs, name, marker):
+    """The pid of the gunicorn worker whose access-log line contains ``marker``."""
+    for line in procs.log(name).splitlines():
+        if line.startswith("served-by") and marker in line:
+            return line.split()[1].strip("<>")
+    return None
+
+
+def test_gunicorn_workers_and_cli_processes_see_the_same_data(procs, tmp_path):
+    config, data_dir = embedded_config(procs, tmp_path)
+    env = procs.env(config)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    app = procs.gunicorn("gunicorn", port, 2, env)
+    wait_healthy(url, app)
+
+    # one follow, seen by every concurrent read, whichever worker answers
+    follow = simulator.message_fields("subscribe", "oShared", scene="7")
+    assert reply_text(post_delivery(url, simulator.to_xml(follow))) == WELCOME
+    readers = set()
+    for _ in range(5):
+        with ThreadPoolExecutor(12) as pool:
+            answers = list(
+                pool.map(
+                    lambda _: requests.get(
+                        f"{url}/api/customers/oShared", headers=AUTH, timeout=15
+                    ),
+                    range(12),
+                )
+            )
+        assert [a.status_code for a in answers] == [200] * 12
+        assert all(a.json()["isFollow"] is True and a.json()["scene"] == "7" for a in answers)
+        readers = served_by(procs, "gunicorn", "/api/customers/oShared")
+        if len(readers) == 2:
+            break
+    assert len(readers) == 2, "one worker answered every read"
+
+    # a delivery retried to both workers at once is handled once, and all copies get its answer
+    for attempt in range(5):
+        fields = simulator.message_fields(
+            "text", "oShared", msg_id=f"9{attempt}", content="积分规则"
+        )
+        copies = post_copies(url, simulator.to_xml(fields), 8)
+        assert [r.status_code for _, r in copies] == [200] * 8
+        assert [reply_text(r) for _, r in copies] == [TEXT_REPLY] * 8
+        workers = wait_until(
+            lambda c=copies: _all_or_none(worker_of(procs, "gunicorn", f"nonce={n}") for n, _ in c),
+            timeout=5,
+            what="the access log of every copy",
+        )
+        if len(workers) == 2:
+            break
+    assert len(workers) == 2, "one worker answered every copy"
+
+    # ledger writes through the app (a replayed formId among them)
+    points = f"{url}/api/members/900001/points"
+    forms = [f"GIFT-{n}" for n in range(10)] + ["GIFT-0", "GIFT-1"]
+    with ThreadPoolExecutor(6) as pool:
+        written = list(
+            pool.map(
+                lambda form: requests.post(
+                    points, headers=AUTH, json={"amount": 10, "reason": "开卡礼", "formId": form}
+                ),
+                forms,
+            )
+        )
+    assert [w.status_code for w in written] == [200] * 12
+    summary = requests.get(f"{url}/api/members/900001", headers=AUTH, timeout=10).json()
+    assert summary["points"] == 100
+
+    # separate CLI processes on the same config see the same data
+    audit = procs.run("audit", env=env)
+    assert audit.returncode == 0 and audit.stdout.strip() == "0 differences", audit.stdout
+    logs = procs.run("logs", "--wxid", "oShared", "--json", "--url", url, env=env)
+    assert logs.returncode == 0, logs.stderr
+    actions = [json.loads(line)["action"] for line in logs.stdout.splitlines()]
+    assert sorted(actions) == ["subscribe", "text", "text", "text", "text", "text"][: len(actions)]
+    assert actions.count("subscribe") == 1 and actions.count("text") == attempt + 1
+    sync = procs.run("sync", "outbox", env=env)  # runs in its own process
+    assert sync.returncode == 0, sync.stderr
+    jobs = procs.run("jobs", "--url", url, env=env)
+    assert jobs.returncode == 0, jobs.stderr
+    assert " outbox " in jobs.stdout and "(1 runs)" in jobs.stdout
+
+
+# -- 6. the production path: gunicorn + `wxmember worker` on a mongodb:// URI ---------------
+
+JOB_SECONDS = 2  # outbox and templates; the other jobs count in minutes: they run once at start
+
+
+def wait_up(url, process, timeout=30):
+    def up():
+        assert process.poll() is None, f"{process.args} exited with {process.returncode}"
+        try:
+            return requests.get(url, timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    wait_until(up, timeout, what=url)
+
+
+@pytest.fixture
+def production(procs, tmp_path, wechat_api):
+    """The README's production path, with the engine standing in for the replica set."""
+    data_dir = tmp_path / "db"
+    procs.data_dirs.append(data_dir)
+    uri = engine.ensure_running(data_dir, idle_exit_s=120).uri
+    crm_port, port = free_port(), free_port()
+    crm = procs.wxmember(
+        "crm", "crm-simulator", "--port", str(crm_port), "--members", "50", env=procs.env()
+    )
+    wait_up(f"http://127.0.0.1:{crm_port}/v1/health", crm)
+    env = procs.env(
+        WXMEMBER_MONGO_URI=uri,
+        WXMEMBER_MONGO_DATABASE="wxmember",
+        WXMEMBER_WECHAT_TOKEN=TOKEN,
+        WXMEMBER_WECHAT_APPID=APPID,
+        WXMEMBER_WECHAT_APPSECRET="test-appsecret",
+        WXMEMBER_WECHAT_API_BASE_URL=wechat_api.base_url,
+        WXMEMBER_CONSOLE_API_TOKEN=STAFF_TOKEN,
+        WXMEMBER_CONSOLE_SESSION_SECRET="production-session-secret",
+        WXMEMBER_CRM_BASE_URL=f"http://127.0.0.1:{crm_port}",
+        WXMEMBER_SCHEDULER_OUTBOX_SECONDS=JOB_SECONDS,
+        WXMEMBER_SCHEDULER_TEMPLATE_SECONDS=JOB_SECONDS,
+    )  # and the shipped config.yaml under them, as the README runs it
+    url = f"http://127.0.0.1:{port}"
+    app = procs.gunicorn("gunicorn", port, 3, env)
+    workers = [procs.wxmember(f"worker-{n}", "worker", env=env) for n in range(2)]
+    wait_healthy(url, app)
+    client = pymongo.MongoClient(uri)
+    yield url, client["wxmember"], workers
+    client.close()
+
+
+def test_production_path_shares_jobs_deliveries_and_the_access_token(procs, production, wechat_api):
+    url, db, workers = production
+
+    # the access token: fetched once, then shared by every gunicorn worker through MongoDB
+    follow = simulator.message_fields("subscribe", "oProd0")
+    assert reply_text(post_delivery(url, simulator.to_xml(follow))) is not None
+    customers = db["welab/customers"]
+    wait_until(lambda: (customers.find_one({"wechatid": "oProd0"}) or {}).get("nickname"))
+    with ThreadPoolExecutor(6) as pool:
+        list(
+            pool.map(
+                lambda n: post_delivery(
+                    url, simulator.to_xml(simulator.message_fields("subscribe", f"oProd{n}"))
+                ),
+                range(1, 9),
+            )
+        )
+    wait_until(
+        lambda: customers.count_documents({"nickname": "小蓝"}) == 9, what="9 profiles fetched"
+    )
+    assert len(served_by(procs, "gunicorn", "/wechat")) >= 2
+    assert wechat_api.token_requests == 1
+
+    # a delivery retried to every worker at once: handled once
+    text = simulator.message_fields("text", "oProd0", msg_id="4242", content="积分规则")
+    copies = post_copies(url, simulator.to_xml(text), 9)
+    replies = {reply_text(r) for _, r in copies}
+    assert len(replies) == 1 and None not in replies  # the shipped config's keyword reply
+    assert db["lavico/user/logs"].count_documents({"data.MsgId": "4242"}) == 1
+
+    # the jobs: each runs once at start and once per interval, on one worker or the other
+    def enough_runs():
+        ran = set(db["wxmember/job_runs"].distinct("job", {"state": "ok"}))
+        return ran == set(JOBS) and db["wxmember/job_runs"].count_documents({"job": "outbox"}) >= 4
+
+    wait_until(enough_runs, timeout=40, what="every job's first run and 4 of the outbox")
+    runs = requests.get(f"{url}/api/jobs", params={"limit": 500}, headers=AUTH, timeout=10).json()
+    owners = {
+        line.split()[1].rstrip(":")
+        for n in range(2)
+        for line in procs.log(f"worker-{n}").splitlines()
+        if line.startswith("worker ")
+    }
+    by_job = {}
+    for run in runs["items"]:
+        assert run["owner"] in owners and run["trigger"] == "schedule"
+        assert run["state"] == "ok", run
+        by_job.setdefault(run["job"], []).append(run)
+    print("\nruns per job:", {job: len(r) for job, r in by_job.items()})
+    assert set(by_job) == set(JOBS)
+    for job, job_runs in by_job.items():
+        job_runs.sort(key=lambda r: r["startedAt"])
+        for earlier, later in zip(job_runs, job_runs[1:], strict=False):
+            assert later["startedAt"] >= earlier["endedAt"], f"{job} ran twice at once"
+        if job == "outbox":
+            gaps = [
+                (later["startedAt"] - earlier["startedAt"]) / 1000
+                for earlier, later in zip(job_runs, job_runs[1:], strict=False)
+            ]
+            assert min(gaps) >= JOB_SECONDS / 2, f"{job} ran more than once per interval: {gaps}"
+            assert max(gaps) <= JOB_SECONDS * 2, f"{job} missed an interval: {gaps}"
+            print(job, "every", gaps, "s")
+        elif job != "templates":  # (started last, its second run may have come)
+            assert len(job_runs) == 1, f"{job} ran {len(job_runs)} times at start"
+    assert {lease["owner"] for lease in runs["leases"]} <= owners
+    assert db["lavico/activity"].count_documents({}) > 0  # pulled from the standalone CRM
+    assert all(worker.poll() is None for worker in workers)
