@@ -303,7 +303,6 @@ def running_engine(tmp_path_factory):
 def test_a_second_engine_on_the_same_directory_is_refused(running_engine, tmp_path):
     data_dir, db = running_engine
     before = engine_info(data_dir)
-    files_before = sorted(p.name for p in (data_dir / "wiredtiger").iterdir())
 
     second = subprocess.run(
         [sys.executable, "-m", "wxmember.engine", str(data_dir), "--idle-exit-s", "5"],
@@ -334,7 +333,6 @@ def test_a_second_engine_on_the_same_directory_is_refused(running_engine, tmp_pa
     assert "Device or resource busy" in bare.stderr
 
     assert engine_info(data_dir) == before
-    assert sorted(p.name for p in (data_dir / "wiredtiger").iterdir()) == files_before
     assert db["probe"].find_one({"_id": "kept"}) == {"_id": "kept", "n": 1}
     db["probe"].insert_one({"_id": "after"})  # and it still takes writes
 
@@ -354,18 +352,17 @@ def test_the_engine_listens_on_loopback_only(running_engine):
     if not outside:
         pytest.skip("this machine has no non-loopback address to try")
     for address in outside:
-        with pytest.raises(ConnectionRefusedError), socket.socket() as probe:
-            probe.settimeout(5)
-            probe.connect((address, port))
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((address, port), timeout=5).close()
 
 
 def _non_loopback_addresses():
-    """The machine's IPv4 addresses other than 127.0.0.0/8."""
+    """The machine's addresses (IPv4 and IPv6) other than loopback and link-local."""
     try:
         text = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout
     except OSError:
         return []
-    return [a for a in text.split() if "." in a and not a.startswith("127.")]
+    return [a for a in text.split() if not a.startswith(("127.", "::1", "fe80:"))]
 
 
 def _alive(pid):

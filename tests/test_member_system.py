@@ -395,11 +395,20 @@ def test_repair_writes_what_a_crash_left(system, monkeypatch):
     assert [r["Balance"] for r in ledger.rows("money", MEMBER)] == [700, 500]
 
 
-def test_audit_cli(app, runner):
+@pytest.mark.mongo  # the command opens its own client: the data must be in a shared database
+def test_audit_cli(app, runner, tmp_path, monkeypatch):
     from wxmember.cli import cli
 
-    app.extensions["wxmember"].members.points.adjust(MEMBER, 5, "r", "AU1")
-    result = runner.invoke(cli, ["audit"], obj={})
+    ledger = app.extensions["wxmember"].members.ledger
+    ledger.post("money", MEMBER, 500, Entry("AU0", "t", "s"), "au0")
+    monkeypatch.setattr(ledger, "_write_row", lambda *a: None)  # a crash before the row
+    ledger.post("money", MEMBER, 200, Entry("AU1", "t", "s"), "au1")
+    monkeypatch.undo()
+    config = ["--config", str(tmp_path / "config.yaml")]  # the test's database, not var/db
+
+    result = runner.invoke(cli, [*config, "audit"], obj={})
+    assert result.exit_code == 1 and "1 differences" in result.output
+    result = runner.invoke(cli, [*config, "audit", "--repair"], obj={})
     assert result.exit_code == 0 and "0 differences" in result.output
 
 
