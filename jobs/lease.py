@@ -33,13 +33,25 @@ class Lease:
         self.collection = database[COLLECTION]
         self.name, self.owner, self.ttl = name, owner, timedelta(seconds=ttl_s)
 
-    def acquire(self):
-        """Take the lease if it is free or expired; False when another process holds it."""
+    def acquire(self, scheduled_every_s=None):
+        """Take the lease if it is free or expired; False when another process holds it.
+
+        A scheduled run (``scheduled_every_s``: its interval) is also refused when any
+        process started a scheduled run less than half an interval ago: each worker's
+        scheduler fires every job, and the job is to run once per interval, not per worker.
+        """
         now = utcnow()
+        condition = {"$or": [{"until": {"$lte": now}}, {"owner": self.owner}]}
+        fields = {"owner": self.owner, "until": now + self.ttl, "since": now}
+        if scheduled_every_s is not None:
+            spacing = timedelta(seconds=scheduled_every_s / 2)
+            due = {"$or": [{"scheduledAt": None}, {"scheduledAt": {"$lte": now - spacing}}]}
+            condition = {"$and": [condition, due]}
+            fields["scheduledAt"] = now
         try:
             self.collection.find_one_and_update(
-                {"_id": self.name, "$or": [{"until": {"$lte": now}}, {"owner": self.owner}]},
-                {"$set": {"owner": self.owner, "until": now + self.ttl, "since": now}},
+                {"_id": self.name, **condition},
+                {"$set": fields},
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )

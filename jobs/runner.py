@@ -37,9 +37,13 @@ class JobBusy(Exception):
     """Another process holds the job's lease."""
 
 
-def run_job(services, name, trigger="schedule", progress=None, **options):
-    """Run job ``name`` now; return its run record. JobBusy when it runs elsewhere."""
-    lease, run_id = _begin(services, name, trigger)
+def run_job(services, name, trigger="schedule", progress=None, scheduled_every_s=None, **options):
+    """Run job ``name`` now; return its run record. JobBusy when it runs elsewhere.
+
+    ``scheduled_every_s``: a scheduled run of that interval, skipped (JobBusy) when
+    another process's schedule ran the job less than half an interval ago.
+    """
+    lease, run_id = _begin(services, name, trigger, scheduled_every_s)
     return _execute(services, name, trigger, lease, run_id, progress, options)
 
 
@@ -50,9 +54,9 @@ def start_job(services, name, trigger="api"):
     return run_id
 
 
-def _begin(services, name, trigger):
+def _begin(services, name, trigger, scheduled_every_s=None):
     lease = Lease(services.database, name, services.owner)
-    if not lease.acquire():
+    if not lease.acquire(scheduled_every_s):
         raise JobBusy(name)
     return lease, JobRuns(services.database).start(name, services.owner, trigger)
 

@@ -15,11 +15,13 @@ _services = None  # set by start(): APScheduler job arguments stay plain names
 
 
 def scheduled(name):
-    """The job function APScheduler calls: run ``name`` unless another process has it."""
+    """The job function APScheduler calls: run ``name`` unless another process has it or
+    just ran it (every worker schedules every job; each interval needs one run)."""
     try:
-        run_job(_services, name, trigger="schedule")
+        every_s = intervals(_services.config)[name]
+        run_job(_services, name, trigger="schedule", scheduled_every_s=every_s)
     except JobBusy:
-        log.debug("job %s is running elsewhere", name)
+        log.debug("job %s is running elsewhere or just ran there", name)
 
 
 def intervals(config):

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from tests import samples
-from tests.conftest import KEYWORDS, TOKEN, WeChat, database_of
+from tests.conftest import KEYWORDS, TOKEN, WELCOME, WeChat, database_of
 from wxmember.wechat import simulator
 
 
@@ -105,3 +105,32 @@ def test_delivery_claims_expire_by_ttl_index(app):
     WeChat(app.test_client()).post(samples.fill(samples.TEXT))
     [doc] = claim.find()
     assert (doc["expireAt"] - doc["claimedAt"]).total_seconds() == 3600
+
+
+class ReplayedInserts:
+    """A collection whose ``insert_one`` reaches the server twice: the driver retrying a write
+    the engine applied just before it was killed (its retry records die with it), so the
+    retry meets the write's own ``_id`` (DuplicateKeyError)."""
+
+    def __init__(self, collection):
+        self.collection = collection
+
+    def insert_one(self, document, *args, **kwargs):
+        self.collection.insert_one(document, *args, **kwargs)
+        return self.collection.insert_one(document, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.collection, name)
+
+
+def test_a_delivery_whose_writes_the_driver_replayed_is_handled_and_recorded(app, client):
+    records = app.extensions["wxmember"].records
+    for store in (records.deliveries, records.logs, records.feeds):
+        store.collection = ReplayedInserts(store.collection)
+    wechat = WeChat(client)
+
+    assert wechat.reply(wechat.post(samples.fill(samples.SUBSCRIBE)))["Content"] == WELCOME
+
+    database = database_of(app)
+    assert database["lavico/user/logs"].count_documents({}) == 1
+    assert database["welab/feeds"].count_documents({}) == 1

@@ -328,6 +328,28 @@ def test_scheduled_call_records_a_run(services):
     assert run["trigger"] == "schedule" and run["state"] == "ok"
 
 
+def test_every_workers_schedule_fires_but_a_job_runs_once_per_interval(job_app, services):
+    other = bootstrap(services.config, database=services.database)  # a second worker
+    try:
+        for worker in (services, other, services, other):  # both fire, a moment apart
+            scheduler.build(worker)
+            scheduler.scheduled("outbox")
+        runs = database_of(job_app)["wxmember/job_runs"]
+        assert runs.count_documents({"job": "outbox"}) == 1
+
+        # half an interval on, the next firing runs it, whichever worker it is
+        leases = database_of(job_app)["wxmember/job_leases"]
+        leases.update_one({"_id": "outbox"}, {"$set": {"scheduledAt": PAST}})
+        scheduler.build(other)
+        scheduler.scheduled("outbox")
+        assert runs.count_documents({"job": "outbox", "owner": other.owner}) == 1
+        # and a run asked for by hand is never held back by the schedule
+        assert run_job(services, "outbox", trigger="cli")["state"] == "ok"
+        assert runs.count_documents({"job": "outbox"}) == 3
+    finally:
+        other.close()
+
+
 def test_sync_records_a_crm_binding_we_do_not_have(job_app, sim, services):
     card = sim.a_member()
     sim.change(card["MEMBER_ID"], WX_OPENID="oOnlyOnCrm")

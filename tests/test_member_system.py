@@ -554,6 +554,23 @@ def test_audit_cli_finds_a_balance_its_rows_do_not_add_up_to(app, runner, tmp_pa
     assert f'"memberID": {MEMBER}' in broken.output
 
 
+@pytest.mark.mongo  # the command opens its own client: the data must be in a shared database
+def test_audit_cli_repair_writes_the_row_a_crash_left(app, runner, tmp_path, monkeypatch):
+    from wxmember.cli import cli
+
+    ledger = app.extensions["wxmember"].members.ledger
+    ledger.post("money", MEMBER, 500, Entry("AU0", "t", "s"), "au0")
+    monkeypatch.setattr(ledger, "_write_row", lambda *a: None)  # a crash before the row
+    ledger.post("money", MEMBER, 200, Entry("AU1", "t", "s"), "au1")
+    monkeypatch.undo()
+    config = ["--config", str(tmp_path / "config.yaml")]  # the test's database, not var/db
+
+    result = runner.invoke(cli, [*config, "audit"], obj={})
+    assert result.exit_code == 1 and "1 differences" in result.output
+    result = runner.invoke(cli, [*config, "audit", "--repair"], obj={})
+    assert result.exit_code == 0 and "0 differences" in result.output
+
+
 # -- what the member sees ----------------------------------------------------------------
 
 

@@ -67,6 +67,21 @@ def all_or_nothing(database, work):
         return session.with_transaction(work)
 
 
+def insert_new(collection, document, session=None):
+    """Insert ``document`` under a new ``_id`` (set here by the driver), exactly once.
+
+    For collections whose only unique index is ``_id``: a DuplicateKeyError can then
+    only be the driver's retry of this very insert, which the server applied before
+    the answer was lost (the embedded engine forgets its retry records when killed).
+    """
+    try:
+        collection.insert_one(document, session=session)
+    except pymongo.errors.DuplicateKeyError:
+        if "_id" not in document:
+            raise
+    return document
+
+
 def ping(database):
     """Return None when MongoDB answers, else a short description of the failure."""
     try:

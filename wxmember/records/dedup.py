@@ -1,9 +1,12 @@
 """The delivery ledger: which WeChat deliveries were already taken, kept for a TTL.
 
 A delivery is claimed by inserting its key as ``_id``; MongoDB's unique ``_id``
-lets exactly one of several concurrent deliveries (in any process) win.
+lets exactly one of several concurrent deliveries (in any process) win. Each
+claim carries a token of its own, so that a claim the driver sent twice (a
+retried write the engine applied just before a crash) is still known as ours.
 """
 
+import uuid
 from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
@@ -27,10 +30,14 @@ class DeliveryLedger:
     def claim(self, key):
         """Return True for the first delivery of ``key``, False for every retry."""
         now = utcnow()
+        token = uuid.uuid4().hex
+        claim = {"_id": key, "claimedAt": now, "expireAt": now + self.ttl, "by": token}
         try:
-            self.collection.insert_one({"_id": key, "claimedAt": now, "expireAt": now + self.ttl})
+            self.collection.insert_one(claim)
         except DuplicateKeyError:
-            return False
+            # another delivery's claim, or our own write retried after the server took it
+            first = self.collection.find_one({"_id": key}, {"by": 1})
+            return first is not None and first.get("by") == token
         return True
 
     def mark_failed(self, key):

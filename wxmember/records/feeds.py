@@ -1,6 +1,7 @@
 """``welab/feeds``: items shown in the account's activity stream (动态)."""
 
 from wxmember.clock import now_ms
+from wxmember.db import insert_new
 
 COLLECTION = "welab/feeds"
 
@@ -18,13 +19,11 @@ class FeedStore:
 
     def append(self, wxid, action, content, data=None, session=None):
         """Add one item; ``content`` is the Chinese text members see."""
-        self.collection.insert_one(
-            {
-                "createTime": now_ms(),
-                "wxid": wxid,
-                "action": action,
-                "content": content,
-                "data": data or {},
-            },
-            session=session,
-        )
+        item = {
+            "createTime": now_ms(),
+            "wxid": wxid,
+            "action": action,
+            "content": content,
+            "data": data or {},
+        }
+        insert_new(self.collection, item, session)  # a driver's retry of it is not a second item

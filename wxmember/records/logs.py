@@ -17,6 +17,7 @@ from pymongo.database import Database
 from pymongo.errors import CollectionInvalid, OperationFailure
 
 from wxmember.clock import now_ms
+from wxmember.db import insert_new
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,9 @@ class LogStore:
         if msg_key is not None:
             record["msgKey"] = msg_key
             record["reply"] = reply
-        self.collection.insert_one(record, session=session)
+        insert_new(
+            self.collection, record, session
+        )  # a driver's retry of it is not a second record
         return record
 
     def reply_for(self, msg_key):
