@@ -582,6 +582,11 @@ def test_gunicorn_workers_and_cli_processes_see_the_same_data(procs, tmp_path):
     assert len(workers) == 2, "one worker answered every copy"
 
     # ledger writes through the app (a replayed formId among them)
+    client, db = database(data_dir)
+    db["welab/customers"].insert_one(  # a member the platform knows
+        {"wechatid": "oMember", "isRegister": True, "HaiLanMemberInfo": {"memberID": 900001}}
+    )
+    client.close()
     points = f"{url}/api/members/900001/points"
     forms = [f"GIFT-{n}" for n in range(10)] + ["GIFT-0", "GIFT-1"]
     with ThreadPoolExecutor(6) as pool:
@@ -605,11 +610,11 @@ def test_gunicorn_workers_and_cli_processes_see_the_same_data(procs, tmp_path):
     actions = [json.loads(line)["action"] for line in logs.stdout.splitlines()]
     assert sorted(actions) == ["subscribe", "text", "text", "text", "text", "text"][: len(actions)]
     assert actions.count("subscribe") == 1 and actions.count("text") == attempt + 1
-    sync = procs.run("sync", "outbox", env=env)  # runs in its own process
+    sync = procs.run("sync", "grades", env=env)  # runs in its own process
     assert sync.returncode == 0, sync.stderr
     jobs = procs.run("jobs", "--url", url, env=env)
     assert jobs.returncode == 0, jobs.stderr
-    assert " outbox " in jobs.stdout and "(1 runs)" in jobs.stdout
+    assert " grades " in jobs.stdout and "(1 runs)" in jobs.stdout
 
 
 # -- 6. the production path: gunicorn + `wxmember worker` on a mongodb:// URI ---------------

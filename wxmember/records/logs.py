@@ -79,9 +79,8 @@ class LogStore:
         if msg_key is not None:
             record["msgKey"] = msg_key
             record["reply"] = reply
-        insert_new(
-            self.collection, record, session
-        )  # a driver's retry of it is not a second record
+        # a driver's retry of this insert is not a second record
+        insert_new(self.collection, record, session)
         return record
 
     def reply_for(self, msg_key):
