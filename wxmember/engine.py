@@ -334,8 +334,16 @@ def _start_server(data_dir):
         str(data_dir / "wiredtiger"),
         "--log-level",
         "WARNING",
+        "--config",  # ours, empty: never a secantusd.toml found in the working or home folder
+        str(_empty_server_config(data_dir)),
     ]
     return subprocess.Popen(command, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent), port
+
+
+def _empty_server_config(data_dir):
+    path = data_dir / "secantusd.toml"
+    path.write_text("# wxmember passes every setting on the command line\n")
+    return path
 
 
 def _directory_port(data_dir):
