@@ -3,12 +3,14 @@
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 
 from tests import samples
 from tests.conftest import KEYWORDS, TOKEN, WELCOME, WeChat, database_of
+from wxmember.wechat import message as wechat_message
 from wxmember.wechat import simulator
 
 
@@ -95,6 +97,39 @@ def test_retry_of_a_failed_delivery_answers_success_without_waiting(app, client,
     assert wechat.post(xml).get_data(as_text=True) == "success"
     assert time.monotonic() - started < 5
     assert database_of(app)["lavico/user/logs"].count_documents({}) == 0
+
+
+def test_a_record_that_could_not_be_written_is_written_by_the_retry(app, client, monkeypatch):
+    logs = app.extensions["wxmember"].records.logs
+    append, failures = logs.append, []
+
+    def fails_once(*args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("the log store is unreachable")
+        return append(*args, **kwargs)
+
+    monkeypatch.setattr(logs, "append", fails_once)
+    wechat = WeChat(client)
+    xml = samples.fill(samples.TEXT, content="积分规则")
+
+    assert wechat.post(xml).status_code == 500  # not "success": WeChat delivers it again
+    assert wechat.reply(wechat.post(xml))["Content"] == KEYWORDS["积分规则"]
+    assert database_of(app)["lavico/user/logs"].count_documents({}) == 1
+
+
+def test_a_claim_left_by_a_dead_process_is_taken_over_by_the_retry(app, client):
+    wechat = WeChat(client)
+    xml = samples.fill(samples.TEXT, content="积分规则")
+    app.extensions["wxmember"].dispatcher.retry_wait_s = 0.2
+    key = wechat_message.parse(xml).dedup_key
+    long_ago = datetime.now(timezone.utc) - timedelta(seconds=30)
+    database_of(app)["wxmember/deliveries"].insert_one(  # claimed, then the process died
+        {"_id": key, "claimedAt": long_ago, "expireAt": long_ago + timedelta(hours=1)}
+    )
+
+    assert wechat.reply(wechat.post(xml))["Content"] == KEYWORDS["积分规则"]
+    assert database_of(app)["lavico/user/logs"].count_documents({"msgKey": key}) == 1
 
 
 def test_delivery_claims_expire_by_ttl_index(app):

@@ -4,7 +4,9 @@ First delivery: claim its key, run the handler, write the log record (with the
 reply, which marks the delivery done). A retry, concurrent or late, does not run
 the handler again: it waits a bounded time for the first delivery's record and
 answers with the same reply, so the member sees one answer whichever delivery
-WeChat keeps.
+WeChat keeps. A first delivery that failed (its handler raised, its record could
+not be written, its process died) is taken over by the next retry, which handles
+the message: nothing WeChat delivered is lost.
 """
 
 import functools
@@ -22,19 +24,33 @@ HEADER_FIELDS = ("ToUserName", "FromUserName")
 class Dispatcher:
     """Handles messages with the handler table and the injected dependencies."""
 
-    def __init__(self, handlers, fallback, dependencies, retry_wait_s=3.0, poll_s=0.05):
+    def __init__(
+        self, handlers, fallback, dependencies, retry_wait_s=3.0, poll_s=0.05, stale_claim_s=5.0
+    ):
         self.handlers = handlers
         self.fallback = fallback
         self.dependencies = dependencies
         self.records = dependencies["records"]
         self.retry_wait_s = retry_wait_s
         self.poll_s = poll_s
+        self.stale_claim_s = stale_claim_s  # WeChat itself waits 5 s for an answer
 
     def handle(self, message):
         """Return the reply text for ``message``, or None for a plain ``success``."""
         key = message.dedup_key
-        if not self.records.deliveries.claim(key):
-            return self._reply_of_first_delivery(key)
+        deliveries = self.records.deliveries
+        if not deliveries.claim(key):
+            reply, recorded = self._reply_of_first_delivery(key)
+            if recorded or not deliveries.take_over(key, self.stale_claim_s):
+                return reply
+            log.warning("retry of %s takes over a first delivery that failed", mask(key))
+        try:
+            return self._handle_claimed(message, key)
+        except Exception:
+            deliveries.mark_failed(key)  # the next retry handles it
+            raise
+
+    def _handle_claimed(self, message, key):
         handler = self.handlers.get(message.kind, self.fallback)
         try:
             outcome = handler(message, **self._arguments_for(handler))
@@ -44,6 +60,7 @@ class Dispatcher:
             return None
         data = {k: v for k, v in message.fields.items() if k not in HEADER_FIELDS}
         data.update(outcome.data)
+        # a record that cannot be written fails the delivery (500): WeChat retries it
         self.records.logs.append(message.openid, outcome.action, data, key, outcome.reply)
         return outcome.reply
 
@@ -51,13 +68,15 @@ class Dispatcher:
         return {name: self.dependencies[name] for name in _dependency_names(handler)}
 
     def _reply_of_first_delivery(self, key):
+        """``(reply, True)`` once the first delivery's record is there; ``(None, False)``
+        when it failed or nothing came within ``retry_wait_s``."""
         deadline = time.monotonic() + self.retry_wait_s
         while True:
             record = self.records.logs.reply_for(key)
             if record is not None:
-                return record.get("reply")
+                return record.get("reply"), True
             if self.records.deliveries.failed(key) or time.monotonic() >= deadline:
-                return None
+                return None, False
             time.sleep(self.poll_s)
 
 

@@ -40,6 +40,26 @@ class DeliveryLedger:
             return first is not None and first.get("by") == token
         return True
 
+    def take_over(self, key, older_than_s):
+        """Take the claim of a first delivery that failed or went silent; True if taken.
+
+        A claim whose handler raised, or that is older than ``older_than_s`` without
+        its log record (the process died, the record could not be written), would
+        otherwise leave the message unhandled for good. Exactly one retry wins it.
+        """
+        now = utcnow()
+        taken = self.collection.update_one(
+            {
+                "_id": key,
+                "$or": [
+                    {"failed": True},
+                    {"claimedAt": {"$lt": now - timedelta(seconds=older_than_s)}},
+                ],
+            },
+            {"$set": {"claimedAt": now, "by": uuid.uuid4().hex, "failed": False}},
+        )
+        return taken.modified_count == 1
+
     def mark_failed(self, key):
         """The handler of ``key`` raised: retries stop waiting for its reply."""
         self.collection.update_one({"_id": key}, {"$set": {"failed": True}})
