@@ -61,6 +61,16 @@ def test_a_delivery_signed_outside_the_window_is_a_replay_403(wechat_app, age_s,
     assert client.post("/wechat", query_string=fresh, data=body).status_code == 200
 
 
+def test_a_captured_signature_reused_for_another_body_is_403(app, client):
+    query, body = signed_request(samples.fill(samples.TEXT, content="积分"), TOKEN)
+    assert client.post("/wechat", query_string=query, data=body).status_code == 200
+    forged = samples.fill(samples.USER_DEL_CARD)  # plain mode: the signature skips the body
+    assert client.post("/wechat", query_string=query, data=forged).status_code == 403
+    assert client.post("/wechat", query_string=query, data=body).status_code == 200  # a retry
+    actions = [r["action"] for r in app.extensions["wxmember"].database["lavico/user/logs"].find()]
+    assert actions == ["text"]
+
+
 @pytest.mark.parametrize("timestamp", ["①", "17e9", "", "-5"])
 def test_a_timestamp_that_is_not_a_number_is_403(app, client, timestamp):
     query = {"signature": sign(TOKEN, timestamp, "n"), "timestamp": timestamp, "nonce": "n"}

@@ -35,11 +35,15 @@ class Dispatcher:
         self.poll_s = poll_s
         self.stale_claim_s = stale_claim_s  # WeChat itself waits 5 s for an answer
 
-    def handle(self, message):
-        """Return the reply text for ``message``, or None for a plain ``success``."""
+    def handle(self, message, nonce=None):
+        """Return the reply text for ``message``, or None for a plain ``success``.
+
+        ``nonce`` is the request's signed ``timestamp|nonce`` (NonceReused when
+        another delivery used it).
+        """
         key = message.dedup_key
         deliveries = self.records.deliveries
-        if not deliveries.claim(key):
+        if not deliveries.claim(key, nonce):
             reply, recorded = self._reply_of_first_delivery(key)
             if recorded or not deliveries.take_over(key, self.stale_claim_s):
                 return reply

@@ -10,6 +10,7 @@ import time
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from wxmember.records.dedup import NonceReused
 from wxmember.wechat import message as wechat_message
 from wxmember.wechat import signature
 from wxmember.wechat.errors import InvalidMessage, InvalidSignature
@@ -72,7 +73,11 @@ def receive():
     body = _read_body()
     xml = _decrypt(body, services) if services.crypto else body
     message = wechat_message.parse(xml)
-    reply = services.dispatcher.handle(message)
+    signed = f"{request.args.get('timestamp')}|{request.args.get('nonce')}"
+    try:
+        reply = services.dispatcher.handle(message, signed)
+    except NonceReused:
+        raise InvalidSignature("nonce already used by another delivery") from None
     if not reply:
         return Response(SUCCESS, mimetype="text/plain")
     answer = text_reply(message, reply)

@@ -16,6 +16,10 @@ from wxmember.clock import utcnow
 COLLECTION = "wxmember/deliveries"
 
 
+class NonceReused(Exception):
+    """A signed nonce already used by another delivery: a replayed signature."""
+
+
 class DeliveryLedger:
     """Claims WeChat deliveries so that each is handled once."""
 
@@ -24,20 +28,32 @@ class DeliveryLedger:
         self.ttl = timedelta(seconds=ttl_s)
 
     def ensure_indexes(self):
-        """MongoDB deletes each claim once its ``expireAt`` has passed."""
+        """Claims expire with their ``expireAt``; a signed nonce is used by one delivery only."""
         self.collection.create_index("expireAt", expireAfterSeconds=0)
+        self.collection.create_index(
+            "nonce", unique=True, partialFilterExpression={"nonce": {"$exists": True}}
+        )
 
-    def claim(self, key):
-        """Return True for the first delivery of ``key``, False for every retry."""
+    def claim(self, key, nonce=None):
+        """Return True for the first delivery of ``key``, False for every retry.
+
+        ``nonce`` (the request's signed ``timestamp|nonce``) is kept with the claim:
+        a second, different delivery under it is a captured signature reused for a
+        forged body (in plain mode the signature does not cover the body): NonceReused.
+        """
         now = utcnow()
         token = uuid.uuid4().hex
         claim = {"_id": key, "claimedAt": now, "expireAt": now + self.ttl, "by": token}
+        if nonce:
+            claim["nonce"] = nonce
         try:
             self.collection.insert_one(claim)
         except DuplicateKeyError:
             # another delivery's claim, or our own write retried after the server took it
             first = self.collection.find_one({"_id": key}, {"by": 1})
-            return first is not None and first.get("by") == token
+            if first is None:  # the clash was the nonce's: another delivery used it
+                raise NonceReused(nonce) from None
+            return first.get("by") == token
         return True
 
     def take_over(self, key, older_than_s):
