@@ -13,7 +13,7 @@ import pymongo
 from bson import ObjectId
 
 from wxmember.clock import now_ms, utcnow
-from wxmember.crm import CRMRejected, CRMUnavailable
+from wxmember.crm import CRMError, CRMRejected
 from wxmember.logsafe import mask
 
 log = logging.getLogger(__name__)
@@ -80,14 +80,14 @@ class Outbox:
             return "waiting"  # not due yet, or another process is on it
         try:
             self._call_crm(item)
-        except CRMUnavailable as exc:
-            self._retry_later(item, str(exc))
-            return "failed"
         except CRMRejected as exc:
             if exc.code == self._already_done_code(item):
                 return self._finish(item, "done")
             log.warning("CRM refused %s of %s: %s", item["kind"], mask(item["openid"]), exc.code)
             return self._finish(item, "rejected", exc.message)
+        except CRMError as exc:  # down, slow, garbage: try again later under the same key
+            self._retry_later(item, str(exc))
+            return "failed"
         return self._finish(item, "done")
 
     def _lock(self, item, now):

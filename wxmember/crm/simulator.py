@@ -1,13 +1,16 @@
 """The CRM simulator: ``wxmember/crm/openapi.yaml`` implemented as a real HTTP server.
 
 Knobs for trials: ``latency_ms`` and ``error_rate`` (share of calls answered 500),
-and at run time ``POST /sim/faults`` with ``{latency_ms, error_rate, down, garbage}``.
+and at run time ``POST /sim/faults`` with ``{latency_ms, error_rate, down, garbage}`` (before
+the work) or ``{slow_answer_ms, reset}`` (after it: the change is made, the answer lost).
 For tests and trials only: ``GET /sim/members``, ``/sim/promotions``, ``/sim/sms?mobile=``,
 ``POST /sim/members/<id>`` (change fields as the store would), ``POST /sim/touch``.
 """
 
+import contextlib
 import functools
 import random
+import socket
 import time
 
 from flask import Blueprint, Flask, current_app, jsonify, request
@@ -26,6 +29,8 @@ class Faults:
         self.error_rate = error_rate
         self.down = False
         self.garbage = False
+        self.slow_answer_ms = 0  # the change is made, then the answer comes this late
+        self.reset = False  # the change is made, then the connection drops: no answer
         self.random = random.Random(11)
 
 
@@ -58,6 +63,19 @@ def _gatekeeper():
     if request.method == "POST" and not request.headers.get("Idempotency-Key"):
         return _fail(400, "invalid", "缺少Idempotency-Key")
     return None
+
+
+@api.after_request
+def _answer_lost(response):
+    """Faults after the work is done: the CRM changed its data, the client hears nothing."""
+    faults = current_app.extensions["crm_faults"]
+    if faults.slow_answer_ms:
+        time.sleep(faults.slow_answer_ms / 1000)
+    connection = request.environ.get("werkzeug.socket")
+    if faults.reset and connection is not None:
+        with contextlib.suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)
+    return response
 
 
 def idempotent(view):
@@ -445,6 +463,8 @@ def sim_faults():
             "error_rate": faults.error_rate,
             "down": faults.down,
             "garbage": faults.garbage,
+            "slow_answer_ms": faults.slow_answer_ms,
+            "reset": faults.reset,
         }
     )
 
