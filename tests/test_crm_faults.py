@@ -140,3 +140,21 @@ def _activity(app):
     response = app.test_client().post("/api/activities", json=body, headers=AUTH)
     assert response.status_code == 200, response.json
     return response.json["aid"]
+
+
+@pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())
+def test_an_sms_code_that_reached_the_member_always_works(crm_app, sim, fault):
+    card = sim.a_member(verified=True)
+    member = Member(crm_app, "oFaultySms", sim)
+    sim.faults(**fault)
+
+    sent = member.send_code(card["MOBILE_TELEPHONE_NO"])
+    recover(sim, fault)
+
+    texts = sim.texts(card["MOBILE_TELEPHONE_NO"])
+    assert sent.status_code in (200, 503)
+    if texts and sent.status_code == 503:  # never "not sent" for a text that arrives
+        assert sent.json["error"] == "sms_unknown"
+    if texts:  # and its code binds
+        code = sim.last_code(card["MOBILE_TELEPHONE_NO"])
+        assert member.bind(card["MOBILE_TELEPHONE_NO"], code).status_code == 200

@@ -270,12 +270,16 @@ def unreachable_crm(shake_app, monkeypatch):
     monkeypatch.setattr(shake_app.extensions["wxmember"].crm, "base_url", "http://127.0.0.1:9/v1")
 
 
-def test_a_crm_that_never_got_the_request_gives_points_stock_and_limit_back(
-    shake_app, sim, monkeypatch
+@pytest.mark.parametrize("cause", ["connection-refused", "503"])
+def test_a_crm_that_never_handled_the_request_gives_points_stock_and_limit_back(
+    shake_app, sim, monkeypatch, cause
 ):
     aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}], limit=1)
     member = member_with_points(shake_app, sim, "oUnlucky", 50)
-    unreachable_crm(shake_app, monkeypatch)
+    if cause == "503":
+        sim.faults(down=True)
+    else:
+        unreachable_crm(shake_app, monkeypatch)
 
     status = refused(shake(member, aid, "x"), "coupon_failed")
 
@@ -285,6 +289,7 @@ def test_a_crm_that_never_got_the_request_gives_points_stock_and_limit_back(
         {"wechatid": "oUnlucky"}
     )
     monkeypatch.undo()
+    sim.faults(down=False)
     assert shake(member, aid, "y").json["win"] is True  # the limit was given back too
 
 
@@ -299,8 +304,8 @@ def sweep(app):
 
 @pytest.mark.parametrize(
     "fault",
-    [{"down": True}, {"error_rate": 1.0}, {"latency_ms": 1500}, {"garbage": True}],
-    ids=["503", "500", "timeout", "garbage"],
+    [{"error_rate": 1.0}, {"latency_ms": 1500}, {"slow_answer_ms": 1500}, {"garbage": True}],
+    ids=["500", "timeout-work-after", "timeout-work-before", "garbage"],
 )
 def test_a_lost_crm_answer_leaves_the_draw_open_until_the_crm_says(shake_app, sim, fault):
     aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}], limit=1)
@@ -310,8 +315,8 @@ def test_a_lost_crm_answer_leaves_the_draw_open_until_the_crm_says(shake_app, si
     assert refused(shake(member, aid, "x"), "coupon_pending") == 503
     assert refused(shake(member, aid, "x"), "coupon_pending") == 503  # the same draw, still open
     assert points_of(shake_app, member) == 40 and stock_of(shake_app, aid) == 4  # held, not lost
-    sim.faults(down=False, error_rate=0, latency_ms=0, garbage=False)
-    time.sleep(fault.get("latency_ms", 0) / 1000)  # a slow CRM finishes what it was asked
+    sim.faults(error_rate=0, latency_ms=0, slow_answer_ms=0, garbage=False)
+    time.sleep(sum(fault.get(k, 0) for k in ("latency_ms", "slow_answer_ms")) / 1000)
 
     assert sweep(shake_app) == {"won": 1, "returned": 0, "interrupted": 0, "open": 0}
     won = shake(member, aid, "x").json  # the draw's answer, now settled
@@ -326,11 +331,11 @@ def test_a_lost_crm_answer_leaves_the_draw_open_until_the_crm_says(shake_app, si
 def test_an_open_draw_the_crm_then_refuses_gives_everything_back(shake_app, sim):
     aid = create(shake_app, [{"promotion_code": VIP, "lottery_chance": 100, "stock": 5}])
     member = member_with_points(shake_app, sim, "oRefusedLater", 50)
-    sim.faults(down=True)
+    sim.faults(error_rate=1.0)
     assert refused(shake(member, aid, "x"), "coupon_pending") == 503
     state = shake_app.extensions["wxmember"].crm_simulator.app.extensions["crm_state"]
     state.promotions[VIP]["USED"] = state.promotions[VIP]["TOTAL"]  # sold out meanwhile
-    sim.faults(down=False)
+    sim.faults(error_rate=0)
 
     assert sweep(shake_app) == {"won": 0, "returned": 1, "interrupted": 0, "open": 0}
     assert refused(shake(member, aid, "x"), "sold_out") == 409

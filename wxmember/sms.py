@@ -12,7 +12,7 @@ import secrets
 from datetime import timedelta
 
 from wxmember.clock import utcnow
-from wxmember.crm import CRMError
+from wxmember.crm import CRMError, outcome_unknown
 from wxmember.logsafe import mask
 from wxmember.refusals import Refused
 
@@ -33,6 +33,15 @@ class SmsRefused(Refused):
     """A send or a check of a code was refused."""
 
     default_status = 400
+
+
+class SmsMaybeSent(SmsRefused):
+    """The CRM's answer was lost: the text may arrive, and its code is kept good."""
+
+    def __init__(self):
+        super().__init__(
+            "sms_unknown", "短信可能已发送：收到验证码请直接使用，未收到请稍后重试", 503
+        )
 
 
 class SmsCodes:
@@ -64,6 +73,8 @@ class SmsCodes:
                 if counted[-1] is None:
                     raise SmsRefused("sms_rate_limited", "验证码发送过于频繁，请稍后再试", 429)
             self._send_code(openid, mobile, purpose)
+        except SmsMaybeSent:
+            raise  # it may have gone out: it counts
         except SmsRefused:
             for counter in filter(None, counted):
                 self.limiter.give_back(counter)
@@ -87,6 +98,9 @@ class SmsCodes:
         try:
             self.crm.send_sms(mobile, TEXT.format(code=code, minutes=CODE_TTL_S // 60))
         except CRMError as exc:
+            if outcome_unknown(exc):  # the text may be on its way: its code must work
+                log.warning("SMS to %s may have gone: %s", mask(mobile), exc)
+                raise SmsMaybeSent() from None
             self.collection.delete_one({"_id": key})
             log.warning("SMS to %s not sent: %s", mask(mobile), exc)
             raise SmsRefused("sms_failed", "短信发送失败，请稍后再试", 503) from None

@@ -248,7 +248,9 @@ def _decode(response, what):
     except ValueError:
         body = None
     if response.status_code >= 500 or response.status_code in _RETRYABLE_STATUS:
-        raise CRMUnavailable(f"{what}: HTTP {response.status_code}")
+        # 503 and 429 say the request was not handled; any other 5xx may come after the work
+        unsent = response.status_code in (429, 503)
+        raise CRMUnavailable(f"{what}: HTTP {response.status_code}", unsent=unsent)
     if not isinstance(body, dict):
         raise CRMProtocolError(f"{what}: HTTP {response.status_code}, answer is not a JSON object")
     if response.status_code >= 400 or body.get("success") is False:

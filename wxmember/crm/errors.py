@@ -15,10 +15,10 @@ class CRMError(Exception):
 class CRMUnavailable(CRMError):
     """The CRM did not answer in time, refused the connection or failed (5xx).
 
-    ``unsent`` is True when the request certainly never reached the CRM (the
-    connection was refused or never made): a change is then known not to have
-    happened. Otherwise the outcome of a change is unknown — ask again with the
-    same idempotency key.
+    ``unsent`` is True when the CRM certainly did not handle the request (the
+    connection was refused or never made, or it answered 503/429): a change is
+    then known not to have happened. Otherwise the outcome of a change is
+    unknown — ask again with the same idempotency key.
     """
 
     message = "会员系统繁忙，请稍后再试"
