@@ -92,3 +92,24 @@ def test_next_after_login_keeps_a_member_page(make_app):
     client = make_app().test_client()
     response = client.get("/m/dev/login", query_string={"openid": "oNext", "next": "/m/shake"})
     assert (response.status_code, response.location) == (302, "/m/shake")
+
+
+@pytest.mark.parametrize(
+    ("remote", "headers"),
+    [("203.0.113.9", {}), ("127.0.0.1", {"X-Forwarded-For": "203.0.113.9"})],
+    ids=["remote", "proxied"],
+)
+def test_the_dev_login_and_dev_token_answer_only_this_machine(make_app, remote, headers):
+    app = make_app(console={"api_token": "dev-token-change-me"})
+    client = app.test_client()
+    environ = {"REMOTE_ADDR": remote}
+    login = client.get("/m/dev/login?openid=oOutsider", environ_base=environ, headers=headers)
+    assert login.status_code == 404
+    staff = client.get(
+        "/api/logs",
+        environ_base=environ,
+        headers={**headers, "Authorization": "Bearer dev-token-change-me"},
+    )
+    assert staff.status_code == 401
+    local = client.get("/api/logs", headers={"Authorization": "Bearer dev-token-change-me"})
+    assert local.status_code == 200  # on this machine they still work

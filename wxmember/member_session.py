@@ -25,6 +25,7 @@ from flask import (
 from wxmember.binding import BindingRefused
 from wxmember.config import is_embedded
 from wxmember.jsonerrors import json_error
+from wxmember.loopback import from_this_machine
 from wxmember.refusals import Refused, refused_response
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def _wechat_config():
 
 def _dev_login_allowed():
     config = current_app.extensions["wxmember"].config
-    return is_embedded(config) and not config["wechat"]["appsecret"]
+    return is_embedded(config) and not config["wechat"]["appsecret"] and from_this_machine()
 
 
 @bp.get("/dev/login")

@@ -10,7 +10,9 @@ from jobs.lease import COLLECTION as LEASES
 from jobs.runner import JOBS, JobBusy, start_job
 from jobs.runs import JobRuns
 from wxmember import member_api, shake_api
+from wxmember.config import DEV_API_TOKEN
 from wxmember.jsonerrors import json_error
+from wxmember.loopback import from_this_machine
 from wxmember.records.logs import InvalidQuery
 from wxmember.timeparse import to_ms
 
@@ -27,6 +29,8 @@ def _authenticate():
         return json_error(401, "unauthorized", "console.api_token is not configured")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
         return json_error(401, "unauthorized", "a valid Bearer token is required")
+    if expected == DEV_API_TOKEN and not from_this_machine():
+        return json_error(401, "unauthorized", "the development token works only on this machine")
     return None
 
 
