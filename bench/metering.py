@@ -62,7 +62,7 @@ class MeteredCollection:
 
 
 class MeteredCursor:
-    """A ``find`` cursor whose iteration time counts too (mongomock works lazily)."""
+    """A ``find`` cursor whose iteration time counts too (a cursor fetches lazily)."""
 
     def __init__(self, cursor, meter):
         self.cursor, self.meter = cursor, meter
