@@ -46,6 +46,8 @@ class MeteredCollection:
 
     def __getattr__(self, name):
         attribute = getattr(self.collection, name)
+        if name == "with_options":  # the same collection with other options: metered too
+            return lambda *a, **k: MeteredCollection(attribute(*a, **k), self.meter)
         if name not in MONGO_METHODS:
             return attribute
 
@@ -62,7 +64,7 @@ class MeteredCollection:
 
 
 class MeteredCursor:
-    """A ``find`` cursor whose iteration time counts too (mongomock works lazily)."""
+    """A ``find`` cursor whose iteration time counts too (a cursor fetches lazily)."""
 
     def __init__(self, cursor, meter):
         self.cursor, self.meter = cursor, meter

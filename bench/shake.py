@@ -3,42 +3,49 @@ members shaking at once, and MongoDB operations per draw.
 
 The full path of ``ShakeDraws.shake``: the draw claim, the cycle limit, the
 points ledger, the pick, the stock, the coupon issued by the CRM simulator over
-HTTP, the customer's ``shake`` record, the log and the feed. mongomock serialises
-every operation behind one lock and scans every document on each lookup; its
-time is printed apart. ``--mongo-uri`` measures on a real MongoDB.
+HTTP, the customer's ``shake`` record, the log and the feed. The figures come
+with the data size they were measured at (draws, customers, logs).
 
     python bench/shake.py [--members 32] [--shakes 20] [--chance 30]
+                          [--data-dir DIR | --mongo-uri mongodb://…]
 """
 
 import argparse
 import logging
+import os
 import statistics
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.metering import MeteredDatabase  # noqa: E402
+from bench.store import BenchStore, add_arguments, size_text  # noqa: E402
 from jobs.runner import run_job  # noqa: E402
-from wxmember import db  # noqa: E402
 from wxmember.bootstrap import bootstrap  # noqa: E402
 from wxmember.config import DEFAULTS, validate  # noqa: E402
 from wxmember.ledger import Entry  # noqa: E402
-from wxmember.shake import ShakeRefused  # noqa: E402
+from wxmember.shake import DRAWS, ShakeRefused  # noqa: E402
 
 PROMOTION = "CQL201404010004"
+COLLECTIONS = {
+    "draws": DRAWS,
+    "customers": "welab/customers",
+    "logs": "lavico/user/logs",
+    "feeds": "welab/feeds",
+}
 
 
-def build(mongo_uri, members):
+def build(store, members):
     config = {section: dict(values) for section, values in DEFAULTS.items()}
     config["wechat"]["token"] = "bench"
-    config["mongo"].update(uri=mongo_uri, database=f"wxmember_bench_{uuid.uuid4().hex[:8]}")
+    config["mongo"] = dict(store.mongo)
     config["console"]["session_secret"] = "bench"
+    config["scheduler"]["enabled"] = False
     validate(config)
-    meter = MeteredDatabase(db.connect(config["mongo"]["uri"], config["mongo"]["database"]))
+    meter = MeteredDatabase(store.database)
     services = bootstrap(config, database=meter)
     run_job(services, "activities")
     customers = services.records.customers
@@ -54,10 +61,15 @@ def main():
     parser.add_argument("--members", type=int, default=32)
     parser.add_argument("--shakes", type=int, default=20, help="shakes per member")
     parser.add_argument("--chance", type=float, default=30, help="win chance, percent")
-    parser.add_argument("--mongo-uri", default="mongomock://")
+    add_arguments(parser)
     args = parser.parse_args()
     logging.disable(logging.WARNING)
-    services, meter = build(args.mongo_uri, args.members)
+    with BenchStore(args) as store:
+        run(store, args)
+
+
+def run(store, args):
+    services, meter = build(store, args.members)
     now = int(time.time() * 1000)
     aid = services.shake_activities.create(
         {
@@ -95,20 +107,18 @@ def main():
     draws = len(latencies)
     ordered = sorted(latencies)
     p99 = ordered[min(draws - 1, int(draws * 0.99))]
+    print(f"database: {store.engine}")
     print(
-        f"database: {'mongomock (in memory)' if 'mongomock' in args.mongo_uri else 'MongoDB'};"
-        f" {args.members} members shaking at once, {args.shakes} shakes each,"
-        f" win chance {args.chance}%\n"
+        f"machine: {os.cpu_count()} cores; {args.members} members shaking at once,"
+        f" {args.shakes} shakes each, win chance {args.chance}%\n"
     )
     print(f"draws/s            {draws / elapsed:10.0f}")
     print(f"p50 latency ms     {statistics.median(ordered) * 1000:10.2f}")
     print(f"p99 latency ms     {p99 * 1000:10.2f}")
     print(f"wins               {sum(wins):10d}   refused {len(refusals)}")
-    print(f"mongo ops / draw   {meter.operations / draws:10.2f}")
-    print(
-        f"mongo ms / draw    {meter.seconds / draws * 1000:10.2f}   (summed over threads, "
-        "waits for mongomock's lock included)"
-    )
+    print(f"db ops / draw      {meter.operations / draws:10.2f}")
+    print(f"db ms / draw       {meter.seconds / draws * 1000:10.2f}   (summed over threads)")
+    print(f"data size after    {size_text(store.counts(COLLECTIONS))}")
 
 
 if __name__ == "__main__":

@@ -1,38 +1,59 @@
 """Benchmark of the member sync: batched against one change at a time, in the same run.
 
-For each size N: the CRM simulator gets N members, all bound on our side, and one
-change each; the member sync then applies them, batched (pages of 100 changes,
-one bulk write and one cursor write per page) and one-by-one (a page of one
-change, one update and one cursor write per change). Figures: members synced
-per second, MongoDB operations and CRM calls, time inside MongoDB, and the peak
-memory the sync itself allocated (tracemalloc; flat in N means paged).
+The CRM simulator (in-process, over HTTP) has as many members as the largest
+size, all bound on our side. For each size N, N of them change once and the
+member sync applies the changes batched (pages of 100 changes: one bulk write,
+one cursor write per page); then N new changes one-by-one (a page of one change:
+one update and one cursor write per change); then N more batched again under
+tracemalloc, for the peak memory the sync allocates (flat in N means paged).
+The database is never emptied: each pass applies what the CRM changed after the
+previous one.
 
-mongomock scans every document on each lookup, so its time grows with N for
-both modes alike; give ``--mongo-uri`` to measure on a real MongoDB, where
-20k and more make sense.
-
-    python bench/sync.py [--sizes 2000] [--mongo-uri mongodb://…]
+    python bench/sync.py [--sizes 2000,20000]
+                         [--data-dir DIR | --mongo-uri mongodb://… | --db mongomock]
 """
 
 import argparse
 import logging
+import os
+import selectors
 import sys
 import time
 import tracemalloc
-import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pymongo  # noqa: E402
+import werkzeug.serving  # noqa: E402
 
 from bench.metering import MeteredDatabase  # noqa: E402
-from jobs.cursor import COLLECTION as CURSOR_COLLECTION  # noqa: E402
+from bench.store import BenchStore, add_arguments, size_text  # noqa: E402
 from jobs.runner import run_job  # noqa: E402
-from wxmember import db  # noqa: E402
 from wxmember.bootstrap import bootstrap  # noqa: E402
 from wxmember.config import DEFAULTS, validate  # noqa: E402
 from wxmember.crm.sim_state import FIRST_MEMBER_ID  # noqa: E402
+
+COLLECTIONS = {"customers": "welab/customers", "job runs": "wxmember/job_runs"}
+
+
+class _NoDrain(selectors.DefaultSelector):
+    """A selector that never reports the closed connection as readable."""
+
+    def select(self, timeout=None):
+        return []
+
+
+def quiet_simulator_server():
+    """Stop werkzeug's dev server (the CRM simulator's) draining each closed connection.
+
+    After every response it reads what the client may still send into a fresh
+    10 MB buffer: in this process, so tracemalloc would report that buffer as the
+    sync's peak. Nothing is sent after our requests, so nothing is lost.
+    """
+    werkzeug.serving.selectors = SimpleNamespace(
+        DefaultSelector=_NoDrain, EVENT_READ=selectors.EVENT_READ
+    )
 
 
 class CountingCRM:
@@ -53,24 +74,25 @@ class CountingCRM:
         return counted
 
 
-def build(size, mongo_uri):
+def build(store, size):
+    """Services over the run's database with a ``size``-member CRM simulator, all bound here."""
     config = {section: dict(values) for section, values in DEFAULTS.items()}
     config["wechat"]["token"] = "bench"
     config["crm"]["simulator_members"] = size
-    config["mongo"].update(uri=mongo_uri, database=f"wxmember_bench_{uuid.uuid4().hex[:8]}")
+    config["mongo"] = dict(store.mongo)
     config["console"]["session_secret"] = "bench"
+    config["scheduler"]["enabled"] = False
     validate(config)
-    meter = MeteredDatabase(db.connect(config["mongo"]["uri"], config["mongo"]["database"]))
+    meter = MeteredDatabase(store.database)
     services = bootstrap(config, database=meter)
     services.crm = CountingCRM(services.crm)
-    bind_everyone(services, size)
-    services.crm_simulator.app.extensions["crm_state"].touch_members(size)
+    bind_everyone(store.database, size)
     return services, meter
 
 
-def bind_everyone(services, size):
-    """N bound customers, as if every CRM member had bound before."""
-    customers = services.database.database["welab/customers"]
+def bind_everyone(database, size):
+    """N bound customers, as if every CRM member had bound before (written in bulk)."""
+    customers = database["welab/customers"]
     for start in range(0, size, 1000):
         customers.insert_many(
             [
@@ -90,65 +112,67 @@ def bind_everyone(services, size):
         )
 
 
-def measure(services, meter, batched):
-    services.database.database[CURSOR_COLLECTION].delete_many({})
-    services.config["scheduler"]["batch_size"] = 100 if batched else 1
+def sync(services, meter, size, mode):
+    """N new CRM changes, then one member sync run over them; its figures."""
+    services.crm_simulator.app.extensions["crm_state"].touch_members(size)
+    services.config["scheduler"]["batch_size"] = 1 if mode == "one-by-one" else 100
     meter.reset()
     services.crm.calls = 0
-    tracemalloc.start()
+    traced = mode == "memory"
+    if traced:
+        tracemalloc.start()
     started = time.perf_counter()
-    run = run_job(services, "members", trigger="bench", batched=batched)
+    run = run_job(services, "members", trigger="bench", batched=mode != "one-by-one")
     elapsed = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
+    peak = tracemalloc.get_traced_memory()[1] if traced else None
     tracemalloc.stop()
     assert run["state"] == "ok", run["error"]
+    assert run["counts"]["members"] == size, run["counts"]
     return {
-        "synced": run["counts"]["members"],
-        "rate": run["counts"]["members"] / elapsed,
+        "rate": size / elapsed,
         "seconds": elapsed,
         "mongo_ops": meter.operations,
         "mongo_s": meter.seconds,
         "crm_calls": services.crm.calls,
-        "peak_kib": peak / 1024,
+        "peak_kib": peak / 1024 if traced else None,
     }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="2000", help="comma-separated member counts")
-    parser.add_argument("--mongo-uri", default="mongomock://")
+    add_arguments(parser, mongomock=True)
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     sys.stdout.reconfigure(line_buffering=True)
-    print(f"database: {'mongomock (in memory)' if 'mongomock' in args.mongo_uri else 'MongoDB'}\n")
-    print(
-        f"{'members':>8} {'mode':<11}{'synced/s':>10}{'seconds':>9}{'mongo ops':>11}"
-        f"{'mongo s':>9}{'crm calls':>11}{'peak KiB':>10}"
-    )
-    for size in (int(s) for s in args.sizes.split(",")):
-        services, meter = build(size, args.mongo_uri)
-        try:
-            rows = {
-                mode: measure(services, meter, mode == "batched")
-                for mode in ("batched", "one-by-one")
-            }
-        finally:
-            if not args.mongo_uri.startswith("mongomock"):
-                pymongo.MongoClient(args.mongo_uri).drop_database(
-                    services.config["mongo"]["database"]
-                )
-            services.close()
-        for mode, row in rows.items():
-            print(
-                f"{size:>8} {mode:<11}{row['rate']:>10.0f}{row['seconds']:>9.2f}"
-                f"{row['mongo_ops']:>11}{row['mongo_s']:>9.2f}{row['crm_calls']:>11}"
-                f"{row['peak_kib']:>10.0f}"
-            )
-        ratio = rows["batched"]["rate"] / rows["one-by-one"]["rate"]
-        outside = [(r["seconds"] - r["mongo_s"]) for r in rows.values()]
+    quiet_simulator_server()
+    with BenchStore(args) as store:
+        print(f"database: {store.engine}")
+        print(f"machine: {os.cpu_count()} cores; CRM: the simulator, in-process over HTTP\n")
         print(
-            f"{'':>8} batched is {ratio:.1f}x one-by-one overall; "
-            f"{outside[1] / outside[0]:.1f}x outside MongoDB calls\n"
+            f"{'members':>8} {'mode':<11}{'synced/s':>10}{'seconds':>9}{'db ops':>9}"
+            f"{'db s':>8}{'crm calls':>11}{'peak KiB':>10}  data size after"
+        )
+        sizes = [int(s) for s in args.sizes.split(",")]
+        services, meter = build(store, max(sizes))
+        try:
+            for size in sizes:
+                rows = {}
+                for mode in ("batched", "one-by-one", "memory"):
+                    rows[mode] = row = sync(services, meter, size, mode)
+                    peak = f"{row['peak_kib']:>10.0f}" if row["peak_kib"] else f"{'':>10}"
+                    print(
+                        f"{size:>8} {mode:<11}{row['rate']:>10.0f}{row['seconds']:>9.2f}"
+                        f"{row['mongo_ops']:>9}{row['mongo_s']:>8.2f}{row['crm_calls']:>11}"
+                        f"{peak}  {size_text(store.counts(COLLECTIONS))}",
+                    )
+                ratio = rows["batched"]["rate"] / rows["one-by-one"]["rate"]
+                print(f"{'':>8} batched is {ratio:.1f}x one-by-one\n")
+        finally:
+            services.close()
+        print(
+            "memory: batched again under tracemalloc (slower): the peak the sync allocated.\n"
+            "db ops: database operations (a bulk write counts one); db s: time inside them."
         )
 
 

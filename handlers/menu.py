@@ -9,9 +9,12 @@ from wxmember.outcome import Outcome
 
 def on_click(message, customers, replies, members):
     """A menu button with a key; "积分"/"余额" show a bound member's figures, else keywords."""
-    customers.ensure(message.openid)
     key = message.event_key
-    reply = member_status(customers.get(message.openid), members) if is_member_query(key) else None
+    reply = None
+    if is_member_query(key):
+        reply = member_status(customers.ensure_member_query(message.openid), members)
+    else:
+        customers.ensure(message.openid)
     return Outcome("click", {"key": key}, reply or replies.for_text(key))
 
 

@@ -9,11 +9,12 @@ from wxmember.outcome import Outcome
 
 def on_text(message, customers, replies, members):
     """Count the message; a bound member asking "积分"/"余额" gets the figures, else keywords."""
-    customers.record_message(message.openid)
     content = message.fields.get("Content")
     reply = None
     if is_member_query(content):
-        reply = member_status(customers.get(message.openid), members)
+        reply = member_status(customers.record_member_query(message.openid), members)
+    else:
+        customers.record_message(message.openid)
     return Outcome("text", reply=reply or replies.for_text(content))
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
+from pymongo.errors import AutoReconnect
 
 from tests import samples
 from tests.conftest import KEYWORDS, TOKEN, WELCOME, WeChat, database_of
@@ -169,3 +170,22 @@ def test_a_delivery_whose_writes_the_driver_replayed_is_handled_and_recorded(app
     database = database_of(app)
     assert database["lavico/user/logs"].count_documents({}) == 1
     assert database["welab/feeds"].count_documents({}) == 1
+
+
+def test_a_database_failure_inside_the_handler_is_handled_by_the_retry(app, client, monkeypatch):
+    customers = app.extensions["wxmember"].records.customers
+    record_message, failures = customers.record_message, []
+
+    def database_down_once(openid):
+        if not failures:
+            failures.append(1)
+            raise AutoReconnect("connection closed")
+        return record_message(openid)
+
+    monkeypatch.setattr(customers, "record_message", database_down_once)
+    wechat = WeChat(client)
+    xml = samples.fill(samples.TEXT, content="积分规则")
+
+    assert wechat.post(xml).status_code == 500  # not "success": WeChat delivers it again
+    assert wechat.reply(wechat.post(xml))["Content"] == KEYWORDS["积分规则"]
+    assert database_of(app)["lavico/user/logs"].count_documents({}) == 1

@@ -595,6 +595,31 @@ def test_unbound_follower_asking_for_points_gets_the_keyword_reply(app):
     assert WeChat(None).reply(reply)["Content"] == "请先绑定会员卡。"
 
 
+def test_bound_member_asking_by_text_and_menu_is_counted_once_each(app):
+    sim = Sim(app)
+    card = sim.a_member()
+    Member(app, "oUser0001", sim).bind(card["MOBILE_TELEPHONE_NO"])
+    wechat = WeChat(app.test_client())
+    customers = app.extensions["wxmember"].database["welab/customers"]
+    before = customers.find_one({"wechatid": "oUser0001"}).get("messageCount", 0)
+
+    by_text = wechat.post(samples.fill(samples.TEXT, content="余额", msgid="71"))
+    by_menu = wechat.post(samples.fill(samples.CLICK, key="积分", time=1700000001))
+
+    for reply in (by_text, by_menu):
+        assert card["MEM_CARD_NO"] in WeChat(None).reply(reply)["Content"]
+    assert customers.find_one({"wechatid": "oUser0001"})["messageCount"] == before + 1
+
+
+def test_unbound_follower_asking_for_points_is_counted_once(app):
+    wechat = WeChat(app.test_client())
+    wechat.post(samples.fill(samples.SUBSCRIBE))
+    wechat.post(samples.fill(samples.TEXT, content="积分", time=1700000001))
+    wechat.post(samples.fill(samples.CLICK, key="积分", time=1700000002))
+    customer = app.extensions["wxmember"].database["welab/customers"].find_one()
+    assert customer["messageCount"] == 1 and customer["isFollow"] is True
+
+
 def test_opening_row_from_crm_points(app, system):
     crm_points = app.extensions["wxmember"].crm.points(MEMBER)
     row = system.points.open_from_crm(MEMBER)

@@ -69,6 +69,37 @@ def test_cursor_is_stable_when_records_share_a_millisecond(app, client, monkeypa
     assert len(ids) == 5 and len(set(ids)) == 5
 
 
+def test_pages_with_filters_and_shared_milliseconds_add_up_to_the_whole(app, client, monkeypatch):
+    clock = iter([1000, 2000, 2000, 2000, 3000, 3000, 4000, 5000, 5000, 6000] * 2)
+    monkeypatch.setattr("wxmember.records.logs.now_ms", lambda: next(clock))
+    wechat = WeChat(client)
+    for n in range(20):
+        wechat.post(samples.fill(samples.TEXT, openid=f"o{n % 2}", msgid=str(n)))
+
+    def pages(limit, **query):
+        items, cursor = [], None
+        while True:
+            extra = {"cursor": cursor} if cursor else {}
+            body = client.get(
+                "/api/logs", query_string={**query, "limit": limit, **extra}, headers=AUTH
+            ).json
+            items += [item["_id"] for item in body["items"]]
+            cursor = body["next"]
+            if not cursor:
+                return items
+
+    for query in (
+        {},
+        {"wxid": "o0"},
+        {"since": 2000, "until": 5000},
+        {"wxid": "o1", "until": 5000},
+    ):
+        whole = pages(500, **query)
+        assert whole and len(set(whole)) == len(whole)
+        for limit in (1, 2, 3):
+            assert pages(limit, **query) == whole, (query, limit)
+
+
 def test_logs_filter_by_wxid_action_and_time(seeded):
     def times(**query):
         body = seeded.get("/api/logs", query_string=query, headers=AUTH).json

@@ -14,6 +14,8 @@ import inspect
 import logging
 import time
 
+from pymongo.errors import PyMongoError
+
 from wxmember.logsafe import mask
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,8 @@ class Dispatcher:
         handler = self.handlers.get(message.kind, self.fallback)
         try:
             outcome = handler(message, **self._arguments_for(handler))
+        except PyMongoError:
+            raise  # the database failed, not the message: 500, and WeChat's retry handles it
         except Exception:
             log.exception("handler %s failed for %s", message.kind, mask(message.openid))
             self.records.deliveries.mark_failed(key)

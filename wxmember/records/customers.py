@@ -1,7 +1,5 @@
 """``welab/customers``: one document per WeChat user, keyed by ``wechatid`` (the openid)."""
 
-from pymongo import ReturnDocument
-
 from wxmember.clock import now_ms, now_s
 
 COLLECTION = "welab/customers"
@@ -19,6 +17,8 @@ PROFILE_FIELDS = {
 }
 WECHAT_SEX = {1: "male", 2: "female"}
 BINDING_UNIQUE = ("HaiLanMemberInfo.memberID", "HaiLanMemberInfo.memberCardNumber", "mobile")
+# What "积分"/"余额" needs to know of a customer: is it a bound member, with which card.
+BINDING_FIELDS = {"_id": 0, "isRegister": 1, "HaiLanMemberInfo": 1}
 
 
 class CustomerStore:
@@ -41,14 +41,12 @@ class CustomerStore:
         fields = {"isFollow": True, "followTime": now_s(), "lastModified": now_ms()}
         if scene:
             fields["scene"] = scene
-        before = self.collection.find_one_and_update(
+        result = self.collection.update_one(
             {"wechatid": openid},
             {"$set": fields, "$setOnInsert": {"messageCount": 0}},
             upsert=True,
-            projection={"_id": 1},
-            return_document=ReturnDocument.BEFORE,
         )
-        return before is None
+        return result.upserted_id is not None
 
     def unfollow(self, openid):
         """Mark ``openid`` as no longer following and record when."""
@@ -64,25 +62,39 @@ class CustomerStore:
 
     def record_message(self, openid):
         """Count one message the user sent and remember when."""
-        now = now_ms()
-        self.collection.update_one(
-            {"wechatid": openid},
-            {
-                "$set": {"lastMessageTime": now, "lastModified": now},
-                "$inc": {"messageCount": 1},
-                "$setOnInsert": {"isFollow": True},
-            },
-            upsert=True,
-        )
+        self.collection.update_one({"wechatid": openid}, _message_update(), upsert=True)
+
+    def record_member_query(self, openid):
+        """``record_message`` for a "积分"/"余额" text; return the binding, or None if unbound."""
+        return self._update_and_read_binding(openid, _message_update())
 
     def ensure(self, openid, session=None):
         """Create the customer if this is the first we hear of it; change nothing else."""
         self.collection.update_one(
-            {"wechatid": openid},
-            {"$setOnInsert": {"isFollow": True, "messageCount": 0, "lastModified": now_ms()}},
-            upsert=True,
-            session=session,
+            {"wechatid": openid}, _ensure_update(), upsert=True, session=session
         )
+
+    def ensure_member_query(self, openid):
+        """``ensure`` for a "积分"/"余额" menu key; return the binding, or None if unbound."""
+        return self._update_and_read_binding(openid, _ensure_update())
+
+    def _update_and_read_binding(self, openid, update):
+        """Apply ``update`` (upsert) once; the binding (``BINDING_FIELDS``) or None.
+
+        Most who ask are not bound yet, and for them this is one update, made only
+        where ``isRegister`` is not true. Otherwise the update lands by openid
+        (creating a new customer), and a bound member's binding is read after it.
+        Exactly one of the two updates matches, so a message is counted once.
+        ``find_one_and_update`` would read it in the same operation, but the
+        embedded engine scans the whole collection for every one that matches.
+        """
+        unbound = {"wechatid": openid, "isRegister": {"$ne": True}}
+        if self.collection.update_one(unbound, update).matched_count:
+            return None
+        by_openid = self.collection.update_one({"wechatid": openid}, update, upsert=True)
+        if by_openid.upserted_id is not None:
+            return None
+        return self.collection.find_one({"wechatid": openid, "isRegister": True}, BINDING_FIELDS)
 
     def update_location(self, openid, position):
         """Remember the follower's latest reported position."""
@@ -162,3 +174,16 @@ class CustomerStore:
     def get(self, openid):
         """The customer document, or None."""
         return self.collection.find_one({"wechatid": openid})
+
+
+def _message_update():
+    now = now_ms()
+    return {
+        "$set": {"lastMessageTime": now, "lastModified": now},
+        "$inc": {"messageCount": 1},
+        "$setOnInsert": {"isFollow": True},
+    }
+
+
+def _ensure_update():
+    return {"$setOnInsert": {"isFollow": True, "messageCount": 0, "lastModified": now_ms()}}

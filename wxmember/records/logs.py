@@ -88,22 +88,34 @@ class LogStore:
         return self.collection.find_one({"msgKey": msg_key}, {"reply": 1})
 
     def query(self, wxid=None, action=None, since=None, until=None, limit=50, cursor=None):
-        """Return ``(records, next_cursor)``, newest first; ``since``/``until`` in ms."""
+        """Return ``(records, next_cursor)``, newest first; ``since``/``until`` in ms.
+
+        Each find is one flat filter (equalities and a ``createTime`` range) that
+        the ``wxid``/``action``/``createTime`` indexes serve: a page after a cursor
+        reads the rest of the cursor's own millisecond, then what is older, rather
+        than one ``$or`` (which the embedded engine answers by scanning them all).
+        """
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidQuery(f"limit must be between 1 and {MAX_LIMIT}")
-        conditions = [_time_range(since, until)]
-        if wxid:
-            conditions.append({"wxid": wxid})
-        if action:
-            conditions.append({"action": action})
+        match = {name: value for name, value in (("wxid", wxid), ("action", action)) if value}
+        records = []
         if cursor:
-            conditions.append(_after_cursor(decode_cursor(cursor)))
-        query = {"$and": [c for c in conditions if c]} if any(conditions) else {}
-        records = list(self.collection.find(query).sort(NEWEST_FIRST).limit(limit + 1))
+            created, oid = decode_cursor(cursor)
+            if (since is None or since <= created) and (until is None or created < until):
+                same_ms = {**match, "createTime": created, "_id": {"$lt": oid}}
+                records = self._newest(same_ms, limit + 1)
+            until = created if until is None else min(until, created)
+        if len(records) <= limit:
+            records += self._newest(
+                {**match, **_time_range(since, until)}, limit + 1 - len(records)
+            )
         if len(records) <= limit:
             return records, None
         records = records[:limit]
         return records, encode_cursor(records[-1])
+
+    def _newest(self, query, limit):
+        return list(self.collection.find(query).sort(NEWEST_FIRST).limit(limit))
 
 
 def check_record(record):
@@ -124,16 +136,6 @@ def _time_range(since, until):
     if until is not None:
         bounds["$lt"] = until
     return {"createTime": bounds} if bounds else {}
-
-
-def _after_cursor(position):
-    created, oid = position
-    return {
-        "$or": [
-            {"createTime": {"$lt": created}},
-            {"createTime": created, "_id": {"$lt": oid}},
-        ]
-    }
 
 
 def encode_cursor(record):
