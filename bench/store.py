@@ -8,8 +8,11 @@ uses (and keeps) a directory of your choice; ``--mongo-uri`` a MongoDB server;
 never emptied while the run lasts, and dropped at the end unless ``--keep``.
 """
 
+import json
+import os
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -66,6 +69,16 @@ class BenchStore:
                 f"wire version {version}; {where} {self.mongo['data_dir']})"
             )
         return f"MongoDB {version} at {db.describe(self.mongo)['hosts']}"
+
+    def cpu_seconds(self):
+        """``(this process, the engine's server)`` CPU seconds so far; the engine's is None
+        unless it is the embedded one (mongomock's time is this process's)."""
+        engine_cpu = None
+        if self.mongo["uri"] == EMBEDDED_URI:
+            info = json.loads((Path(self.mongo["data_dir"]) / "engine.json").read_text())
+            fields = Path(f"/proc/{info['server_pid']}/stat").read_text().rsplit(")", 1)[1].split()
+            engine_cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return time.process_time(), engine_cpu
 
     def counts(self, collections):
         """Documents per collection, as ``{short name: n}`` (read outside any meter)."""
