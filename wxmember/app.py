@@ -3,11 +3,13 @@
 import logging
 
 from flask import Flask
+from werkzeug.exceptions import HTTPException
 
 from jobs import scheduler
 from wxmember import db, health, member_pages, member_session, staff_api, webhook
 from wxmember.bootstrap import bootstrap
 from wxmember.config import is_embedded, load_config
+from wxmember.jsonerrors import http_error
 from wxmember.jsonio import MongoJSONProvider
 from wxmember.logsafe import configure_logging
 
@@ -30,6 +32,7 @@ def create_app(config_path=None, *, config=None, services=None):
         SESSION_COOKIE_SECURE=not is_embedded(services.config),
     )
     app.extensions["wxmember"] = services
+    app.register_error_handler(HTTPException, http_error)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(staff_api.bp)
     app.register_blueprint(health.bp)

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify, request
 from jobs.lease import COLLECTION as LEASES
 from jobs.runner import JOBS, JobBusy, start_job
 from jobs.runs import JobRuns
-from wxmember import member_api, shake_api
+from wxmember import api_schema, member_api, shake_api
 from wxmember.jsonerrors import json_error
 from wxmember.records.logs import InvalidQuery
 from wxmember.timeparse import to_ms
@@ -28,6 +28,9 @@ def _authenticate():
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
         return json_error(401, "unauthorized", "a valid Bearer token is required")
     return None
+
+
+bp.before_request(api_schema.check_request)  # after the token: bodies and queries as documented
 
 
 @bp.errorhandler(InvalidQuery)
