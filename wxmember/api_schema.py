@@ -12,6 +12,7 @@ answers the property's ``x-message`` (Chinese, for people).
 
 import functools
 import json
+import math
 import re
 from pathlib import Path
 
@@ -53,7 +54,22 @@ def _pattern(validator, pattern, instance, schema):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
+def _multiple_of(validator, step, instance, schema):
+    """``multipleOf`` of decimal steps as people mean them: 0.07 is a multiple of 0.01.
+
+    (Binary floats make 0.07 / 0.01 = 7.000000000000001; the same tolerance as
+    ``transactions.to_fen``, which turns yuan into fen.)
+    """
+    if not validator.is_type(instance, "number") or validator.is_type(instance, "boolean"):
+        return
+    quotient = instance / step
+    if not math.isfinite(quotient) or abs(quotient - round(quotient)) > 1e-6:
+        yield ValidationError(f"{instance!r} is not a multiple of {step}")
+
+
+Validator = validators.extend(
+    Draft202012Validator, {"pattern": _pattern, "multipleOf": _multiple_of}
+)
 
 
 class Api:
@@ -155,8 +171,8 @@ class Operation:
         """None when the request keeps to the document, else the 400 (or 415) to answer."""
         for name, (schema, validator) in self.query.items():
             raw = request.args.get(name)
-            if raw is None or raw == "":
-                continue
+            if raw is None:
+                continue  # an empty value is a value: "limit=" is no whole number
             value = raw
             if schema.get("type") == "integer":
                 if not WHOLE.fullmatch(raw):
@@ -237,6 +253,7 @@ def _describe(error):
         "enum": lambda: "must be one of " + ", ".join(json.dumps(v) for v in limit),
         "const": lambda: f"must be {json.dumps(limit)}",
         "not": lambda: "has a value that is not allowed",
+        "multipleOf": lambda: f"must be a multiple of {limit}",
     }
     text = texts.get(error.validator)
     return text() if text else "is not valid"
