@@ -12,8 +12,8 @@ answers the property's ``x-message`` (Chinese, for people).
 
 import functools
 import json
-import math
 import re
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import yaml
@@ -55,15 +55,18 @@ def _pattern(validator, pattern, instance, schema):
 
 
 def _multiple_of(validator, step, instance, schema):
-    """``multipleOf`` of decimal steps as people mean them: 0.07 is a multiple of 0.01.
+    """``multipleOf`` on the number as JSON wrote it: 0.07 is a multiple of 0.01.
 
-    (Binary floats make 0.07 / 0.01 = 7.000000000000001; the same tolerance as
-    ``transactions.to_fen``, which turns yuan into fen.)
+    (jsonschema divides binary floats: 0.07 / 0.01 = 7.000000000000001, refused. The
+    shortest text of a float, its ``repr``, is the decimal the client sent.)
     """
     if not validator.is_type(instance, "number") or validator.is_type(instance, "boolean"):
         return
-    quotient = instance / step
-    if not math.isfinite(quotient) or abs(quotient - round(quotient)) > 1e-6:
+    try:
+        whole = Decimal(repr(instance)) % Decimal(repr(step)) == 0
+    except InvalidOperation:  # far too large to divide exactly: no amount of ours
+        whole = False
+    if not whole:
         yield ValidationError(f"{instance!r} is not a multiple of {step}")
 
 
@@ -89,7 +92,8 @@ class Api:
         self.operations.sort(key=lambda op: -len(re.sub(r"\{[^}]*\}", "", op.path)))
 
     def find(self, method, path):
-        """The operation ``method path`` is a request of, or None."""
+        """The operation ``method path`` is a request of, or None (HEAD is a GET's)."""
+        method = "get" if method.upper() == "HEAD" else method
         for operation in self.operations:
             if operation.method == method.lower() and operation.regex.fullmatch(path):
                 return operation
