@@ -3,11 +3,13 @@
 import logging
 
 from flask import Flask
+from werkzeug.exceptions import HTTPException
 
 from jobs import scheduler
-from wxmember import db, health, member_pages, member_session, staff_api, webhook
+from wxmember import api_schema, db, health, member_pages, member_session, staff_api, webhook
 from wxmember.bootstrap import bootstrap
 from wxmember.config import is_embedded, load_config
+from wxmember.jsonerrors import http_error
 from wxmember.jsonio import MongoJSONProvider
 from wxmember.logsafe import configure_logging
 
@@ -20,6 +22,7 @@ def create_app(config_path=None, *, config=None, services=None):
         services = bootstrap(config if config is not None else load_config(config_path))
         _start_embedded_scheduler(services)
     configure_logging()
+    api_schema.api()  # the API's document, read and compiled once: a broken one stops the start
     app = Flask(__name__)
     app.json = MongoJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
@@ -30,6 +33,7 @@ def create_app(config_path=None, *, config=None, services=None):
         SESSION_COOKIE_SECURE=not is_embedded(services.config),
     )
     app.extensions["wxmember"] = services
+    app.register_error_handler(HTTPException, http_error)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(staff_api.bp)
     app.register_blueprint(health.bp)

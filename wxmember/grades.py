@@ -15,6 +15,7 @@ from pymongo import ReturnDocument
 
 from wxmember.clock import now_ms
 from wxmember.timeparse import SHANGHAI
+from wxmember.transactions import MAX_ID, MAX_YUAN
 
 GRADES = "member/grades"
 MEMBERS = "member/data"
@@ -23,6 +24,7 @@ TEMPLATE_QUEUE = "wxmember/template_messages"
 TRANSACTIONS = "member/transactions"
 LOCK = "锁定等级"
 MEASURES = ("spend", "orders", "referrals")
+MAX_MONTHS = 1200  # a rule looks back at most a hundred years (further: no calendar date)
 
 
 class InvalidGrade(ValueError):
@@ -48,8 +50,8 @@ def check_grade(body):
     if not isinstance(body, dict):
         raise InvalidGrade("grade must be an object")
     level = body.get("level")
-    if isinstance(level, bool) or not isinstance(level, int) or level < 0:
-        raise InvalidGrade("level must be a whole number ≥ 0")
+    if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level < MAX_ID:
+        raise InvalidGrade("level must be a whole number ≥ 0 (below 2^53)")
     name = str(body.get("name") or "").strip()
     if not name:
         raise InvalidGrade("name is required")
@@ -80,10 +82,10 @@ def _rule(rule, name):
         raise InvalidGrade(f"{name} must be an object")
     if rule.get("by") not in MEASURES:
         raise InvalidGrade(f"{name}.by must be spend, orders or referrals")
-    for field in ("months", "number", "to"):
+    for field, most in (("months", MAX_MONTHS), ("number", MAX_YUAN), ("to", MAX_ID - 1)):
         value = rule.get(field)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise InvalidGrade(f"{name}.{field} must be a number ≥ 0")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= most:
+            raise InvalidGrade(f"{name}.{field} must be a number from 0 to {most}")
     number = round(rule["number"] * 100) if rule["by"] == "spend" else int(rule["number"])
     return {
         "by": rule["by"],

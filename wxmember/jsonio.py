@@ -1,8 +1,10 @@
 """JSON in and out: ObjectId as text, datetimes as epoch milliseconds; strict parsing.
 
 Request bodies are parsed strictly: ``NaN``/``Infinity`` (not JSON, though Python
-accepts them) and nesting past ``MAX_DEPTH`` are refused as bad JSON, so every
-route answers 400 instead of storing a NaN or running out of stack.
+accepts them), nesting past ``MAX_DEPTH`` and strings with a lone surrogate
+(``"\ud800"``: valid JSON syntax, but no Unicode text, and MongoDB cannot store
+it) are refused as bad JSON, so every route answers 400 instead of storing a NaN,
+running out of stack or failing to write.
 """
 
 import json
@@ -29,12 +31,14 @@ def _refuse_constant(name):
 
 
 def strict_loads(text):
-    """``json.loads`` without NaN/Infinity and without deep nesting (ValueError)."""
+    """``json.loads`` without NaN/Infinity, deep nesting or lone surrogates (ValueError)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8")
     if _depth_over(text, MAX_DEPTH):
         raise ValueError(f"JSON nested deeper than {MAX_DEPTH}")
-    return json.loads(text, parse_constant=_refuse_constant)
+    value = json.loads(text, parse_constant=_refuse_constant)
+    json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate: UnicodeEncodeError
+    return value
 
 
 def _depth_over(text, limit):

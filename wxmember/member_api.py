@@ -12,7 +12,7 @@ from wxmember.ledger import KINDS, InsufficientBalance
 from wxmember.money import WithdrawalRefused
 from wxmember.points import InvalidRule
 from wxmember.refusals import refused_response
-from wxmember.transactions import InvalidTransaction, parse, to_fen
+from wxmember.transactions import MAX_ID, InvalidTransaction, parse, to_fen
 
 bp = Blueprint("member_api", __name__)
 MAX_POINTS = 1_000_000_000  # one staff adjustment
@@ -83,7 +83,9 @@ def update_member(member_id):
     """``{FromID?, lockGrade?}``: referrer and the "锁定等级" permission."""
     body = _body()
     referrer = body.get("FromID")
-    if referrer is not None and (isinstance(referrer, bool) or not isinstance(referrer, int)):
+    if referrer is not None and (
+        isinstance(referrer, bool) or not isinstance(referrer, int) or not 0 < referrer < MAX_ID
+    ):
         raise InvalidTransaction("invalid_member", "FromID must be a member id")
     lock = body.get("lockGrade")
     if lock is not None and not isinstance(lock, bool):

@@ -5,8 +5,9 @@
 
 import logging
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
+from wxmember import api_schema
 from wxmember.binding import BindingRefused
 from wxmember.logsafe import mask
 from wxmember.member_session import current_openid, json_body, page_or_login
@@ -23,6 +24,15 @@ def _services():
 
 
 bp.register_error_handler(Refused, refused_response)
+
+
+@bp.before_request
+def _session_then_document():
+    """The JSON API: the member's session first (401), then the request as documented (400)."""
+    if request.path.startswith("/m/api/"):
+        current_openid()
+        return api_schema.check_request()
+    return None
 
 
 # -- pages ---------------------------------------------------------------------

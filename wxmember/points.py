@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from wxmember.clock import now_ms
 from wxmember.ledger import Entry, InsufficientBalance
 from wxmember.timeparse import SHANGHAI
+from wxmember.transactions import MAX_ID, MAX_YUAN
 
 RULES = "member/point_rules"
 RULE_TYPES = {"consumption": "消费", "recharge": "充值"}
@@ -60,8 +61,8 @@ def check_rule(rule):
     if rule.get("type") not in RULE_TYPES:
         raise InvalidRule("type must be consumption or recharge")
     amount, points = rule.get("amount"), rule.get("points")
-    if not isinstance(amount, (int, float)) or amount <= 0:
-        raise InvalidRule("amount (yuan per step) must be a positive number")
+    if not _number(amount) or not 0 < amount <= MAX_YUAN:
+        raise InvalidRule(f"amount (yuan per step) must be a positive number ≤ {MAX_YUAN}")
     if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
         raise InvalidRule("points must be a positive whole number")
     product_ids = rule.get("productIds") or []
@@ -70,6 +71,10 @@ def check_rule(rule):
     grade = rule.get("grade")
     if grade is not None and (not isinstance(grade, int) or isinstance(grade, bool)):
         raise InvalidRule("grade must be a grade level (whole number) or absent")
+    if round(amount * 100) <= 0:  # a step of 0 fen divided every purchase by zero
+        raise InvalidRule("amount (yuan per step) must be at least 0.01")
+    if not 0 < points < MAX_ID or (grade is not None and not 0 <= grade < MAX_ID):
+        raise InvalidRule("points and grade must be below 2^53")
     return {
         "_id": rule_id,
         "ruleId": rule_id,
@@ -79,6 +84,10 @@ def check_rule(rule):
         "points": points,
         "productIds": product_ids,
     }
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class ExpiryPolicy:

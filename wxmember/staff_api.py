@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify, request
 from jobs.lease import COLLECTION as LEASES
 from jobs.runner import JOBS, JobBusy, start_job
 from jobs.runs import JobRuns
-from wxmember import member_api, shake_api
+from wxmember import api_schema, member_api, shake_api
 from wxmember.config import DEV_API_TOKEN
 from wxmember.jsonerrors import json_error
 from wxmember.loopback import from_this_machine
@@ -32,6 +32,9 @@ def _authenticate():
     if expected == DEV_API_TOKEN and not from_this_machine():
         return json_error(401, "unauthorized", "the development token works only on this machine")
     return None
+
+
+bp.before_request(api_schema.check_request)  # after the token: bodies and queries as documented
 
 
 @bp.errorhandler(InvalidQuery)

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 _RETRYABLE_STATUS = {429, 502, 503, 504}
 _NUMBER_IN_PATH = re.compile(r"/(\d{5,})")
+_HEADER_SAFE_KEY = re.compile(r"[\x20-\x7e]{1,200}")  # printable ASCII, as the contract's limit
 
 
 def once_more_if_lost(change):
@@ -48,7 +49,16 @@ def once_more_if_lost(change):
 def idempotency_key(*parts):
     """A header-safe key that is the same whenever ``parts`` are."""
     text = "|".join("" if part is None else str(part) for part in parts)
-    return hashlib.sha256(text.encode()).hexdigest()[:40]
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def header_safe(key):
+    """``key`` as it is when a header can carry it (printable ASCII, ≤ 200), else its digest.
+
+    Either way it is the same on every attempt; a key with other characters (a shake's
+    nonce is the member's own text) made ``requests`` fail before sending: a 500.
+    """
+    return key if _HEADER_SAFE_KEY.fullmatch(key) else idempotency_key(key)
 
 
 class CRMClient:
@@ -77,7 +87,7 @@ class CRMClient:
         raise AssertionError("unreachable")
 
     def _post(self, path, body, idempotency_key=None):
-        headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        headers = {"Idempotency-Key": header_safe(idempotency_key or uuid.uuid4().hex)}
         return self._send("POST", path, json=body, headers=headers)
 
     def _send(self, method, path, timeout_s=None, **kwargs):

@@ -149,8 +149,8 @@ def decode_cursor(cursor):
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created, oid = json.loads(raw)
-        if not isinstance(created, int):
-            raise ValueError
+        if isinstance(created, bool) or not isinstance(created, int) or not 0 <= created < 2**53:
+            raise ValueError  # a time MongoDB can compare (a huge one overflowed: a 500)
         return created, ObjectId(oid)
     except (binascii.Error, ValueError, TypeError, InvalidId):
         raise InvalidQuery("cursor is not one this server gave out") from None
