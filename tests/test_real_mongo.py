@@ -144,3 +144,22 @@ def test_job_lease_is_exclusive_across_two_processes(real_apps):
     assert second.acquire() is False
     first.release()
     assert second.acquire() is True
+
+
+def test_stock_is_taken_in_the_form_every_engine_accepts(real_apps):
+    """``update_one`` + ``$elemMatch`` + positional ``$``: MongoDB and the embedded engine
+    agree on it, while the engine refuses positional ``$`` inside ``find_one_and_update``
+    and mongomock would change the wrong element there. The shake's stock uses this form."""
+    prizes = real_apps[0].extensions["wxmember"].database["shake/activities"]
+    prizes.insert_one(
+        {"_id": "A", "prizes": [{"code": "X", "stock": 5}, {"code": "Y", "stock": 1}]}
+    )
+    in_stock = {"prizes": {"$elemMatch": {"code": "Y", "stock": {"$gt": 0}}}}
+    taken = [
+        prizes.update_one({"_id": "A", **in_stock}, {"$inc": {"prizes.$.stock": -1}}) for _ in "12"
+    ]
+    assert [t.modified_count for t in taken] == [1, 0]  # the last unit once, then none
+    assert prizes.find_one({"_id": "A"})["prizes"] == [
+        {"code": "X", "stock": 5},
+        {"code": "Y", "stock": 0},
+    ]
