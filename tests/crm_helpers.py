@@ -1,8 +1,11 @@
 """Helpers to drive the in-process CRM simulator and a member's session."""
 
 import re
+import time
 
 import requests
+
+from tests.conftest import STAFF_TOKEN
 
 
 class Sim:
@@ -72,3 +75,22 @@ class Member:
 
     def me(self):
         return self.client.get("/m/api/me").json
+
+
+def create_activity(app, prizes, **fields):
+    """A running shake activity made through the staff API; its ``aid``."""
+    now = int(time.time() * 1000)
+    body = {
+        "name": "周末摇一摇",
+        "start": now - 60_000,
+        "end": now + 3_600_000,
+        "points": 10,
+        "cycle": "day",
+        "limit": 0,
+        "prizes": prizes,
+        **fields,
+    }
+    headers = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+    response = app.test_client().post("/api/activities", json=body, headers=headers)
+    assert response.status_code == 200, response.json
+    return response.json["aid"]

@@ -14,7 +14,7 @@ import pytest
 
 from jobs.runner import run_job
 from tests.conftest import STAFF_TOKEN, database_of
-from tests.crm_helpers import Member, Sim
+from tests.crm_helpers import Member, Sim, create_activity
 
 TIMEOUT_S = 0.3
 FAULTS = {
@@ -103,7 +103,9 @@ def test_an_unbind_reaches_the_crm_once_it_recovers(crm_app, sim, fault):
 def test_a_shake_never_gives_a_coupon_twice_nor_takes_points_for_nothing(crm_app, sim, fault):
     services = crm_app.extensions["wxmember"]
     run_job(services, "activities")
-    aid = _activity(crm_app)
+    aid = create_activity(
+        crm_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}], name="故障摇一摇"
+    )
     card = sim.a_member(verified=True)
     member = Member(crm_app, "oFaultyShake", sim)
     assert member.bind(card["MOBILE_TELEPHONE_NO"]).status_code == 200
@@ -124,37 +126,3 @@ def test_a_shake_never_gives_a_coupon_twice_nor_takes_points_for_nothing(crm_app
     assert sorted(c["COUPON_NO"] for c in issued) == sorted(recorded)  # none unknown to us
     assert system.points.balance(card["MEMBER_ID"]) == 50 - 10 * len(recorded)
     assert system.ledger.audit() == []
-
-
-def _activity(app):
-    now = int(time.time() * 1000)
-    body = {
-        "name": "故障摇一摇",
-        "start": now - 60_000,
-        "end": now + 3_600_000,
-        "points": 10,
-        "cycle": "day",
-        "limit": 0,
-        "prizes": [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}],
-    }
-    response = app.test_client().post("/api/activities", json=body, headers=AUTH)
-    assert response.status_code == 200, response.json
-    return response.json["aid"]
-
-
-@pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())
-def test_an_sms_code_that_reached_the_member_always_works(crm_app, sim, fault):
-    card = sim.a_member(verified=True)
-    member = Member(crm_app, "oFaultySms", sim)
-    sim.faults(**fault)
-
-    sent = member.send_code(card["MOBILE_TELEPHONE_NO"])
-    recover(sim, fault)
-
-    texts = sim.texts(card["MOBILE_TELEPHONE_NO"])
-    assert sent.status_code in (200, 503)
-    if texts and sent.status_code == 503:  # never "not sent" for a text that arrives
-        assert sent.json["error"] == "sms_unknown"
-    if texts:  # and its code binds
-        code = sim.last_code(card["MOBILE_TELEPHONE_NO"])
-        assert member.bind(card["MOBILE_TELEPHONE_NO"], code).status_code == 200

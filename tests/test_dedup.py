@@ -100,23 +100,31 @@ def test_retry_of_a_failed_delivery_answers_success_without_waiting(app, client,
     assert database_of(app)["lavico/user/logs"].count_documents({}) == 0
 
 
-def test_a_record_that_could_not_be_written_is_written_by_the_retry(app, client, monkeypatch):
-    logs = app.extensions["wxmember"].records.logs
-    append, failures = logs.append, []
+def fail_once(monkeypatch, target, name, error):
+    """``target.name`` raises ``error`` the first time it is called, then works."""
+    real, failed = getattr(target, name), []
 
-    def fails_once(*args, **kwargs):
-        if not failures:
-            failures.append(1)
-            raise RuntimeError("the log store is unreachable")
-        return append(*args, **kwargs)
+    def once(*args, **kwargs):
+        if not failed:
+            failed.append(error)
+            raise error
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(logs, "append", fails_once)
+    monkeypatch.setattr(target, name, once)
+
+
+def a_retry_handles_what_the_first_delivery_could_not(app, client):
     wechat = WeChat(client)
     xml = samples.fill(samples.TEXT, content="积分规则")
-
     assert wechat.post(xml).status_code == 500  # not "success": WeChat delivers it again
     assert wechat.reply(wechat.post(xml))["Content"] == KEYWORDS["积分规则"]
     assert database_of(app)["lavico/user/logs"].count_documents({}) == 1
+
+
+def test_a_record_that_could_not_be_written_is_written_by_the_retry(app, client, monkeypatch):
+    logs = app.extensions["wxmember"].records.logs
+    fail_once(monkeypatch, logs, "append", RuntimeError("the log store is unreachable"))
+    a_retry_handles_what_the_first_delivery_could_not(app, client)
 
 
 def test_a_claim_left_by_a_dead_process_is_taken_over_by_the_retry(app, client):
@@ -174,18 +182,5 @@ def test_a_delivery_whose_writes_the_driver_replayed_is_handled_and_recorded(app
 
 def test_a_database_failure_inside_the_handler_is_handled_by_the_retry(app, client, monkeypatch):
     customers = app.extensions["wxmember"].records.customers
-    record_message, failures = customers.record_message, []
-
-    def database_down_once(openid):
-        if not failures:
-            failures.append(1)
-            raise AutoReconnect("connection closed")
-        return record_message(openid)
-
-    monkeypatch.setattr(customers, "record_message", database_down_once)
-    wechat = WeChat(client)
-    xml = samples.fill(samples.TEXT, content="积分规则")
-
-    assert wechat.post(xml).status_code == 500  # not "success": WeChat delivers it again
-    assert wechat.reply(wechat.post(xml))["Content"] == KEYWORDS["积分规则"]
-    assert database_of(app)["lavico/user/logs"].count_documents({}) == 1
+    fail_once(monkeypatch, customers, "record_message", AutoReconnect("connection closed"))
+    a_retry_handles_what_the_first_delivery_could_not(app, client)

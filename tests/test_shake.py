@@ -10,7 +10,7 @@ import pytest
 from jobs.runner import run_job
 from tests import samples
 from tests.conftest import STAFF_TOKEN, WeChat, database_of
-from tests.crm_helpers import Member, Sim
+from tests.crm_helpers import Member, Sim, create_activity
 from wxmember.shake import ShakeDraws, ShakeRefused
 
 AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
@@ -28,23 +28,6 @@ def shake_app(make_app):
 @pytest.fixture
 def sim(shake_app):
     return Sim(shake_app)
-
-
-def create(app, prizes, **fields):
-    now = int(time.time() * 1000)
-    body = {
-        "name": "周末摇一摇",
-        "start": now - 60_000,
-        "end": now + 3_600_000,
-        "points": 10,
-        "cycle": "day",
-        "limit": 0,
-        "prizes": prizes,
-        **fields,
-    }
-    response = app.test_client().post("/api/activities", json=body, headers=AUTH)
-    assert response.status_code == 200, response.json
-    return response.json["aid"]
 
 
 def member_with_points(app, sim, openid, points, index=0):
@@ -113,7 +96,7 @@ def test_bad_activity_is_400_naming_the_problem(shake_app, change, word):
 
 
 def test_activity_is_listed_paused_and_resumed(shake_app):
-    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 10, "stock": 3}])
+    aid = create_activity(shake_app, [{"promotion_code": CASH, "lottery_chance": 10, "stock": 3}])
     client = shake_app.test_client()
     assert client.get("/api/activities", headers=AUTH).json["items"][0]["aid"] == aid
     assert (
@@ -128,7 +111,7 @@ def test_activity_is_listed_paused_and_resumed(shake_app):
 
 
 def test_a_win_takes_points_and_stock_and_records_everything(shake_app, sim):
-    aid = create(
+    aid = create_activity(
         shake_app,
         [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5, "display_name": "现金券"}],
     )
@@ -154,14 +137,16 @@ def test_a_win_takes_points_and_stock_and_records_everything(shake_app, sim):
 
 
 def test_a_miss_takes_the_points_when_the_activity_says_so(shake_app, sim):
-    charged = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 0, "stock": 5}])
+    charged = create_activity(
+        shake_app, [{"promotion_code": CASH, "lottery_chance": 0, "stock": 5}]
+    )
     member = member_with_points(shake_app, sim, "oMiss", 30)
     body = shake(member, charged).json
     assert body["win"] is False and "没有摇中" in body["message"]
     assert points_of(shake_app, member) == 20
     assert database_of(shake_app)["lavico/user/logs"].find_one({"action": "shake_miss"})
 
-    free_miss = create(
+    free_miss = create_activity(
         shake_app, [{"promotion_code": CASH, "lottery_chance": 0, "stock": 5}], chargeOnMiss=False
     )
     assert shake(member, free_miss).json["points"] == 0
@@ -178,7 +163,7 @@ def refused(response, code):
 
 
 def test_unbound_follower_is_refused(shake_app, sim):
-    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
+    aid = create_activity(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
     follower = Member(shake_app, "oFollower", sim)
     assert refused(shake(follower, aid), "not_bound") == 403
     assert stock_of(shake_app, aid) == 5
@@ -198,14 +183,16 @@ def test_unbound_follower_is_refused(shake_app, sim):
     ],
 )
 def test_activity_outside_its_window_is_refused(shake_app, sim, fields, code):
-    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}], **fields)
+    aid = create_activity(
+        shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}], **fields
+    )
     member = member_with_points(shake_app, sim, "oEarly", 50)
     refused(shake(member, aid), code)
     assert points_of(shake_app, member) == 50 and stock_of(shake_app, aid) == 5
 
 
 def test_paused_activity_is_refused(shake_app, sim):
-    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
+    aid = create_activity(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
     shake_app.test_client().post(f"/api/activities/{aid}/pause", headers=AUTH)
     member = member_with_points(shake_app, sim, "oPaused", 50)
     refused(shake(member, aid), "activity_paused")
@@ -213,7 +200,9 @@ def test_paused_activity_is_refused(shake_app, sim):
 
 
 def test_spent_limit_is_refused(shake_app, sim):
-    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 0, "stock": 5}], limit=2)
+    aid = create_activity(
+        shake_app, [{"promotion_code": CASH, "lottery_chance": 0, "stock": 5}], limit=2
+    )
     member = member_with_points(shake_app, sim, "oLimited", 100)
     assert [shake(member, aid, f"s{n}").status_code for n in range(2)] == [200, 200]
     refused(shake(member, aid, "s3"), "limit_reached")
@@ -221,7 +210,9 @@ def test_spent_limit_is_refused(shake_app, sim):
 
 
 def test_too_few_points_is_refused_and_the_shake_not_counted(shake_app, sim):
-    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}], limit=1)
+    aid = create_activity(
+        shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}], limit=1
+    )
     member = member_with_points(shake_app, sim, "oPoor", 9)
     refused(shake(member, aid, "a"), "points_short")
     assert points_of(shake_app, member) == 9 and stock_of(shake_app, aid) == 5
@@ -233,7 +224,7 @@ def test_too_few_points_is_refused_and_the_shake_not_counted(shake_app, sim):
 
 
 def test_double_tap_is_one_shake(shake_app, sim):
-    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
+    aid = create_activity(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
     member = member_with_points(shake_app, sim, "oTapper", 50)
     first, second = shake(member, aid, "tap-1"), shake(member, aid, "tap-1")
     assert first.json == second.json
@@ -241,7 +232,7 @@ def test_double_tap_is_one_shake(shake_app, sim):
 
 
 def test_shake_event_from_wechat_draws_once_and_replies_with_the_result(shake_app, sim):
-    create(
+    create_activity(
         shake_app,
         [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5, "display_name": "现金券"}],
     )
@@ -256,7 +247,7 @@ def test_shake_event_from_wechat_draws_once_and_replies_with_the_result(shake_ap
 
 
 def test_shake_event_of_an_unbound_follower_is_answered_with_the_reason(shake_app):
-    create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
+    create_activity(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
     wechat = WeChat(shake_app.test_client())
     reply = wechat.reply(wechat.post(samples.fill(samples.SHAKE, openid="oStranger")))
     assert "请先绑定会员卡" in reply["Content"]
@@ -274,7 +265,9 @@ def unreachable_crm(shake_app, monkeypatch):
 def test_a_crm_that_never_handled_the_request_gives_points_stock_and_limit_back(
     shake_app, sim, monkeypatch, cause
 ):
-    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}], limit=1)
+    aid = create_activity(
+        shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}], limit=1
+    )
     member = member_with_points(shake_app, sim, "oUnlucky", 50)
     if cause == "503":
         sim.faults(down=True)
@@ -308,7 +301,9 @@ def sweep(app):
     ids=["500", "timeout-work-after", "timeout-work-before", "garbage"],
 )
 def test_a_lost_crm_answer_leaves_the_draw_open_until_the_crm_says(shake_app, sim, fault):
-    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}], limit=1)
+    aid = create_activity(
+        shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}], limit=1
+    )
     member = member_with_points(shake_app, sim, "oWaiting", 50)
     sim.faults(**fault)
 
@@ -329,7 +324,7 @@ def test_a_lost_crm_answer_leaves_the_draw_open_until_the_crm_says(shake_app, si
 
 
 def test_an_open_draw_the_crm_then_refuses_gives_everything_back(shake_app, sim):
-    aid = create(shake_app, [{"promotion_code": VIP, "lottery_chance": 100, "stock": 5}])
+    aid = create_activity(shake_app, [{"promotion_code": VIP, "lottery_chance": 100, "stock": 5}])
     member = member_with_points(shake_app, sim, "oRefusedLater", 50)
     sim.faults(error_rate=1.0)
     assert refused(shake(member, aid, "x"), "coupon_pending") == 503
@@ -344,7 +339,7 @@ def test_an_open_draw_the_crm_then_refuses_gives_everything_back(shake_app, sim)
 
 
 def test_coupon_sold_out_on_the_crm_gives_everything_back(shake_app, sim):
-    aid = create(shake_app, [{"promotion_code": VIP, "lottery_chance": 100, "stock": 5}])
+    aid = create_activity(shake_app, [{"promotion_code": VIP, "lottery_chance": 100, "stock": 5}])
     state = shake_app.extensions["wxmember"].crm_simulator.app.extensions["crm_state"]
     state.promotions[VIP]["USED"] = state.promotions[VIP]["TOTAL"]
     member = member_with_points(shake_app, sim, "oTooLate", 50)
@@ -388,7 +383,7 @@ def test_the_default_random_source_is_cryptographic():
 
 @pytest.mark.mongo  # races need a real server; mongomock is not atomic
 def test_200_shakes_from_50_members_never_oversell(shake_app, sim):
-    aid = create(
+    aid = create_activity(
         shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 20}], limit=3, points=2
     )
     services = shake_app.extensions["wxmember"]
@@ -438,7 +433,7 @@ class CrashingRandom:
 
 
 def test_a_draw_a_crash_cut_before_the_crm_is_swept_and_its_points_returned(shake_app, sim):
-    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
+    aid = create_activity(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
     member = member_with_points(shake_app, sim, "oCrashed", 50)
     services = shake_app.extensions["wxmember"]
     real_random, services.shakes.rng = services.shakes.rng, CrashingRandom()
@@ -458,7 +453,7 @@ def test_a_draw_a_crash_cut_before_the_crm_is_swept_and_its_points_returned(shak
 def test_a_draw_a_crash_cut_while_asking_the_crm_gets_its_coupon_from_the_sweep(
     shake_app, sim, monkeypatch
 ):
-    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
+    aid = create_activity(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
     member = member_with_points(shake_app, sim, "oCutOff", 50)
     services = shake_app.extensions["wxmember"]
 
@@ -477,7 +472,7 @@ def test_a_draw_a_crash_cut_while_asking_the_crm_gets_its_coupon_from_the_sweep(
 
 @pytest.mark.mongo  # a transaction: the engine or a replica set
 def test_a_give_back_cut_short_leaves_the_draw_whole_for_the_sweep(shake_app, sim, monkeypatch):
-    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
+    aid = create_activity(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
     member = member_with_points(shake_app, sim, "oCutShort", 50)
     services = shake_app.extensions["wxmember"]
     unreachable_crm(shake_app, monkeypatch)
