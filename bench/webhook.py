@@ -175,7 +175,8 @@ def growth(store, ours, bare, events, window, checkpoints):
     )
     print(
         f"{'after':>8}{'ours ev/s':>11}{'bare ev/s':>11}{'ratio':>8}{'vs first':>10}"
-        f"{'p50 ms':>8}{'p99 ms':>8}{'ops/ev':>8}{'cpu ms/ev':>11}  data size at the block's end"
+        f"{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'ops/ev':>8}{'cpu ms/ev':>11}"
+        "  data size at the block's end"
     )
     first_ratio = None
     sys.stdout.flush()
@@ -195,14 +196,16 @@ def growth(store, ours, bare, events, window, checkpoints):
             p50, p99 = percentiles(latencies)
             print(
                 f"{done:>8,}{rate(latencies):>11.0f}{base:>11.0f}{ratio:>8.3f}"
-                f"{ratio / first_ratio:>10.2f}{p50:>8.2f}{p99:>8.2f}{ops:>8.2f}{cpu:>11}  "
+                f"{ratio / first_ratio:>10.2f}{p50:>8.2f}{p99:>8.2f}{max(latencies) * 1000:>8.0f}"
+                f"{ops:>8.2f}{cpu:>11}  "
                 f"{size_text(store.counts(COLLECTIONS))}",
                 flush=True,
             )
     print(
         "\nratio: ours / bare events per second; vs first: ratio / the first block's ratio;"
         "\ncpu ms/ev: CPU per event of this process (both apps) + the engine's server, which"
-        "\nother work on the machine does not inflate the way it does wall-clock rates\n"
+        "\nother work on the machine does not inflate the way it does wall-clock rates;"
+        "\nmax ms: the slowest delivery of the block (a stall of the database shows here)\n"
     )
 
 
