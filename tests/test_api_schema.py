@@ -10,8 +10,8 @@ import pytest
 
 from jobs.runner import run_job
 from tests.conftest import STAFF_TOKEN, database_of
-from tests.crm_helpers import Member, Sim
-from tests.test_shake import CASH, create, member_with_points
+from tests.crm_helpers import Member, Sim, create_activity
+from tests.test_shake import CASH, member_with_points
 from wxmember import api_schema
 from wxmember.crm.client import header_safe
 
@@ -183,7 +183,7 @@ def shake_app(make_app):
 def test_a_shake_id_of_any_characters_wins_its_coupon(shake_app):
     # fuzz: a win whose shakeId was not Latin-1 put it in the CRM's Idempotency-Key
     # header, and requests refused to send it: a 500 (and a draw the sweep could not finish)
-    aid = create(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
+    aid = create_activity(shake_app, [{"promotion_code": CASH, "lottery_chance": 100, "stock": 5}])
     member = member_with_points(shake_app, Sim(shake_app), "oUnicode", 30)
     coupons = {}
     for shake_id in ("摇一摇-𠀀", "tab\there", "摇一摇-𠀀"):  # the last: a repeat of the first
