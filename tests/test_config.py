@@ -70,6 +70,7 @@ def test_config_path_from_environment(tmp_path):
         ({"scheduler": {"enabled": "maybe"}}, {}, "scheduler.enabled"),
         ({"replies": {"keywords": ["a"]}}, {}, "replies.keywords"),
         ({}, {"WXMEMBER_WECHAT_DEDUP_TTL_S": "an hour"}, "wechat.dedup_ttl_s"),
+        ({"wechat": {"dedup_ttl_s": 60}}, {}, "wechat.dedup_ttl_s"),  # shorter than the window
         ({}, {"WXMEMBER_REPLIES_KEYWORDS": "{not json"}, "WXMEMBER_REPLIES_KEYWORDS"),
         (
             {"console": {"api_token": "dev-token-change-me", "session_secret": "s"}},

@@ -148,7 +148,7 @@ def test_delivery_claims_expire_by_ttl_index(app):
     claim = database_of(app)["wxmember/deliveries"]
     WeChat(app.test_client()).post(samples.fill(samples.TEXT))
     [doc] = claim.find()
-    assert (doc["expireAt"] - doc["claimedAt"]).total_seconds() == 3600
+    assert (doc["expireAt"] - doc["claimedAt"]).total_seconds() == 600
 
 
 class ReplayedInserts:

@@ -26,7 +26,7 @@ DEFAULTS = {
         "api_timeout_s": 3.0,
         "oauth_url": "https://open.weixin.qq.com/connect/oauth2/authorize",
         "sns_base_url": "https://api.weixin.qq.com/sns/",
-        "dedup_ttl_s": 3600,
+        "dedup_ttl_s": 600,
         "timestamp_window_s": 300,
         "grade_template_id": "",
     },
@@ -185,6 +185,10 @@ def validate(config):
             raise ConfigError("wechat.appid", "is required when encoding_aes_key is set")
     if wechat["appsecret"] and not wechat["appid"]:
         raise ConfigError("wechat.appid", "is required when appsecret is set")
+    if wechat["dedup_ttl_s"] < wechat["timestamp_window_s"]:
+        raise ConfigError(
+            "wechat.dedup_ttl_s", "must be at least wechat.timestamp_window_s (replays)"
+        )
     for key in ("wechat.api_timeout_s", "wechat.dedup_ttl_s", "crm.timeout_s"):
         section, name = key.split(".")
         if config[section][name] <= 0:
