@@ -12,7 +12,7 @@ from wxmember.ledger import KINDS, InsufficientBalance
 from wxmember.money import WithdrawalRefused
 from wxmember.points import InvalidRule
 from wxmember.refusals import refused_response
-from wxmember.transactions import MAX_ID, InvalidTransaction, parse, to_fen
+from wxmember.transactions import MAX_ID, InvalidTransaction, form_id, parse, to_fen
 
 bp = Blueprint("member_api", __name__)
 MAX_POINTS = 1_000_000_000  # one staff adjustment
@@ -53,13 +53,6 @@ def _known(member_id):
     if not _system().knows(member_id):
         raise InvalidTransaction("unknown_member", f"no member {member_id} on the platform", 404)
     return member_id
-
-
-def _form_id(body):
-    form_id = body.get("formId")
-    if not isinstance(form_id, str) or not 0 < len(form_id.strip()) <= 100:
-        raise InvalidTransaction("invalid_form_id", "formId is required (at most 100 characters)")
-    return form_id.strip()
 
 
 # -- transactions, members -------------------------------------------------------
@@ -106,8 +99,8 @@ def adjust_points(member_id):
     reason = body.get("reason")
     if not isinstance(reason, str) or not 0 < len(reason.strip()) <= 200:
         raise InvalidTransaction("invalid_reason", "reason is required (at most 200 characters)")
-    form_id = _form_id(body)
-    row = _system().points.adjust(_known(member_id), amount, reason.strip(), form_id)
+    form = form_id(body.get("formId"))
+    row = _system().points.adjust(_known(member_id), amount, reason.strip(), form)
     return jsonify({"ok": True, "row": ledger_row("points", row)})
 
 
@@ -156,7 +149,7 @@ def move_frozen(member_id, action):
     body = _body()
     amount = to_fen(body.get("amount"), "amount")
     operation = getattr(_system().money, action)
-    operation(_known(member_id), amount, _form_id(body))
+    operation(_known(member_id), amount, form_id(body.get("formId")))
     return jsonify({"ok": True, **_system().summary(member_id)})
 
 
@@ -166,7 +159,7 @@ def credit_earnings(member_id):
     body = _body()
     amount = to_fen(body.get("amount"), "amount")
     row = _system().money.earn(
-        _known(member_id), amount, _form_id(body), str(body.get("summary") or "收益")
+        _known(member_id), amount, form_id(body.get("formId")), str(body.get("summary") or "收益")
     )
     return jsonify({"ok": True, "row": ledger_row("earnings", row)})
 

@@ -48,15 +48,15 @@ def parse(body):
     """A checked transaction from the API's JSON (amounts still in yuan there)."""
     if not isinstance(body, dict):
         raise InvalidTransaction("invalid_body", "the body must be a JSON object")
-    form_id = _form_id(body.get("formId"), "formId")
+    form = form_id(body.get("formId"))
     member_id = body.get("memberID")
     if isinstance(member_id, bool) or not isinstance(member_id, int) or not 0 < member_id < MAX_ID:
         raise InvalidTransaction("invalid_member", "memberID must be a positive whole number")
     if body.get("type") not in TYPES:
         raise InvalidTransaction("invalid_type", "type must be purchase, recharge or refund")
     tx = {
-        "_id": form_id,
-        "formId": form_id,
+        "_id": form,
+        "formId": form,
         "memberID": member_id,
         "type": body["type"],
         "amount": to_fen(body.get("amount"), "amount"),
@@ -66,19 +66,16 @@ def parse(body):
         "refundOf": None,
     }
     if tx["type"] == "refund":
-        tx["refundOf"] = _form_id(body.get("refundOf"), "refundOf")
+        tx["refundOf"] = form_id(body.get("refundOf"), "refundOf", "invalid_refund")
     if tx["balancePaid"] > tx["amount"]:
         raise InvalidTransaction("invalid_amount", "balancePaid cannot exceed amount")
     return tx
 
 
-def _form_id(value, field):
+def form_id(value, field="formId", code="invalid_form_id"):
     """A form id: a string of 1–100 characters (never an object: it goes into filters)."""
     if not isinstance(value, str) or not 0 < len(value.strip()) <= 100:
-        raise InvalidTransaction(
-            "invalid_refund" if field == "refundOf" else "invalid_form_id",
-            f"{field} must be a form id of 1 to 100 characters",
-        )
+        raise InvalidTransaction(code, f"{field} must be a form id of 1 to 100 characters")
     return value.strip()
 
 
