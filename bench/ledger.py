@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.metering import MeteredDatabase  # noqa: E402
 from bench.store import BenchStore, add_arguments, size_text  # noqa: E402
-from wxmember.ledger import ACCOUNTS, KINDS, Entry, Ledger  # noqa: E402
+from wxmember.members.ledger import ACCOUNTS, KINDS, Entry, Ledger  # noqa: E402
 
 ENTRY = Entry("BENCH", "积分调整", "基准测试")
 POINTS = KINDS["points"].collection

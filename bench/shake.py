@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.metering import MeteredDatabase  # noqa: E402
 from bench.store import BenchStore, add_arguments, size_text  # noqa: E402
 from jobs.runner import run_job  # noqa: E402
-from wxmember.bootstrap import bootstrap  # noqa: E402
+from wxmember.composition import bootstrap  # noqa: E402
 from wxmember.config import DEFAULTS, validate  # noqa: E402
-from wxmember.ledger import Entry  # noqa: E402
-from wxmember.shake import DRAWS, ShakeRefused  # noqa: E402
+from wxmember.members.ledger import Entry  # noqa: E402
+from wxmember.shake.draws import DRAWS, ShakeRefused  # noqa: E402
 
 PROMOTION = "CQL201404010004"
 COLLECTIONS = {

@@ -1,6 +1,6 @@
 """Where a benchmark's data lives, and the engine and data size printed beside each figure.
 
-By default the embedded engine (SecantusDB, ``wxmember/engine.py``) on a fresh
+By default the embedded engine (SecantusDB, ``wxmember/db/engine.py``) on a fresh
 data directory under the temp dir, stopped and removed afterwards; ``--data-dir``
 uses (and keeps) a directory of your choice; ``--mongo-uri`` a MongoDB server;
 ``--db mongomock`` the in-process fake, offered by the single-threaded benchmarks
@@ -16,8 +16,9 @@ import time
 import uuid
 from pathlib import Path
 
-from wxmember import db, engine
+from wxmember import db
 from wxmember.config import EMBEDDED_URI, MOCK_URI
+from wxmember.db import engine
 
 
 def add_arguments(parser, mongomock=False):

@@ -30,7 +30,7 @@ import werkzeug.serving  # noqa: E402
 from bench.metering import MeteredDatabase  # noqa: E402
 from bench.store import BenchStore, add_arguments, size_text  # noqa: E402
 from jobs.runner import run_job  # noqa: E402
-from wxmember.bootstrap import bootstrap  # noqa: E402
+from wxmember.composition import bootstrap  # noqa: E402
 from wxmember.config import DEFAULTS, validate  # noqa: E402
 from wxmember.crm.sim_state import FIRST_MEMBER_ID  # noqa: E402
 

@@ -39,7 +39,7 @@ from wechatpy.utils import check_signature  # noqa: E402
 from bench.metering import MeteredDatabase  # noqa: E402
 from bench.store import BenchStore, add_arguments, size_text  # noqa: E402
 from wxmember import create_app  # noqa: E402
-from wxmember.bootstrap import bootstrap  # noqa: E402
+from wxmember.composition import bootstrap  # noqa: E402
 from wxmember.config import DEFAULTS, validate  # noqa: E402
 from wxmember.records import open_records  # noqa: E402
 from wxmember.records.logs import COLLECTION as LOGS  # noqa: E402

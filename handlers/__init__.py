@@ -1,7 +1,7 @@
 """WeChat event handlers, one module per event family, registered in one table.
 
 A handler is a plain function. Its first parameter is the ``WeChatMessage``; every
-other parameter names a dependency that ``wxmember.bootstrap`` provides
+other parameter names a dependency that ``wxmember.composition`` provides
 (``customers``, ``feeds``, ``replies``, ``profiles``, ...). It returns an
 ``Outcome``; the dispatcher writes the log record and renders the reply.
 """

@@ -3,7 +3,7 @@
 See https://developers.weixin.qq.com/doc/offiaccount/Cards_and_Offer/Coupons_Vouchers_and_Cards_Event_Push_Messages.html
 """
 
-from wxmember.outcome import Outcome
+from wxmember.events.outcome import Outcome
 
 CARD_FIELDS = ("CardId", "UserCardCode", "OuterStr", "IsGiveByFriend", "ConsumeSource")
 

@@ -3,7 +3,7 @@
 See https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_event_pushes.html
 """
 
-from wxmember.outcome import Outcome
+from wxmember.events.outcome import Outcome
 
 SCENE_PREFIX = "qrscene_"
 NEW_FOLLOWER_FEED = "新粉丝关注了公众号"

@@ -3,8 +3,8 @@
 See https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_event_pushes.html
 """
 
-from wxmember.member_reply import is_member_query, member_status
-from wxmember.outcome import Outcome
+from wxmember.events.outcome import Outcome
+from wxmember.members.reply import is_member_query, member_status
 
 
 def on_click(message, customers, replies, members):

@@ -4,8 +4,8 @@ A bound member draws in the running activity and gets the result as the reply.
 See https://developers.weixin.qq.com/doc/offiaccount/Shake_Nearby/Shake_Nearby_event.html
 """
 
-from wxmember.outcome import Outcome
-from wxmember.shake import ShakeRefused
+from wxmember.events.outcome import Outcome
+from wxmember.shake.draws import ShakeRefused
 
 
 def beacons(fields):

@@ -1,6 +1,6 @@
 """Anything WeChat sends that no other handler knows: logged, answered ``success``."""
 
-from wxmember.outcome import Outcome
+from wxmember.events.outcome import Outcome
 
 
 def on_unknown(message, customers):

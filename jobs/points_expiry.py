@@ -1,6 +1,6 @@
 """Points expiry: what the expiry policy says is due, oldest points first."""
 
-from wxmember.ledger import ACCOUNTS
+from wxmember.members.ledger import ACCOUNTS
 
 
 def run(context):

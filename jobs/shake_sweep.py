@@ -1,6 +1,6 @@
 """Shake sweep: open draws finished — a lost CRM answer asked again, a crash's points returned."""
 
-from wxmember.shake_recovery import ShakeRecovery
+from wxmember.shake.recovery import ShakeRecovery
 
 
 def run(context):

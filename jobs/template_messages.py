@@ -13,8 +13,8 @@ from pymongo import ReturnDocument
 from wechatpy.exceptions import WeChatException
 
 from wxmember.clock import now_ms
-from wxmember.grades import TEMPLATE_QUEUE
 from wxmember.logsafe import mask
+from wxmember.members.grades import TEMPLATE_QUEUE
 
 log = logging.getLogger(__name__)
 

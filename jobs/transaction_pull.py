@@ -9,7 +9,7 @@ opening row before the first transaction of that member is applied.
 import logging
 
 from jobs.cursor import follow_feed
-from wxmember.transactions import InvalidTransaction, parse
+from wxmember.members.transactions import InvalidTransaction, parse
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from tests.fake_wechat_api import FakeWeChatAPI
-from wxmember import create_app, engine
+from wxmember import create_app
 from wxmember.config import load_config
+from wxmember.db import engine
 from wxmember.httpserver import BackgroundServer
 from wxmember.wechat import simulator
 from wxmember.wechat.crypto import MessageCrypto

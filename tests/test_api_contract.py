@@ -1,4 +1,4 @@
-"""The staff and member API keep to ``wxmember/openapi.yaml``: every request of a real
+"""The staff and member API keep to ``wxmember/web/openapi.yaml``: every request of a real
 session of both (a member binds, shakes, withdraws and unbinds; staff set up rules,
 grades, activities, record transactions, decide withdrawals, run a job) and every
 answer, refusals included, is checked against the document with openapi-core.
@@ -14,9 +14,9 @@ import yaml
 from jobs.runner import run_job
 from tests.conftest import STAFF_TOKEN
 from tests.crm_helpers import Sim
-from wxmember import api_schema
+from wxmember.web import api_schema
 
-DOCUMENT = Path(__file__).resolve().parent.parent / "wxmember" / "openapi.yaml"
+DOCUMENT = Path(__file__).resolve().parent.parent / "wxmember" / "web" / "openapi.yaml"
 AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 CASH = "CQL201404010004"
 

@@ -1,4 +1,4 @@
-"""Requests are checked against ``wxmember/openapi.yaml`` before any handler runs; and
+"""Requests are checked against ``wxmember/web/openapi.yaml`` before any handler runs; and
 one regression test for each 5xx or non-conforming answer that fuzzing (and reading
 the code the fuzzer pointed at) found.
 """
@@ -12,8 +12,8 @@ from jobs.runner import run_job
 from tests.conftest import STAFF_TOKEN, database_of
 from tests.crm_helpers import Member, Sim, create_activity
 from tests.test_shake import CASH, member_with_points
-from wxmember import api_schema
 from wxmember.crm.client import header_safe
+from wxmember.web import api_schema
 
 AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 BIG = 2**70  # past MongoDB's 64-bit integers: once a 500 where it was stored or compared
@@ -241,8 +241,8 @@ def test_numbers_mongodb_cannot_store_are_refused(app, staff, path, body):
 
 
 def test_domain_checks_hold_without_the_document_too():
-    from wxmember.grades import InvalidGrade, check_grade
-    from wxmember.points import InvalidRule, check_rule
+    from wxmember.members.grades import InvalidGrade, check_grade
+    from wxmember.members.points import InvalidRule, check_rule
 
     rule = {"ruleId": "r", "type": "consumption", "amount": 1, "points": 1}
     for bad in ({"points": BIG}, {"amount": 1e308}, {"grade": BIG}, {"amount": 0.004}):

@@ -1,7 +1,7 @@
 """The embedded engine as a user meets it: real processes, each test on a data directory of its own.
 
 Every process here is started as a user would start it (``python -m wxmember …``,
-``gunicorn``, ``python -m wxmember.engine``, ``secantusd-py``) and stopped at the end
+``gunicorn``, ``python -m wxmember.db.engine``, ``secantusd-py``) and stopped at the end
 of its test, engines included (``procs`` checks that nothing of the test is left).
 """
 
@@ -25,7 +25,7 @@ from pymongo.errors import DuplicateKeyError
 
 from jobs.runner import JOBS
 from tests.conftest import APPID, KEYWORDS, STAFF_TOKEN, TOKEN, WELCOME, write_config
-from wxmember import engine
+from wxmember.db import engine
 from wxmember.wechat import simulator
 
 pytestmark = pytest.mark.mongo  # never mongomock: these are about the engine itself
@@ -305,7 +305,7 @@ def test_a_second_engine_on_the_same_directory_is_refused(running_engine, tmp_pa
     before = engine_info(data_dir)
 
     second = subprocess.run(
-        [sys.executable, "-m", "wxmember.engine", str(data_dir), "--idle-exit-s", "5"],
+        [sys.executable, "-m", "wxmember.db.engine", str(data_dir), "--idle-exit-s", "5"],
         capture_output=True,
         text=True,
         timeout=60,

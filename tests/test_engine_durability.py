@@ -12,8 +12,8 @@ from pymongo import UpdateOne, uri_parser
 
 from jobs import cursor as cursors
 from jobs import member_sync
-from wxmember import engine
-from wxmember.engine import Engine
+from wxmember.db import engine
+from wxmember.db.engine import Engine
 
 pytestmark = pytest.mark.mongo  # the engine itself, never mongomock
 

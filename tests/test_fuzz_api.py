@@ -1,4 +1,4 @@
-"""Every operation of ``wxmember/openapi.yaml`` fuzzed against the app with schemathesis.
+"""Every operation of ``wxmember/web/openapi.yaml`` fuzzed against the app with schemathesis.
 
 Good and bad input (bodies, query parameters, path parameters, missing auth, other
 methods), for the staff token and a bound member's session: no answer is a 5xx,
@@ -21,7 +21,7 @@ from jobs.runner import run_job
 from tests.conftest import STAFF_TOKEN
 from tests.crm_helpers import Member, Sim
 
-DOCUMENT = Path(__file__).resolve().parent.parent / "wxmember" / "openapi.yaml"
+DOCUMENT = Path(__file__).resolve().parent.parent / "wxmember" / "web" / "openapi.yaml"
 AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 # generated cases per operation (and as many of the schema's boundaries and examples): about
 # 40 s for the whole document on the engine; WXMEMBER_FUZZ_EXAMPLES=200 for a longer hunt

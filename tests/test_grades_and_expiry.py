@@ -6,11 +6,11 @@ import pytest
 
 from tests.conftest import database_of
 from tests.crm_helpers import Member, Sim
-from wxmember.grades import months_before
-from wxmember.ledger import Entry
-from wxmember.points import ExpiryPolicy
+from wxmember.members.grades import months_before
+from wxmember.members.ledger import Entry
+from wxmember.members.points import ExpiryPolicy
+from wxmember.members.transactions import parse
 from wxmember.timeparse import SHANGHAI
-from wxmember.transactions import parse
 
 MEMBER = 16426780
 
@@ -42,8 +42,8 @@ def graded(system):
 
 
 def buy(system, form_id, yuan, when, member=MEMBER, monkeypatch=None):
-    monkeypatch.setattr("wxmember.transactions.now_ms", lambda: when)
-    monkeypatch.setattr("wxmember.grades.now_ms", lambda: when)
+    monkeypatch.setattr("wxmember.members.transactions.now_ms", lambda: when)
+    monkeypatch.setattr("wxmember.members.grades.now_ms", lambda: when)
     return system.transactions.apply(
         parse({"formId": form_id, "memberID": member, "type": "purchase", "amount": yuan})
     )
@@ -111,7 +111,7 @@ def test_orders_and_referrals_with_subordinates(system, monkeypatch):
     system.grades.save(
         {"level": 0, "name": "普卡", "up": {"by": "referrals", "months": 1, "number": 2, "to": 2}}
     )
-    monkeypatch.setattr("wxmember.grades.now_ms", lambda: ms(2026, 6, 1))
+    monkeypatch.setattr("wxmember.members.grades.now_ms", lambda: ms(2026, 6, 1))
     for referred in (1001, 1002):
         system.grades.set_member(referred, referrer=MEMBER)
     assert system.grades.evaluate(MEMBER, now=ms(2026, 6, 15)) == 2
@@ -139,7 +139,7 @@ def test_expiry_takes_the_oldest_points_first(system, monkeypatch):
     points = system.points
 
     def at(when):
-        monkeypatch.setattr("wxmember.ledger.now_ms", lambda: when)
+        monkeypatch.setattr("wxmember.members.ledger.now_ms", lambda: when)
 
     at(ms(2026, 1, 1))
     points.earn(MEMBER, 100, Entry("E1", "消费", "积分"), "e1")

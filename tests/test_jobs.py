@@ -12,7 +12,7 @@ from jobs.member_sync import read_cursor
 from jobs.runner import JOBS, JobBusy, run_job
 from tests.conftest import STAFF_TOKEN, database_of
 from tests.crm_helpers import Member, Sim
-from wxmember.bootstrap import bootstrap
+from wxmember.composition import bootstrap
 
 PAST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 

@@ -8,8 +8,8 @@ import pytest
 from tests import samples
 from tests.conftest import STAFF_TOKEN, WeChat, database_of
 from tests.crm_helpers import Member, Sim
-from wxmember.ledger import Entry, InsufficientBalance
-from wxmember.money import WithdrawalRefused
+from wxmember.members.ledger import Entry, InsufficientBalance
+from wxmember.members.money import WithdrawalRefused
 
 AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 MEMBER = 16426780

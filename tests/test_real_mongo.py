@@ -112,7 +112,7 @@ def test_log_query_pages_on_real_mongodb(real_apps):
 
 
 def test_ledger_concurrent_spends_and_crash_repair_on_real_mongodb(real_apps):
-    from wxmember.ledger import Entry, InsufficientBalance
+    from wxmember.members.ledger import Entry, InsufficientBalance
 
     ledger = real_apps[0].extensions["wxmember"].members.ledger
     other = real_apps[1].extensions["wxmember"].members.ledger  # a second "process"

@@ -11,7 +11,7 @@ from jobs.runner import run_job
 from tests import samples
 from tests.conftest import STAFF_TOKEN, WeChat, database_of
 from tests.crm_helpers import Member, Sim, create_activity
-from wxmember.shake import ShakeDraws, ShakeRefused
+from wxmember.shake.draws import ShakeDraws, ShakeRefused
 
 AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 CASH = "CQL201404010004"  # 返店券, total 2000 on the simulator

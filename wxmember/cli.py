@@ -63,7 +63,7 @@ def serve(ctx, host, port):
     """Run the web service (development server; production: gunicorn 'wxmember:create_app()')."""
     from werkzeug.serving import run_simple
 
-    from wxmember.app import create_app
+    from wxmember.web.app import create_app
 
     app = create_app(config=_load(ctx))
     run_simple(host, port, app, threaded=True)
@@ -278,7 +278,7 @@ def _refuse_private_simulator(config, job):
 
 
 def _run_here(ctx, job):
-    from wxmember.bootstrap import bootstrap
+    from wxmember.composition import bootstrap
 
     services = bootstrap(_load(ctx))
     try:
@@ -324,7 +324,7 @@ def _progress(label):
 @click.pass_context
 def audit(ctx, repair):
     """Recompute every ledger balance from its rows and report any difference."""
-    from wxmember.bootstrap import bootstrap
+    from wxmember.composition import bootstrap
 
     services = bootstrap(_load(ctx))
     try:
@@ -347,7 +347,7 @@ def audit(ctx, repair):
 def worker(ctx):
     """Run the scheduled jobs (each runs on one worker at a time) until stopped."""
     from jobs import scheduler
-    from wxmember.bootstrap import bootstrap
+    from wxmember.composition import bootstrap
 
     services = bootstrap(_load(ctx))
     click.echo(f"worker {services.owner}: jobs {', '.join(JOBS)}", err=True)
@@ -379,7 +379,7 @@ def _embedded_mongo(ctx):
 @click.pass_context
 def db_status(ctx):
     """Whether the engine runs, its pid and address, and where the data is."""
-    from wxmember import engine
+    from wxmember.db import engine
 
     mongo = _embedded_mongo(ctx)
     running = engine.running(mongo["data_dir"])
@@ -393,7 +393,7 @@ def db_status(ctx):
 @click.pass_context
 def db_start(ctx):
     """Start the engine now (any wxmember process starts it when it needs it)."""
-    from wxmember import engine
+    from wxmember.db import engine
 
     try:
         running = engine.ensure_running(_embedded_mongo(ctx)["data_dir"])
@@ -406,7 +406,7 @@ def db_start(ctx):
 @click.pass_context
 def db_stop(ctx):
     """Stop the engine; its data stays in the data directory."""
-    from wxmember import engine
+    from wxmember.db import engine
 
     data_dir = _embedded_mongo(ctx)["data_dir"]
     click.echo("stopped" if engine.stop(data_dir) else f"not running (data in {data_dir})")

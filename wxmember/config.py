@@ -55,7 +55,7 @@ DEFAULTS = {
     "member": {"points_expiry": "never"},
 }
 
-EMBEDDED_URI = "embedded://"  # the SecantusDB engine on mongo.data_dir (wxmember/engine.py)
+EMBEDDED_URI = "embedded://"  # the SecantusDB engine on mongo.data_dir (wxmember/db/engine.py)
 MOCK_URI = "mongomock://"  # in-process, this process only: quick unit tests
 SERVER_SCHEMES = ("mongodb://", "mongodb+srv://")
 
@@ -210,7 +210,7 @@ def validate(config):
 
 
 def _check_expiry(spec):
-    from wxmember.points import ExpiryPolicy
+    from wxmember.members.points import ExpiryPolicy
 
     try:
         ExpiryPolicy(spec)

@@ -4,7 +4,7 @@ A refusal carries ``code`` (for programs), a Chinese ``message`` (for people) an
 the HTTP ``status``; whatever raises it has changed nothing.
 """
 
-from wxmember.jsonerrors import json_error
+from wxmember.web.jsonerrors import json_error
 
 
 class Refused(Exception):

@@ -14,8 +14,8 @@ from datetime import datetime
 from pymongo import ReturnDocument
 
 from wxmember.clock import now_ms
+from wxmember.members.transactions import MAX_ID, MAX_YUAN
 from wxmember.timeparse import SHANGHAI
-from wxmember.transactions import MAX_ID, MAX_YUAN
 
 GRADES = "member/grades"
 MEMBERS = "member/data"

@@ -2,11 +2,11 @@
 
 from dataclasses import dataclass
 
-from wxmember.grades import Grades
-from wxmember.ledger import Ledger
-from wxmember.money import Money, Withdrawals
-from wxmember.points import ExpiryPolicy, PointRules, Points
-from wxmember.transactions import MAX_ID, Transactions
+from wxmember.members.grades import Grades
+from wxmember.members.ledger import Ledger
+from wxmember.members.money import Money, Withdrawals
+from wxmember.members.points import ExpiryPolicy, PointRules, Points
+from wxmember.members.transactions import MAX_ID, Transactions
 
 
 @dataclass

@@ -6,12 +6,13 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from jobs import scheduler
-from wxmember import api_schema, db, health, member_pages, member_session, staff_api, webhook
-from wxmember.bootstrap import bootstrap
+from wxmember import db
+from wxmember.composition import bootstrap
 from wxmember.config import is_embedded, load_config
-from wxmember.jsonerrors import http_error
-from wxmember.jsonio import MongoJSONProvider
 from wxmember.logsafe import configure_logging
+from wxmember.web import api_schema, health, member_pages, member_session, staff_api, webhook
+from wxmember.web.jsonerrors import http_error
+from wxmember.web.jsonio import MongoJSONProvider
 
 MAX_BODY = 1024 * 1024  # WeChat messages are a few KB; anything over 1 MiB is refused (413)
 

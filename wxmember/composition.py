@@ -11,22 +11,22 @@ from jobs.lease import new_owner
 from jobs.runs import JobRuns
 from wxmember import db
 from wxmember.background import Background
-from wxmember.binding import BindingService
-from wxmember.card_activation import CardActivation
+from wxmember.binding.card_activation import CardActivation
+from wxmember.binding.drift import DriftLog
+from wxmember.binding.outbox import Outbox
+from wxmember.binding.ratelimit import RateLimiter
+from wxmember.binding.service import BindingService
+from wxmember.binding.sms import SmsCodes
 from wxmember.config import ConfigError
 from wxmember.crm import connect_crm
-from wxmember.dispatch import Dispatcher
-from wxmember.drift import DriftLog
-from wxmember.engine import EngineError
-from wxmember.member_system import MemberSystem
-from wxmember.outbox import Outbox
-from wxmember.profiles import ProfileRequests
-from wxmember.ratelimit import RateLimiter
+from wxmember.db.engine import EngineError
+from wxmember.events.dispatch import Dispatcher
+from wxmember.events.profiles import ProfileRequests
+from wxmember.events.replies import ReplyRules
+from wxmember.members.system import MemberSystem
 from wxmember.records import Records, open_records
-from wxmember.replies import ReplyRules
-from wxmember.shake import ShakeDraws
-from wxmember.shake_activities import ShakeActivities
-from wxmember.sms import SmsCodes
+from wxmember.shake.activities import ShakeActivities
+from wxmember.shake.draws import ShakeDraws
 from wxmember.wechat.crypto import MessageCrypto
 from wxmember.wechat.profile import ProfileFetcher, build_client
 

@@ -16,7 +16,7 @@ import math
 from pymongo.errors import DuplicateKeyError
 
 from wxmember.clock import now_ms
-from wxmember.ledger import Entry, InsufficientBalance
+from wxmember.members.ledger import Entry, InsufficientBalance
 
 COLLECTION = "member/transactions"
 TYPES = ("purchase", "recharge", "refund")

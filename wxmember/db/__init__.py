@@ -6,8 +6,8 @@ only this module knows which engine is underneath.
 
 import pymongo
 
-from wxmember import engine
 from wxmember.config import EMBEDDED_URI, MOCK_URI
+from wxmember.db import engine
 
 
 def connect(mongo, server_selection_timeout_ms=5000):

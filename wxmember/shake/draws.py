@@ -10,7 +10,7 @@ When the CRM refuses the coupon (sold out, refused) or certainly never got the
 request, the stock, the points and the limit are given back and the member is
 told. When its answer is lost (a timeout, a 5xx), the coupon may exist: the same
 idempotency key is asked again, then the draw is left open for the sweep
-(``wxmember/shake_recovery.py``), which asks the CRM until it knows.
+(``wxmember/shake/recovery.py``), which asks the CRM until it knows.
 """
 
 import functools
@@ -23,10 +23,10 @@ from pymongo.errors import DuplicateKeyError
 from wxmember import db
 from wxmember.clock import now_ms
 from wxmember.crm import CRMError, CRMRejected, once_more_if_lost, outcome_unknown
-from wxmember.ledger import Entry, InsufficientBalance
 from wxmember.logsafe import mask
+from wxmember.members.ledger import Entry, InsufficientBalance
 from wxmember.refusals import Refused
-from wxmember.shake_activities import ACTIVITIES, DRAWS, cycle_key
+from wxmember.shake.activities import ACTIVITIES, DRAWS, cycle_key
 
 log = logging.getLogger(__name__)
 

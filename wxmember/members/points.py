@@ -10,9 +10,9 @@ member's grade before a rule for all grades.
 from datetime import datetime, timedelta
 
 from wxmember.clock import now_ms
-from wxmember.ledger import Entry, InsufficientBalance
+from wxmember.members.ledger import Entry, InsufficientBalance
+from wxmember.members.transactions import MAX_ID, MAX_YUAN
 from wxmember.timeparse import SHANGHAI
-from wxmember.transactions import MAX_ID, MAX_YUAN
 
 RULES = "member/point_rules"
 RULE_TYPES = {"consumption": "消费", "recharge": "充值"}

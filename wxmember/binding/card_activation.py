@@ -11,7 +11,7 @@ import logging
 
 from wechatpy.exceptions import WeChatException
 
-from wxmember.binding import BindingRefused
+from wxmember.binding.service import BindingRefused
 from wxmember.logsafe import mask
 
 log = logging.getLogger(__name__)

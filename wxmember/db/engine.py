@@ -4,7 +4,7 @@ SecantusDB speaks MongoDB's wire protocol over WiredTiger (MongoDB's storage
 engine), so the application talks plain ``pymongo`` to it as to a replica set.
 It is GPL-2.0 software and runs as a process of its own, reached over loopback.
 
-The engine is a small supervisor of ours (``wxmember/engine_supervisor.py``)
+The engine is a small supervisor of ours (``wxmember/db/supervisor.py``)
 around the unmodified ``secantusd-py`` server, its child process: the GPL code
 runs apart from the application and is reached only over a socket. The server
 dies with its supervisor (``PR_SET_PDEATHSIG``), even on ``kill -9``.
@@ -192,7 +192,7 @@ def _start(data_dir, idle_exit_s, timeout_s):
     command = [
         sys.executable,
         "-m",
-        "wxmember.engine_supervisor",
+        "wxmember.db.supervisor",
         str(data_dir),
         "--idle-exit-s",
         str(idle_exit_s),
@@ -270,7 +270,7 @@ def _locked(path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-if __name__ == "__main__":  # ``python -m wxmember.engine DIR``: the supervisor, as before
-    from wxmember.engine_supervisor import main
+if __name__ == "__main__":  # ``python -m wxmember.db.engine DIR``: the supervisor, as before
+    from wxmember.db.supervisor import main
 
     sys.exit(main())

@@ -18,8 +18,8 @@ import logging
 
 from wxmember.clock import now_ms
 from wxmember.crm import CRMError, outcome_unknown
-from wxmember.ledger import Entry
-from wxmember.shake_activities import DRAWS
+from wxmember.members.ledger import Entry
+from wxmember.shake.activities import DRAWS
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from wxmember.jsonerrors import json_error
+from wxmember.web.jsonerrors import json_error
 
 DOCUMENT = Path(__file__).with_name("openapi.yaml")
 URI = "urn:wxmember:openapi"

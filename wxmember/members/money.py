@@ -12,7 +12,7 @@ from pymongo import ReturnDocument
 
 from wxmember import db
 from wxmember.clock import now_ms
-from wxmember.ledger import Entry, InsufficientBalance
+from wxmember.members.ledger import Entry, InsufficientBalance
 from wxmember.refusals import Refused
 
 PROMOTIONS = "member/recharge_promotions"

@@ -6,13 +6,13 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from flask import Blueprint, current_app, jsonify, request
 
-from wxmember.grades import InvalidGrade
-from wxmember.jsonerrors import json_error
-from wxmember.ledger import KINDS, InsufficientBalance
-from wxmember.money import WithdrawalRefused
-from wxmember.points import InvalidRule
+from wxmember.members.grades import InvalidGrade
+from wxmember.members.ledger import KINDS, InsufficientBalance
+from wxmember.members.money import WithdrawalRefused
+from wxmember.members.points import InvalidRule
+from wxmember.members.transactions import MAX_ID, InvalidTransaction, form_id, parse, to_fen
 from wxmember.refusals import refused_response
-from wxmember.transactions import MAX_ID, InvalidTransaction, form_id, parse, to_fen
+from wxmember.web.jsonerrors import json_error
 
 bp = Blueprint("member_api", __name__)
 MAX_POINTS = 1_000_000_000  # one staff adjustment

@@ -22,11 +22,11 @@ from flask import (
     url_for,
 )
 
-from wxmember.binding import BindingRefused
+from wxmember.binding.service import BindingRefused
 from wxmember.config import is_embedded
-from wxmember.jsonerrors import json_error
-from wxmember.loopback import from_this_machine
 from wxmember.refusals import Refused, refused_response
+from wxmember.web.jsonerrors import json_error
+from wxmember.web.loopback import from_this_machine
 
 log = logging.getLogger(__name__)
 SAFE_NEXT = re.compile(r"/m/[A-Za-z0-9/_\-.?=&%]{0,200}")  # a path of ours, printable ASCII

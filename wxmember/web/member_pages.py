@@ -1,5 +1,5 @@
 """``/m``: the member's H5 pages and their JSON API, for the member of the session only
-(``wxmember.member_session``). Answers are ``{"ok": true, ...}`` or a 4xx with
+(``wxmember.web.member_session``). Answers are ``{"ok": true, ...}`` or a 4xx with
 ``{"ok": false, "error": code, "message": 中文}``.
 """
 
@@ -7,12 +7,12 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
-from wxmember import api_schema
-from wxmember.binding import BindingRefused
+from wxmember.binding.service import BindingRefused
 from wxmember.logsafe import mask
-from wxmember.member_session import current_openid, json_body, page_or_login
+from wxmember.members.transactions import InvalidTransaction, to_fen
 from wxmember.refusals import Refused, refused_response
-from wxmember.transactions import InvalidTransaction, to_fen
+from wxmember.web import api_schema
+from wxmember.web.member_session import current_openid, json_body, page_or_login
 
 log = logging.getLogger(__name__)
 

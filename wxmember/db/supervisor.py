@@ -1,6 +1,6 @@
 """The engine process: a supervisor of ours around the unmodified ``secantusd-py``.
 
-``python -m wxmember.engine_supervisor DIR`` (started by ``wxmember.engine.ensure_running``)
+``python -m wxmember.db.supervisor DIR`` (started by ``wxmember.db.engine.ensure_running``)
 owns the data directory for its whole life (``engine.lock``), runs SecantusDB as its
 child on the directory's loopback port, writes ``engine.json`` once the server answers,
 and stops the server when asked (SIGTERM), when it has had no client for
@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from wxmember.engine import (
+from wxmember.db.engine import (
     DEFAULT_IDLE_EXIT_S,
     ENGINE_NAME,
     HOST,
@@ -241,8 +241,8 @@ def _wake_accept(port):
 
 
 def main(argv=None):
-    """``python -m wxmember.engine DATA_DIR``: run the engine in the foreground."""
-    parser = argparse.ArgumentParser(prog="wxmember.engine", description=main.__doc__)
+    """``python -m wxmember.db.engine DATA_DIR``: run the engine in the foreground."""
+    parser = argparse.ArgumentParser(prog="wxmember.db.engine", description=main.__doc__)
     parser.add_argument("data_dir")
     parser.add_argument("--idle-exit-s", type=int, default=DEFAULT_IDLE_EXIT_S)
     args = parser.parse_args(argv)

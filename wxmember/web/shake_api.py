@@ -2,8 +2,8 @@
 
 from flask import Blueprint, current_app, jsonify, request
 
-from wxmember.jsonerrors import json_error
-from wxmember.shake_activities import InvalidActivity
+from wxmember.shake.activities import InvalidActivity
+from wxmember.web.jsonerrors import json_error
 
 bp = Blueprint("shake_api", __name__)
 

@@ -9,12 +9,12 @@ from flask import Blueprint, current_app, jsonify, request
 from jobs.lease import COLLECTION as LEASES
 from jobs.runner import JOBS, JobBusy, start_job
 from jobs.runs import JobRuns
-from wxmember import api_schema, member_api, shake_api
 from wxmember.config import DEV_API_TOKEN
-from wxmember.jsonerrors import json_error
-from wxmember.loopback import from_this_machine
 from wxmember.records.logs import InvalidQuery
 from wxmember.timeparse import to_ms
+from wxmember.web import api_schema, member_api, shake_api
+from wxmember.web.jsonerrors import json_error
+from wxmember.web.loopback import from_this_machine
 
 bp = Blueprint("staff_api", __name__, url_prefix="/api")
 bp.register_blueprint(member_api.bp)  # the member system's routes, under the same auth

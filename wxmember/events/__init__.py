@@ -1,0 +1,1 @@
+"""The path of a WeChat event: dispatch to its handler, the outcome, configured replies."""

@@ -1,0 +1,1 @@
+"""The HTTP surface: WeChat webhook, staff and member APIs, member pages and sessions."""
