@@ -72,3 +72,8 @@ class Lease:
         self.collection.update_one(
             {"_id": self.name, "owner": self.owner}, {"$set": {"until": utcnow()}}
         )
+
+
+def holders(database):
+    """Every job's lease: ``_id`` (the job), ``owner``, ``since``, ``until``."""
+    return list(database[COLLECTION].find())

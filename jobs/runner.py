@@ -17,8 +17,11 @@ from jobs.context import JobContext
 from jobs.lease import Lease, LeaseLost
 from jobs.runs import JobRuns
 from wxmember.crm import CRMError
+from wxmember.scheduling import JobBusy
 
 log = logging.getLogger(__name__)
+
+__all__ = ["JOBS", "JobBusy", "run_job", "start_job"]
 
 JOBS = {
     "members": member_sync.run,
@@ -31,10 +34,6 @@ JOBS = {
     "shake_sweep": shake_sweep.run,
     "templates": template_messages.run,
 }
-
-
-class JobBusy(Exception):
-    """Another process holds the job's lease."""
 
 
 def run_job(services, name, trigger="schedule", progress=None, scheduled_every_s=None, **options):
@@ -85,4 +84,4 @@ def _execute(services, name, trigger, lease, run_id, progress, options):
         lease.release()
     if error is None:
         log.info("job %s (%s) done: %s", name, trigger, counts)
-    return runs.collection.find_one({"_id": run_id})
+    return runs.get(run_id)

@@ -6,20 +6,17 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from jobs.runner import JobBusy, run_job
+from wxmember.scheduling import JobBusy
 from wxmember.timeparse import SHANGHAI
 
 log = logging.getLogger(__name__)
 
-_services = None  # set by start(): APScheduler job arguments stay plain names
 
-
-def scheduled(name):
+def scheduled(jobs, name, every_s):
     """The job function APScheduler calls: run ``name`` unless another process has it or
     just ran it (every worker schedules every job; each interval needs one run)."""
     try:
-        every_s = intervals(_services.config)[name]
-        run_job(_services, name, trigger="schedule", scheduled_every_s=every_s)
+        jobs.run(name, trigger="schedule", scheduled_every_s=every_s)
     except JobBusy:
         log.debug("job %s is running elsewhere or just ran there", name)
 
@@ -40,24 +37,27 @@ def intervals(config):
     }
 
 
-def build(services, blocking=False):
-    """A scheduler with every job added (explicit ids, replace_existing)."""
-    global _services
-    _services = services
+def build(jobs, blocking=False):
+    """A scheduler with every job of ``jobs`` (a ``JobControl``) added.
+
+    The jobs get what they need as arguments; a run more than half an interval late
+    (the machine slept, the process was stopped) is dropped, the next one comes on time.
+    """
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="Asia/Shanghai")
     start = datetime.now(SHANGHAI)
-    for offset, (name, seconds) in enumerate(intervals(services.config).items()):
+    for offset, (name, seconds) in enumerate(jobs.intervals().items()):
         # each job also runs once just after start, a second apart, to catch up at once
         scheduler.add_job(
             scheduled,
             "interval",
             seconds=seconds,
-            args=[name],
+            args=[jobs, name, seconds],
             id=name,
             name=f"job {name}",
             replace_existing=True,
             max_instances=1,
             coalesce=True,
+            misfire_grace_time=max(1, seconds // 2),
             next_run_time=start + timedelta(seconds=1 + offset),
         )
     return scheduler

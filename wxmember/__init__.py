@@ -9,7 +9,7 @@ __all__ = ["create_app"]
 
 def __getattr__(name):
     if name == "create_app":
-        from wxmember.web.app import create_app
+        from wxmember.composition import create_app
 
         return create_app
     raise AttributeError(f"module 'wxmember' has no attribute {name!r}")

@@ -10,9 +10,10 @@ from datetime import datetime
 import click
 import requests
 
-from jobs.runner import JOBS, JobBusy, run_job
+from wxmember.composition import JOB_NAMES, bootstrap, create_app, start_scheduler
 from wxmember.config import ConfigError, load_config
 from wxmember.logsafe import configure_logging
+from wxmember.scheduling import JobBusy
 from wxmember.timeparse import SHANGHAI
 from wxmember.wechat import simulator
 from wxmember.wechat.crypto import MessageCrypto
@@ -62,8 +63,6 @@ def cli(ctx, config_path):
 def serve(ctx, host, port):
     """Run the web service (development server; production: gunicorn 'wxmember:create_app()')."""
     from werkzeug.serving import run_simple
-
-    from wxmember.web.app import create_app
 
     app = create_app(config=_load(ctx))
     run_simple(host, port, app, threaded=True)
@@ -214,7 +213,7 @@ def _write_table(items):
 
 @cli.command()
 @staff_api_options
-@click.option("--job", type=click.Choice(list(JOBS)), help="Only this job's runs.")
+@click.option("--job", type=click.Choice(list(JOB_NAMES)), help="Only this job's runs.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
 @click.pass_context
 def jobs(ctx, url, token, job, limit):
@@ -239,7 +238,7 @@ def _run_line(run):
 
 
 @cli.command()
-@click.argument("job", type=click.Choice(list(JOBS)))
+@click.argument("job", type=click.Choice(list(JOB_NAMES)))
 @click.option(
     "--url",
     help="Run it in the wxmember serving at this URL instead of here (needed for jobs "
@@ -278,11 +277,9 @@ def _refuse_private_simulator(config, job):
 
 
 def _run_here(ctx, job):
-    from wxmember.composition import bootstrap
-
     services = bootstrap(_load(ctx))
     try:
-        return run_job(services, job, trigger="cli", progress=_progress(job))
+        return services.jobs.run(job, trigger="cli", progress=_progress(job))
     except JobBusy:
         raise click.ClickException(f"{job} is running in another process; try later") from None
     finally:
@@ -324,8 +321,6 @@ def _progress(label):
 @click.pass_context
 def audit(ctx, repair):
     """Recompute every ledger balance from its rows and report any difference."""
-    from wxmember.composition import bootstrap
-
     services = bootstrap(_load(ctx))
     try:
         ledger = services.members.ledger
@@ -346,13 +341,10 @@ def audit(ctx, repair):
 @click.pass_context
 def worker(ctx):
     """Run the scheduled jobs (each runs on one worker at a time) until stopped."""
-    from jobs import scheduler
-    from wxmember.composition import bootstrap
-
     services = bootstrap(_load(ctx))
-    click.echo(f"worker {services.owner}: jobs {', '.join(JOBS)}", err=True)
+    click.echo(f"worker {services.owner}: jobs {', '.join(JOB_NAMES)}", err=True)
     try:
-        scheduler.build(services, blocking=True).start()
+        start_scheduler(services, blocking=True)
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:

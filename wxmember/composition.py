@@ -1,12 +1,22 @@
-"""Builds every dependency once (database, stores, CRM, WeChat client) and hands them out."""
+"""The composition root: builds every service once, and the web app and scheduler on them.
+
+The only module of ``wxmember`` that knows ``handlers/`` (the dispatcher's table) and
+``jobs/`` (``services.jobs``, the scheduler); the rest of the core gets both through
+the services it is handed.
+"""
 
 import contextlib
 import secrets
 from dataclasses import dataclass, field
 
+from apscheduler.schedulers.base import BaseScheduler
+from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
+from wechatpy import WeChatClient
 
 import handlers
+from jobs import scheduler
+from jobs.control import Jobs
 from jobs.lease import new_owner
 from jobs.runs import JobRuns
 from wxmember import db
@@ -17,16 +27,19 @@ from wxmember.binding.outbox import Outbox
 from wxmember.binding.ratelimit import RateLimiter
 from wxmember.binding.service import BindingService
 from wxmember.binding.sms import SmsCodes
-from wxmember.config import ConfigError
-from wxmember.crm import connect_crm
+from wxmember.config import ConfigError, is_embedded, load_config
+from wxmember.crm import CRMClient, connect_crm
 from wxmember.db.engine import EngineError
 from wxmember.events.dispatch import Dispatcher
 from wxmember.events.profiles import ProfileRequests
 from wxmember.events.replies import ReplyRules
+from wxmember.httpserver import BackgroundServer
 from wxmember.members.system import MemberSystem
 from wxmember.records import Records, open_records
+from wxmember.scheduling import JobControl
 from wxmember.shake.activities import ShakeActivities
 from wxmember.shake.draws import ShakeDraws
+from wxmember.web.app import make_app
 from wxmember.wechat.crypto import MessageCrypto
 from wxmember.wechat.profile import ProfileFetcher, build_client
 
@@ -38,23 +51,24 @@ class Services:
     """What the web app, the CLI and the jobs work with."""
 
     config: dict
-    database: object
+    database: Database
     records: Records
     dispatcher: Dispatcher
-    crypto: MessageCrypto | None
-    crm: object
+    crypto: MessageCrypto | None  # None in plain mode (no encoding_aes_key)
+    crm: CRMClient
     outbox: Outbox
     binding: BindingService
     background: Background
-    wechat_client: object = None
+    wechat_client: WeChatClient | None = None  # None without appid/secret
     session_secret: str = ""
-    crm_simulator: object = None
-    drift: DriftLog = None
-    members: object = None  # MemberSystem: ledger, points, money, grades, transactions
-    shake_activities: ShakeActivities = None
-    shakes: ShakeDraws = None
-    owner: str = field(default_factory=new_owner)
-    scheduler: object = None
+    crm_simulator: BackgroundServer | None = None  # with crm.base_url: simulator
+    drift: DriftLog | None = None
+    members: MemberSystem | None = None
+    shake_activities: ShakeActivities | None = None
+    shakes: ShakeDraws | None = None
+    owner: str = field(default_factory=new_owner)  # this process, in leases and job runs
+    jobs: JobControl | None = None
+    scheduler: BaseScheduler | None = None  # when this process runs the jobs
 
     def close(self):
         """Stop the scheduler, background work and the in-process CRM simulator."""
@@ -103,7 +117,7 @@ def bootstrap(config, database=None, wechat_client=None):
         "members": members,
         "shakes": shakes,
     }
-    return Services(
+    services = Services(
         config=config,
         database=database,
         records=records,
@@ -121,6 +135,30 @@ def bootstrap(config, database=None, wechat_client=None):
         shake_activities=shake_activities,
         shakes=shakes,
     )
+    services.jobs = Jobs(services)
+    return services
+
+
+JOB_NAMES = Jobs.names
+
+
+def create_app(config_path=None, *, config=None, services=None):
+    """The web app for ``config_path`` (or a loaded ``config``, or ready ``services``).
+
+    Built from a config, the embedded default also runs the jobs in this process;
+    production runs them in ``wxmember worker``.
+    """
+    if services is None:
+        services = bootstrap(config if config is not None else load_config(config_path))
+        if services.config["scheduler"]["enabled"] and is_embedded(services.config):
+            start_scheduler(services)
+    return make_app(services)
+
+
+def start_scheduler(services, blocking=False):
+    """Schedule every job on ``services``; a blocking scheduler returns when stopped."""
+    services.scheduler = scheduler.build(services.jobs, blocking=blocking)
+    services.scheduler.start()
 
 
 def _binding(database, records, crm, outbox, background, secret, members):

@@ -1,14 +1,12 @@
-"""The Flask application factory."""
+"""The Flask app around ready services (``wxmember.composition.create_app`` builds them)."""
 
 import logging
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from jobs import scheduler
 from wxmember import db
-from wxmember.composition import bootstrap
-from wxmember.config import is_embedded, load_config
+from wxmember.config import is_embedded
 from wxmember.logsafe import configure_logging
 from wxmember.web import api_schema, health, member_pages, member_session, staff_api, webhook
 from wxmember.web.jsonerrors import http_error
@@ -17,11 +15,8 @@ from wxmember.web.jsonio import MongoJSONProvider
 MAX_BODY = 1024 * 1024  # WeChat messages are a few KB; anything over 1 MiB is refused (413)
 
 
-def create_app(config_path=None, *, config=None, services=None):
-    """Build the app from ``config_path`` (or a loaded ``config``, or ready ``services``)."""
-    if services is None:
-        services = bootstrap(config if config is not None else load_config(config_path))
-        _start_embedded_scheduler(services)
+def make_app(services):
+    """The web app of ``services``: webhook, staff and member APIs, member pages, health."""
     configure_logging()
     api_schema.api()  # the API's document, read and compiled once: a broken one stops the start
     app = Flask(__name__)
@@ -55,14 +50,6 @@ def _announce(services):
         where,
         "safe" if services.crypto else "plain",
     )
-
-
-def _start_embedded_scheduler(services):
-    """The embedded default runs its jobs in-process; production runs ``wxmember worker``."""
-    config = services.config
-    if config["scheduler"]["enabled"] and is_embedded(config):
-        services.scheduler = scheduler.build(services)
-        services.scheduler.start()
 
 
 def _mount_simulator_tools(app, services):

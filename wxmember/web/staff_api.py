@@ -6,11 +6,10 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from flask import Blueprint, current_app, jsonify, request
 
-from jobs.lease import COLLECTION as LEASES
-from jobs.runner import JOBS, JobBusy, start_job
-from jobs.runs import JobRuns
 from wxmember.config import DEV_API_TOKEN
 from wxmember.records.logs import InvalidQuery
+from wxmember.refusals import refused_response
+from wxmember.scheduling import JobBusy, UnknownJob
 from wxmember.timeparse import to_ms
 from wxmember.web import api_schema, member_api, shake_api
 from wxmember.web.jsonerrors import json_error
@@ -69,24 +68,20 @@ def get_customer(wxid):
 @bp.get("/jobs")
 def list_jobs():
     """The latest job runs (``?job=`` for one job) and who holds each job's lease."""
-    services = current_app.extensions["wxmember"]
+    jobs = current_app.extensions["wxmember"].jobs
     job = request.args.get("job") or None
-    if job and job not in JOBS:
-        raise InvalidQuery(f"job must be one of {', '.join(JOBS)}")
-    runs = JobRuns(services.database).latest(job, _int_arg("limit", 50))
-    leases = list(services.database[LEASES].find())
-    return jsonify({"items": runs, "leases": leases})
+    if job and job not in jobs.names:
+        raise InvalidQuery(f"job must be one of {', '.join(jobs.names)}")
+    return jsonify({"items": jobs.runs(job, _int_arg("limit", 50)), "leases": jobs.leases()})
 
 
 @bp.post("/jobs/<name>")
 def start(name):
     """Start a job now in this process: ``202 {"runId"}``, followed at ``/api/jobs/runs/<id>``."""
-    if name not in JOBS:
-        return json_error(404, "unknown_job", f"job must be one of {', '.join(JOBS)}")
     try:
-        run_id = start_job(current_app.extensions["wxmember"], name, trigger="api")
-    except JobBusy:
-        return json_error(409, "job_busy", f"{name} is running in another process")
+        run_id = current_app.extensions["wxmember"].jobs.start(name, trigger="api")
+    except (UnknownJob, JobBusy) as refusal:
+        return refused_response(refusal)
     return jsonify({"ok": True, "runId": str(run_id)}), 202
 
 
@@ -94,7 +89,7 @@ def start(name):
 def job_run(run_id):
     """One run: state, progress (``done``/``total``), counts, error."""
     try:
-        run = JobRuns(current_app.extensions["wxmember"].database).get(ObjectId(run_id))
+        run = current_app.extensions["wxmember"].jobs.run_record(ObjectId(run_id))
     except InvalidId:
         run = None
     if run is None:
