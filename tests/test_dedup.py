@@ -11,6 +11,7 @@ from pymongo.errors import AutoReconnect
 
 from tests import samples
 from tests.conftest import KEYWORDS, TOKEN, WELCOME, WeChat, database_of
+from wxmember.events.dispatch import Dispatcher
 from wxmember.wechat import message as wechat_message
 from wxmember.wechat import simulator
 
@@ -184,3 +185,13 @@ def test_a_database_failure_inside_the_handler_is_handled_by_the_retry(app, clie
     customers = app.extensions["wxmember"].records.customers
     fail_once(monkeypatch, customers, "record_message", AutoReconnect("connection closed"))
     a_retry_handles_what_the_first_delivery_could_not(app, client)
+
+
+def test_a_handler_asking_for_a_dependency_nobody_provides_stops_the_start(app):
+    services = app.extensions["wxmember"]
+
+    def on_text(message, customers, coupons):  # "coupons" is not provided
+        raise AssertionError("never called")
+
+    with pytest.raises(TypeError, match=r"on_text asks for coupons"):
+        Dispatcher({"text": on_text}, on_text, services.dispatcher.dependencies)

@@ -36,6 +36,7 @@ class Dispatcher:
         self.retry_wait_s = retry_wait_s
         self.poll_s = poll_s
         self.stale_claim_s = stale_claim_s  # WeChat itself waits 5 s for an answer
+        _check_dependencies([*handlers.values(), fallback], dependencies)
 
     def handle(self, message, nonce=None):
         """Return the reply text for ``message``, or None for a plain ``success``.
@@ -86,6 +87,17 @@ class Dispatcher:
             if self.records.deliveries.failed(key) or time.monotonic() >= deadline:
                 return None, False
             time.sleep(self.poll_s)
+
+
+def _check_dependencies(handlers, dependencies):
+    """At start, not at the first message: every handler's parameters name a dependency."""
+    for handler in handlers:
+        missing = [name for name in _dependency_names(handler) if name not in dependencies]
+        if missing:
+            raise TypeError(
+                f"handler {handler.__module__}.{handler.__name__} asks for {', '.join(missing)}, "
+                f"which the composition root does not provide ({', '.join(sorted(dependencies))})"
+            )
 
 
 @functools.cache
