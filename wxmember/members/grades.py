@@ -15,6 +15,7 @@ from pymongo import ReturnDocument
 
 from wxmember.clock import now_ms
 from wxmember.members.transactions import MAX_ID, MAX_YUAN
+from wxmember.refusals import InvalidRequest
 from wxmember.timeparse import SHANGHAI
 
 GRADES = "member/grades"
@@ -27,8 +28,10 @@ MEASURES = ("spend", "orders", "referrals")
 MAX_MONTHS = 1200  # a rule looks back at most a hundred years (further: no calendar date)
 
 
-class InvalidGrade(ValueError):
+class InvalidGrade(InvalidRequest):
     """A grade definition that cannot be used."""
+
+    code = "invalid_definition"
 
 
 def months_before(ms, months):

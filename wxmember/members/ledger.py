@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pymongo.errors import DuplicateKeyError
 
 from wxmember.clock import now_ms
+from wxmember.refusals import Refused
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,11 @@ KINDS = {
 }
 
 
-class InsufficientBalance(Exception):
+class InsufficientBalance(Refused):
     """The write would take the balance below zero; nothing was written."""
 
-    def __init__(self, kind, balance, amount):
-        super().__init__(f"{kind} balance {balance} cannot take {amount}")
+    def __init__(self, kind: str, balance: int, amount: int) -> None:
+        super().__init__(f"insufficient_{kind}", f"{kind} balance is too low", 409)
         self.kind, self.balance, self.amount = kind, balance, amount
 
 

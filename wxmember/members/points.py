@@ -12,14 +12,17 @@ from datetime import datetime, timedelta
 from wxmember.clock import now_ms
 from wxmember.members.ledger import Entry, InsufficientBalance
 from wxmember.members.transactions import MAX_ID, MAX_YUAN
+from wxmember.refusals import InvalidRequest
 from wxmember.timeparse import SHANGHAI
 
 RULES = "member/point_rules"
 RULE_TYPES = {"consumption": "消费", "recharge": "充值"}
 
 
-class InvalidRule(ValueError):
+class InvalidRule(InvalidRequest):
     """A point rule that cannot be used."""
+
+    code = "invalid_definition"
 
 
 class PointRules:

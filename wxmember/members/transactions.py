@@ -17,6 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from wxmember.clock import now_ms
 from wxmember.members.ledger import Entry, InsufficientBalance
+from wxmember.refusals import Refused
 
 COLLECTION = "member/transactions"
 TYPES = ("purchase", "recharge", "refund")
@@ -24,12 +25,10 @@ MAX_YUAN = 10_000_000  # one transaction: ten million yuan at most
 MAX_ID = 2**53  # member ids and points: whole numbers every JSON reader keeps exact
 
 
-class InvalidTransaction(ValueError):
-    """The transaction cannot be applied: ``code`` and a message."""
+class InvalidTransaction(Refused):
+    """The transaction (or another staff request of the member system) cannot be applied."""
 
-    def __init__(self, code, message, status=400):
-        super().__init__(message)
-        self.code, self.status = code, status
+    default_status = 400
 
 
 def to_fen(value, field):

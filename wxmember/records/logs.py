@@ -18,6 +18,7 @@ from pymongo.errors import CollectionInvalid, OperationFailure
 
 from wxmember.clock import now_ms
 from wxmember.db import insert_new
+from wxmember.refusals import InvalidRequest
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,10 @@ class InvalidRecord(ValueError):
     """A log record lacks one of the fields seed 000 requires."""
 
 
-class InvalidQuery(ValueError):
+class InvalidQuery(InvalidRequest):
     """A staff query has a parameter that cannot be used."""
+
+    code = "invalid_query"
 
 
 class LogStore:

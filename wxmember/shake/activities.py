@@ -14,6 +14,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 
 from wxmember.clock import now_ms
+from wxmember.refusals import InvalidRequest
 from wxmember.timeparse import SHANGHAI
 
 ACTIVITIES = "shake/activities"
@@ -22,8 +23,10 @@ COUPON_ACTIVITIES = "lavico/activity"
 CYCLES = ("day", "week", "month", "all")
 
 
-class InvalidActivity(ValueError):
+class InvalidActivity(InvalidRequest):
     """An activity definition that cannot be used; the message names the field."""
+
+    code = "invalid_activity"
 
 
 def cycle_key(cycle, ms):

@@ -10,8 +10,9 @@ from wxmember import db
 from wxmember.composition import bootstrap
 from wxmember.config import is_embedded, load_config
 from wxmember.logsafe import configure_logging
+from wxmember.refusals import Refused
 from wxmember.web import api_schema, health, member_pages, member_session, staff_api, webhook
-from wxmember.web.jsonerrors import http_error
+from wxmember.web.jsonerrors import http_error, refused_error
 from wxmember.web.jsonio import MongoJSONProvider
 
 MAX_BODY = 1024 * 1024  # WeChat messages are a few KB; anything over 1 MiB is refused (413)
@@ -35,6 +36,7 @@ def create_app(config_path=None, *, config=None, services=None):
     )
     app.extensions["wxmember"] = services
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Refused, refused_error)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(staff_api.bp)
     app.register_blueprint(health.bp)

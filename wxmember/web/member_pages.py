@@ -10,7 +10,6 @@ from flask import Blueprint, current_app, jsonify, request
 from wxmember.binding.service import BindingRefused
 from wxmember.logsafe import mask
 from wxmember.members.transactions import InvalidTransaction, to_fen
-from wxmember.refusals import Refused, refused_response
 from wxmember.web import api_schema
 from wxmember.web.member_session import current_openid, json_body, page_or_login
 
@@ -21,9 +20,6 @@ bp = Blueprint("member", __name__, url_prefix="/m")
 
 def _services():
     return current_app.extensions["wxmember"]
-
-
-bp.register_error_handler(Refused, refused_response)
 
 
 @bp.before_request

@@ -2,7 +2,6 @@
 
 from flask import Blueprint, current_app, jsonify, request
 
-from wxmember.shake.activities import InvalidActivity
 from wxmember.web.jsonerrors import json_error
 
 bp = Blueprint("shake_api", __name__)
@@ -10,11 +9,6 @@ bp = Blueprint("shake_api", __name__)
 
 def _activities():
     return current_app.extensions["wxmember"].shake_activities
-
-
-@bp.errorhandler(InvalidActivity)
-def _invalid(error):
-    return json_error(400, "invalid_activity", str(error))
 
 
 @bp.route("/activities", methods=["GET", "POST"])

@@ -37,11 +37,6 @@ def _authenticate():
 bp.before_request(api_schema.check_request)  # after the token: bodies and queries as documented
 
 
-@bp.errorhandler(InvalidQuery)
-def _invalid_query(exc):
-    return json_error(400, "invalid_query", str(exc))
-
-
 @bp.get("/logs")
 def list_logs():
     """Log records newest first: ``{"items": [...], "next": cursor or null}``."""
