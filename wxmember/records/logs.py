@@ -13,16 +13,17 @@ import logging
 import pymongo
 from bson import ObjectId
 from bson.errors import InvalidId
+from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import CollectionInvalid, OperationFailure
 
-from wxmember.clock import now_ms
+from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.db import insert_new
+from wxmember.db.collections import LOGS
 from wxmember.refusals import InvalidRequest
 
 log = logging.getLogger(__name__)
 
-COLLECTION = "lavico/user/logs"
 MAX_LIMIT = 500
 
 VALIDATOR = {
@@ -53,11 +54,12 @@ class InvalidQuery(InvalidRequest):
 class LogStore:
     """Appends log records and pages through them newest first."""
 
-    def __init__(self, database):
+    def __init__(self, database: Database, clock: Clock = SYSTEM_CLOCK) -> None:
         self.database = database
-        self.collection = database[COLLECTION]
+        self.collection = database[LOGS]
+        self.clock = clock
 
-    def ensure_indexes(self):
+    def ensure_indexes(self) -> None:
         """Create the validator (real MongoDB only) and the query indexes."""
         if isinstance(self.database, Database):
             self._ensure_validator()
@@ -68,16 +70,24 @@ class LogStore:
 
     def _ensure_validator(self):
         try:
-            self.database.create_collection(COLLECTION, validator=VALIDATOR)
+            self.database.create_collection(LOGS, validator=VALIDATOR)
         except CollectionInvalid:  # it exists (perhaps another process just made it)
             try:
-                self.database.command("collMod", COLLECTION, validator=VALIDATOR)
+                self.database.command("collMod", LOGS, validator=VALIDATOR)
             except OperationFailure as exc:  # e.g. a user without the collMod privilege
-                log.warning("could not set the %s validator: %s", COLLECTION, exc.code)
+                log.warning("could not set the %s validator: %s", LOGS, exc.code)
 
-    def append(self, wxid, action, data, msg_key=None, reply=None, session=None):
+    def append(
+        self,
+        wxid: str,
+        action: str,
+        data: dict,
+        msg_key: str | None = None,
+        reply: str | None = None,
+        session: ClientSession | None = None,
+    ) -> dict:
         """Write one record; ``msg_key`` and ``reply`` tie it to a WeChat delivery."""
-        record = {"createTime": now_ms(), "wxid": wxid, "action": action, "data": data}
+        record = {"createTime": self.clock.now_ms(), "wxid": wxid, "action": action, "data": data}
         check_record(record)
         if msg_key is not None:
             record["msgKey"] = msg_key
@@ -86,11 +96,19 @@ class LogStore:
         insert_new(self.collection, record, session)
         return record
 
-    def reply_for(self, msg_key):
+    def reply_for(self, msg_key: str) -> dict | None:
         """The record written for a delivery, or None while it is not handled yet."""
         return self.collection.find_one({"msgKey": msg_key}, {"reply": 1})
 
-    def query(self, wxid=None, action=None, since=None, until=None, limit=50, cursor=None):
+    def query(
+        self,
+        wxid: str | None = None,
+        action: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[dict], str | None]:
         """Return ``(records, next_cursor)``, newest first; ``since``/``until`` in ms.
 
         Each find is one flat filter (equalities and a ``createTime`` range) that

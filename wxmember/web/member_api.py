@@ -191,7 +191,7 @@ def recharge_promotions():
         return jsonify(
             {"ok": True, "promotion": money.save_promotion(promotion_id, threshold, bonus, name)}
         )
-    return jsonify({"items": list(money.promotions.find())})
+    return jsonify({"items": money.all_promotions()})
 
 
 @bp.route("/grades", methods=["GET", "POST"])

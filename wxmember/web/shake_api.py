@@ -40,7 +40,7 @@ def pause_or_resume(aid, action):
 @bp.get("/activities/<aid>/stats")
 def stats(aid):
     """``{shakes, members, wins: {code: n}, stock: {code: n}, days: [...]}``."""
-    found = _activities().stats(aid)
+    found = _activities().stats(aid, current_app.extensions["wxmember"].shakes.done(aid))
     if found is None:
         return json_error(404, "not_found", "no such activity")
     return jsonify(found)

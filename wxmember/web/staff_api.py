@@ -6,7 +6,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from flask import Blueprint, current_app, jsonify, request
 
-from jobs.lease import COLLECTION as LEASES
+from jobs.lease import Lease
 from jobs.runner import JOBS, JobBusy, start_job
 from jobs.runs import JobRuns
 from wxmember.config import DEV_API_TOKEN
@@ -69,7 +69,7 @@ def list_jobs():
     if job and job not in JOBS:
         raise InvalidQuery(f"job must be one of {', '.join(JOBS)}")
     runs = JobRuns(services.database).latest(job, _int_arg("limit", 50))
-    leases = list(services.database[LEASES].find())
+    leases = Lease.holders(services.database)
     return jsonify({"items": runs, "leases": leases})
 
 
