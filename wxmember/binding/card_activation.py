@@ -9,6 +9,7 @@ See https://developers.weixin.qq.com/doc/offiaccount/Cards_and_Offer/Membership_
 
 import logging
 
+from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatException
 
 from wxmember.binding.service import BindingRefused, BindingService
@@ -24,7 +25,9 @@ NAME_FIELD = "USER_FORM_INFO_FLAG_NAME"
 class CardActivation:
     """Reads an activation form and binds the member it names."""
 
-    def __init__(self, wechat_client, binding: BindingService, logs: LogStore) -> None:
+    def __init__(
+        self, wechat_client: WeChatClient | None, binding: BindingService, logs: LogStore
+    ) -> None:
         self.wechat_client, self.binding, self.logs = wechat_client, binding, logs
 
     @property

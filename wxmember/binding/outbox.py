@@ -15,7 +15,7 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from wxmember.clock import SYSTEM_CLOCK, Clock
-from wxmember.crm import CRMError, CRMRejected
+from wxmember.crm import CRMClient, CRMError, CRMRejected
 from wxmember.db.collections import OUTBOX
 from wxmember.logsafe import mask
 
@@ -29,7 +29,7 @@ BATCH = 1000
 class Outbox:
     """Queues CRM notifications and delivers them."""
 
-    def __init__(self, database: Database, crm, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, database: Database, crm: CRMClient, clock: Clock = SYSTEM_CLOCK) -> None:
         self.collection = database[OUTBOX]
         self.crm = crm
         self.clock = clock

@@ -17,7 +17,7 @@ from wxmember import db
 from wxmember.background import Background
 from wxmember.binding.outbox import Outbox
 from wxmember.binding.sms import SmsCodes
-from wxmember.crm import CRMError, CRMRejected, idempotency_key, once_more_if_lost
+from wxmember.crm import CRMClient, CRMError, CRMRejected, idempotency_key, once_more_if_lost
 from wxmember.logsafe import mask
 from wxmember.records.customers import CustomerStore
 from wxmember.records.feeds import FeedStore
@@ -59,7 +59,7 @@ class BindingService:
         customers: CustomerStore,
         feeds: FeedStore,
         logs: LogStore,
-        crm,
+        crm: CRMClient,
         sms: SmsCodes,
         outbox: Outbox,
         background: Background,

@@ -15,7 +15,7 @@ from pymongo.database import Database
 
 from wxmember.binding.ratelimit import RateLimiter
 from wxmember.clock import SYSTEM_CLOCK, Clock
-from wxmember.crm import CRMError, outcome_unknown
+from wxmember.crm import CRMClient, CRMError, outcome_unknown
 from wxmember.db.collections import SMS_CODES
 from wxmember.logsafe import mask
 from wxmember.refusals import Refused
@@ -41,7 +41,7 @@ class SmsRefused(Refused):
 class SmsMaybeSent(SmsRefused):
     """The CRM's answer was lost: the text may arrive, and its code is kept good."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(
             "sms_unknown", "短信可能已发送：收到验证码请直接使用，未收到请稍后重试", 503
         )
@@ -53,7 +53,7 @@ class SmsCodes:
     def __init__(
         self,
         database: Database,
-        crm,
+        crm: CRMClient,
         limiter: RateLimiter,
         secret: str,
         clock: Clock = SYSTEM_CLOCK,

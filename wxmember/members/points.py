@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pymongo.database import Database
 
 from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.crm import CRMClient
 from wxmember.db.collections import POINT_RULES
 from wxmember.members.ledger import Entry, InsufficientBalance, Ledger
 from wxmember.members.transactions import MAX_ID, MAX_YUAN
@@ -124,7 +125,7 @@ class Points:
         self,
         ledger: Ledger,
         rules: PointRules,
-        crm=None,
+        crm: CRMClient | None = None,
         expiry: ExpiryPolicy | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:

@@ -1,6 +1,13 @@
 """The answer to "积分" / "余额" in WeChat: points, balance and grade of a bound member."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from wxmember.records.member_card import bound_card
+
+if TYPE_CHECKING:  # for the annotation only: the handlers hand the member system in
+    from wxmember.members.system import MemberSystem
 
 QUERIES = {"积分", "余额", "我的积分", "我的余额", "查积分", "查余额", "会员"}
 
@@ -10,7 +17,7 @@ def is_member_query(text: str | None) -> bool:
     return (text or "").strip() in QUERIES
 
 
-def member_status(customer: dict | None, members) -> str | None:
+def member_status(customer: dict | None, members: MemberSystem) -> str | None:
     """The reply text for a bound member, or None for a follower without a card."""
     card = bound_card(customer)
     if card is None:

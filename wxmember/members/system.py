@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pymongo.database import Database
 
 from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.crm import CRMClient
 from wxmember.members.grades import Grades
 from wxmember.members.ledger import Ledger
 from wxmember.members.money import Money, Withdrawals
@@ -29,7 +30,12 @@ class MemberSystem:
 
     @classmethod
     def build(
-        cls, config: dict, database: Database, records: Records, crm, clock: Clock = SYSTEM_CLOCK
+        cls,
+        config: dict,
+        database: Database,
+        records: Records,
+        crm: CRMClient,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> "MemberSystem":
         """The member system over ``database``, its indexes made."""
         ledger = Ledger(database, clock)

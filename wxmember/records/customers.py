@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 
+from bson import ObjectId
 from pymongo import UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
@@ -196,7 +197,7 @@ class CustomerStore:
             session=session,
         )
 
-    def refresh_card(self, customer_id, card_number: str, card_type: int) -> None:
+    def refresh_card(self, customer_id: ObjectId, card_number: str, card_type: int) -> None:
         """Copy the CRM's card number and type onto the bound customer ``customer_id``."""
         self.collection.update_one(
             {"_id": customer_id, BOUND: True},
@@ -236,7 +237,7 @@ class CustomerStore:
 
     # -- reading ---------------------------------------------------------------------
 
-    def bound_to(self, field: str, value) -> dict | None:
+    def bound_to(self, field: str, value: object) -> dict | None:
         """The customer bound by ``field`` (``mobile``, ``member_card.MEMBER_ID``…)."""
         return self.collection.find_one({field: value, BOUND: True})
 

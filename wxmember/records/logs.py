@@ -139,7 +139,7 @@ class LogStore:
         return list(self.collection.find(query).sort(NEWEST_FIRST).limit(limit))
 
 
-def check_record(record):
+def check_record(record: dict) -> None:
     """Raise InvalidRecord unless the seed-000 required fields are present and typed."""
     if not isinstance(record.get("createTime"), int) or isinstance(record["createTime"], bool):
         raise InvalidRecord("createTime (ms) is required")
@@ -159,13 +159,13 @@ def _time_range(since, until):
     return {"createTime": bounds} if bounds else {}
 
 
-def encode_cursor(record):
+def encode_cursor(record: dict) -> str:
     """An opaque cursor pointing just after ``record``."""
     raw = json.dumps([record["createTime"], str(record["_id"])]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor):
+def decode_cursor(cursor: str) -> tuple[int, ObjectId]:
     """The ``(createTime, ObjectId)`` inside a cursor; InvalidQuery if it is not ours."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))

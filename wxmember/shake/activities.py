@@ -8,6 +8,7 @@ their chances add up to at most 100, the rest is "no prize".
 """
 
 import math
+from collections.abc import Iterable
 from datetime import datetime
 
 from bson import ObjectId
@@ -174,7 +175,7 @@ class ShakeActivities:
             session=session,
         )
 
-    def stats(self, aid: str, done_draws) -> dict | None:
+    def stats(self, aid: str, done_draws: Iterable[dict]) -> dict | None:
         """Shakes, members, wins per prize, stock left and per day (Asia/Shanghai), from
         the finished draws of the activity (``ShakeDraws.done``)."""
         activity = self.get(aid)

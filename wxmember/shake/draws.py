@@ -26,7 +26,7 @@ from pymongo.errors import DuplicateKeyError
 
 from wxmember import db
 from wxmember.clock import SYSTEM_CLOCK, Clock
-from wxmember.crm import CRMError, CRMRejected, once_more_if_lost, outcome_unknown
+from wxmember.crm import CRMClient, CRMError, CRMRejected, once_more_if_lost, outcome_unknown
 from wxmember.db.collections import SHAKE_COUNTERS, SHAKE_DRAWS
 from wxmember.logsafe import mask
 from wxmember.members.ledger import Entry, InsufficientBalance, Ledger
@@ -55,7 +55,7 @@ class ShakePending(ShakeRefused):
 
     default_status = 503
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("coupon_pending", "网络繁忙，奖品发放结果确认中，请稍后在卡券中查看")
 
 
@@ -68,7 +68,7 @@ class ShakeDraws:
         activities: ShakeActivities,
         customers: CustomerStore,
         ledger: Ledger,
-        crm,
+        crm: CRMClient,
         feeds: FeedStore,
         logs: LogStore,
         rng: random.Random | None = None,

@@ -29,17 +29,17 @@ class MongoSessionStorage(SessionStorage):
         self.clock = clock
         self.collection.create_index("expireAt", expireAfterSeconds=0)
 
-    def get(self, key, default=None):
+    def get(self, key: str, default: object = None) -> object:
         doc = self.collection.find_one({"_id": key})
         if not doc or (doc.get("expireAt") and doc["expireAt"] <= self.clock.utcnow()):
             return default
         return doc["value"]
 
-    def set(self, key, value, ttl=None):
+    def set(self, key: str, value: object, ttl: int | None = None) -> None:
         expire = self.clock.utcnow() + timedelta(seconds=ttl) if ttl else None
         self.collection.replace_one({"_id": key}, {"value": value, "expireAt": expire}, upsert=True)
 
-    def delete(self, key):
+    def delete(self, key: str) -> None:
         self.collection.delete_one({"_id": key})
 
 
