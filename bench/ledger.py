@@ -22,10 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.metering import MeteredDatabase  # noqa: E402
 from bench.store import BenchStore, add_arguments, size_text  # noqa: E402
-from wxmember.members.ledger import ACCOUNTS, KINDS, Entry, Ledger  # noqa: E402
+from wxmember.db.collections import MEMBER_ACCOUNTS as ACCOUNTS  # noqa: E402
+from wxmember.db.collections import POINTS_ROWS as POINTS  # noqa: E402
+from wxmember.members.ledger import Entry, Ledger  # noqa: E402
 
 ENTRY = Entry("BENCH", "积分调整", "基准测试")
-POINTS = KINDS["points"].collection
 COLLECTIONS = {"accounts": ACCOUNTS, "point rows": POINTS}
 SCENARIOS = [  # label, members, threads
     ("one hot member, 1 thread", 1, 1),

@@ -26,15 +26,16 @@ from bench.store import BenchStore, add_arguments, size_text  # noqa: E402
 from jobs.runner import run_job  # noqa: E402
 from wxmember.composition import bootstrap  # noqa: E402
 from wxmember.config import DEFAULTS, validate  # noqa: E402
+from wxmember.db.collections import CUSTOMERS, FEEDS, LOGS, SHAKE_DRAWS  # noqa: E402
 from wxmember.members.ledger import Entry  # noqa: E402
-from wxmember.shake.draws import DRAWS, ShakeRefused  # noqa: E402
+from wxmember.shake.draws import ShakeRefused  # noqa: E402
 
 PROMOTION = "CQL201404010004"
 COLLECTIONS = {
-    "draws": DRAWS,
-    "customers": "welab/customers",
-    "logs": "lavico/user/logs",
-    "feeds": "welab/feeds",
+    "draws": SHAKE_DRAWS,
+    "customers": CUSTOMERS,
+    "logs": LOGS,
+    "feeds": FEEDS,
 }
 
 

@@ -33,8 +33,9 @@ from jobs.runner import run_job  # noqa: E402
 from wxmember.composition import bootstrap  # noqa: E402
 from wxmember.config import DEFAULTS, validate  # noqa: E402
 from wxmember.crm.sim_state import FIRST_MEMBER_ID  # noqa: E402
+from wxmember.db.collections import CUSTOMERS, JOB_RUNS  # noqa: E402
 
-COLLECTIONS = {"customers": "welab/customers", "job runs": "wxmember/job_runs"}
+COLLECTIONS = {"customers": CUSTOMERS, "job runs": JOB_RUNS}
 
 
 class _NoDrain(selectors.DefaultSelector):
@@ -92,7 +93,7 @@ def build(store, size):
 
 def bind_everyone(database, size):
     """N bound customers, as if every CRM member had bound before (written in bulk)."""
-    customers = database["welab/customers"]
+    customers = database[CUSTOMERS]
     for start in range(0, size, 1000):
         customers.insert_many(
             [

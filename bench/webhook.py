@@ -41,8 +41,8 @@ from bench.store import BenchStore, add_arguments, size_text  # noqa: E402
 from wxmember import create_app  # noqa: E402
 from wxmember.composition import bootstrap  # noqa: E402
 from wxmember.config import DEFAULTS, validate  # noqa: E402
+from wxmember.db.collections import CUSTOMERS, DELIVERIES, FEEDS, LOGS  # noqa: E402
 from wxmember.records import open_records  # noqa: E402
-from wxmember.records.logs import COLLECTION as LOGS  # noqa: E402
 from wxmember.wechat import simulator  # noqa: E402
 from wxmember.wechat.crypto import MessageCrypto  # noqa: E402
 
@@ -52,10 +52,10 @@ AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 STAFF_TOKEN = "bench-staff-token"
 HOT_USER = "oLogHot"
 COLLECTIONS = {
-    "customers": "welab/customers",
+    "customers": CUSTOMERS,
     "logs": LOGS,
-    "deliveries": "wxmember/deliveries",
-    "feeds": "welab/feeds",
+    "deliveries": DELIVERIES,
+    "feeds": FEEDS,
 }
 
 

@@ -4,12 +4,6 @@ Activities are upserted by ``promotion_code``; one the CRM no longer lists is ke
 (shake records point at it) but marked ``active: false``.
 """
 
-from pymongo import UpdateOne
-
-from wxmember.clock import now_ms
-
-COLLECTION = "lavico/activity"
-
 
 def _activity(row, pulled_at):
     return {
@@ -29,9 +23,9 @@ def _activity(row, pulled_at):
 def run(context):
     """Pull every page of activities; return counts."""
     services = context.services
-    collection = services.database[COLLECTION]
-    collection.create_index("promotion_code", unique=True)
-    started = now_ms()
+    coupons = services.records.coupons
+    coupons.ensure_indexes()
+    started = services.clock.now_ms()
     counts = {"activities": 0, "pages": 0, "retired": 0}
     page, total = 1, None
     while total is None or (page - 1) * context.batch_size < total:
@@ -39,22 +33,10 @@ def run(context):
         rows = [row for row in rows if isinstance(row, dict) and row.get("PROMOTION_CODE")]
         if not rows:
             break
-        collection.bulk_write(
-            [
-                UpdateOne(
-                    {"promotion_code": row["PROMOTION_CODE"]},
-                    {"$set": _activity(row, started)},
-                    upsert=True,
-                )
-                for row in rows
-            ]
-        )
+        coupons.store([_activity(row, started) for row in rows])
         counts["activities"] += len(rows)
         counts["pages"] += 1
         context.batch_done(counts["activities"], total)
         page += 1
-    retired = collection.update_many(
-        {"pulledAt": {"$lt": started}, "active": True}, {"$set": {"active": False}}
-    )
-    counts["retired"] = retired.modified_count
+    counts["retired"] = coupons.retire_older_than(started)
     return counts

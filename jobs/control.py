@@ -2,7 +2,7 @@
 
 from bson import ObjectId
 
-from jobs import lease
+from jobs.lease import Lease
 from jobs.runner import JOBS, run_job, start_job
 from jobs.runs import JobRuns
 from jobs.scheduler import intervals
@@ -35,7 +35,7 @@ class Jobs:
         return JobRuns(self.services.database).get(run_id)
 
     def leases(self) -> list[dict]:
-        return lease.holders(self.services.database)
+        return Lease.holders(self.services.database)
 
     def _known(self, name):
         if name not in JOBS:

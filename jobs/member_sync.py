@@ -9,11 +9,10 @@ unbound or rebound on the CRM side is recorded as drift for the reconciliation.
 import logging
 from datetime import datetime
 
-from pymongo import UpdateOne, WriteConcern
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from jobs import cursor as cursors
-from wxmember.clock import now_ms
+from wxmember.records.member_card import CARD_NUMBER, CARD_TYPE, is_bound
 from wxmember.timeparse import SHANGHAI
 
 log = logging.getLogger(__name__)
@@ -47,8 +46,8 @@ FIELD_MAP = {  # CRM column -> (customer field, conversion)
     "MEM_PSN_ADDRESS": ("address", str),
     "MEM_PSN_HOPPY": ("favoriteStyle", lambda v: STYLES.get(v, v)),
     "MEM_PSN_COLOR": ("favoriteColor", str),
-    "LEVEL": ("HaiLanMemberInfo.type", int),
-    "MEM_CARD_NO": ("HaiLanMemberInfo.memberCardNumber", str),
+    "LEVEL": (CARD_TYPE, int),
+    "MEM_CARD_NO": (CARD_NUMBER, str),
 }
 
 
@@ -64,7 +63,12 @@ def run(context):
     batched = context.options.get("batched", True)
     counts = {"changes": 0, "members": 0, "updated": 0, "drift": 0, "batches": 0}
     pages = cursors.follow_feed(
-        database, CURSOR_ID, services.crm.changes, "PK_PUB_FIELD_CHANGEHIS", context.batch_size
+        database,
+        CURSOR_ID,
+        services.crm.changes,
+        "PK_PUB_FIELD_CHANGEHIS",
+        context.batch_size,
+        services.clock,
     )
     for rows in pages:
         member_rows = [row for row in rows if row.get("TABLE_NAME", MEMBER_TABLE) == MEMBER_TABLE]
@@ -101,62 +105,36 @@ def fold(rows):
     return fields, openids
 
 
-def _update(member_id, fields):
-    """Filter and update that refresh the customer bound to ``member_id``."""
-    return (
-        {"HaiLanMemberInfo.memberID": member_id, "isRegister": True},
-        {"$set": {**fields, "lastModified": now_ms()}},
-    )
-
-
 def _apply_batch(services, rows, counts):
+    """A page in one bulk write, durable once the cursor has moved past it
+    (``CustomerStore.refresh_members``)."""
     fields, openids = fold(rows)
     counts["members"] += len(fields)
     if fields:
-        members = list(fields)
-        updates = [UpdateOne(*_update(member_id, fields[member_id])) for member_id in members]
-        try:
-            customers = _page_writes(services.records.customers.collection)
-            result = customers.bulk_write(updates, ordered=False)
-            counts["updated"] += result.modified_count
-        except BulkWriteError as error:
-            counts["updated"] += error.details.get("nModified", 0)
-            for failure in error.details.get("writeErrors", []):
-                _record_conflict(services, members[failure["index"]], counts)
+        updated, conflicts = services.records.customers.refresh_members(fields)
+        counts["updated"] += updated
+        for member_id in conflicts:
+            _record_conflict(services, member_id, counts)
     _notice_openid_changes(services, openids, counts)
-
-
-def _page_writes(collection):
-    """``collection`` for a page's bulk write: acknowledged without waiting for the journal.
-
-    The cursor write that follows the page waits for the journal, and the journal
-    is written in order, so the page is durable once the cursor has moved; a crash
-    before that loses both and the page is applied again. MongoDB waits for the
-    journal once per bulk write anyway; the embedded engine would once per update.
-    """
-    concern = {**collection.write_concern.document, "j": False}
-    return collection.with_options(write_concern=WriteConcern(**concern))
 
 
 def _apply_one_by_one(services, rows, counts):
     """The unbatched path, kept for the benchmark's comparison: one write per change
     (run with pages of one change, so the cursor is written once per change too)."""
-    customers = services.records.customers.collection
+    customers = services.records.customers
     for row in rows:
         fields, openids = fold([row])
         for member_id, values in fields.items():
             counts["members"] += 1
             try:
-                counts["updated"] += customers.update_one(
-                    *_update(member_id, values)
-                ).modified_count
+                counts["updated"] += customers.refresh_member(member_id, values)
             except DuplicateKeyError:
                 _record_conflict(services, member_id, counts)
         _notice_openid_changes(services, openids, counts)
 
 
 def _record_conflict(services, member_id, counts):
-    holder = services.records.customers.bound_to("HaiLanMemberInfo.memberID", member_id)
+    holder = services.records.customers.bound_to_member(member_id)
     services.drift.record("mobile_conflict", holder["wechatid"] if holder else None, member_id)
     counts["drift"] += 1
 
@@ -165,9 +143,9 @@ def _notice_openid_changes(services, openids, counts):
     """A binding changed on the CRM side: record it for the reconciliation and for staff."""
     customers = services.records.customers
     for member_id, openid in openids.items():
-        holder = customers.bound_to("HaiLanMemberInfo.memberID", member_id)
+        holder = customers.bound_to_member(member_id)
         if holder is None:
-            if openid and not (customers.get(openid) or {}).get("isRegister"):
+            if openid and not is_bound(customers.get(openid)):
                 services.drift.record("crm_only", openid, member_id)
                 counts["drift"] += 1
             continue

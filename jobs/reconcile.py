@@ -14,6 +14,7 @@ import logging
 
 from wxmember.crm import CRMRejected, idempotency_key
 from wxmember.logsafe import mask
+from wxmember.records.member_card import bound_card
 
 log = logging.getLogger(__name__)
 
@@ -21,28 +22,20 @@ log = logging.getLogger(__name__)
 def run(context):
     """Compare every bound customer with the CRM; return counts per outcome."""
     services = context.services
-    customers = services.records.customers.collection
-    query = {"isRegister": True}
-    total = customers.count_documents(query)
+    customers = services.records.customers
+    total = customers.count_bound()
     counts = {"checked": 0, "agree": 0, "repaired": 0, "recorded": 0, "skipped": 0}
-    last_id = None
-    while True:
-        page_query = {**query, "_id": {"$gt": last_id}} if last_id else query
-        page = list(customers.find(page_query).sort("_id", 1).limit(context.batch_size))
-        if not page:
-            break
+    for page in customers.bound_pages(context.batch_size):
         for customer in page:
             counts[_reconcile(services, customer)] += 1
             counts["checked"] += 1
-        last_id = page[-1]["_id"]
         context.batch_done(counts["checked"], total)
     return counts
 
 
 def _reconcile(services, customer):
     openid = customer["wechatid"]
-    binding = customer["HaiLanMemberInfo"]
-    member_id = binding["memberID"]
+    member_id = bound_card(customer).member_id
     try:
         member = services.crm.member(member_id)
     except CRMRejected as refused:
@@ -62,33 +55,25 @@ def _reconcile(services, customer):
 
 
 def _agree(services, customer, member):
-    openid, binding = customer["wechatid"], customer["HaiLanMemberInfo"]
-    card, card_type = member.get("MEM_CARD_NO"), int(member.get("LEVEL") or binding["type"])
+    openid, ours = customer["wechatid"], bound_card(customer)
+    card, card_type = member.get("MEM_CARD_NO"), int(member.get("LEVEL") or ours.card_type)
     outcome = "agree"
-    if (card, card_type) != (binding["memberCardNumber"], binding["type"]):
-        services.records.customers.collection.update_one(
-            {"_id": customer["_id"], "isRegister": True},
-            {
-                "$set": {
-                    "HaiLanMemberInfo.memberCardNumber": card,
-                    "HaiLanMemberInfo.type": card_type,
-                }
-            },
-        )
+    if (card, card_type) != (ours.card_number, ours.card_type):
+        services.records.customers.refresh_card(customer["_id"], card, card_type)
         _log_repair(
             services,
             openid,
             "card_refreshed",
-            binding["memberID"],
-            {"type": card_type, "before": binding["type"]},
+            ours.member_id,
+            {"type": card_type, "before": ours.card_type},
         )
         outcome = "repaired"
-    services.drift.resolve(openid, binding["memberID"])
+    services.drift.resolve(openid, ours.member_id)
     return outcome
 
 
 def _rebind_on_crm(services, customer, member):
-    openid, member_id = customer["wechatid"], customer["HaiLanMemberInfo"]["memberID"]
+    openid, member_id = customer["wechatid"], bound_card(customer).member_id
     try:
         services.crm.bind_card(
             openid,

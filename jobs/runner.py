@@ -54,14 +54,14 @@ def start_job(services, name, trigger="api"):
 
 
 def _begin(services, name, trigger, scheduled_every_s=None):
-    lease = Lease(services.database, name, services.owner)
+    lease = Lease(services.database, name, services.owner, clock=services.clock)
     if not lease.acquire(scheduled_every_s):
         raise JobBusy(name)
-    return lease, JobRuns(services.database).start(name, services.owner, trigger)
+    return lease, JobRuns(services.database, services.clock).start(name, services.owner, trigger)
 
 
 def _execute(services, name, trigger, lease, run_id, progress, options):
-    runs = JobRuns(services.database)
+    runs = JobRuns(services.database, services.clock)
 
     def report(done, total=None):
         runs.progress(run_id, done, total)

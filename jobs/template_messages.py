@@ -9,12 +9,10 @@ See https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Template
 
 import logging
 
-from pymongo import ReturnDocument
 from wechatpy.exceptions import WeChatException
 
-from wxmember.clock import now_ms
 from wxmember.logsafe import mask
-from wxmember.members.grades import TEMPLATE_QUEUE
+from wxmember.wechat.templates import TemplateQueue
 
 log = logging.getLogger(__name__)
 
@@ -26,25 +24,21 @@ def run(context):
     """Send what can be sent; return counts."""
     services = context.services
     client = services.wechat_client
-    queue = services.database[TEMPLATE_QUEUE]
-    counts = {"sent": 0, "failed": 0, "waiting": queue.count_documents({"state": "pending"})}
+    queue = TemplateQueue(services.database, services.clock)
+    counts = {"sent": 0, "failed": 0, "waiting": queue.waiting()}
     if client is None:
         return counts  # no appsecret: nothing can be sent yet
     tried = []  # a message that fails waits for the next run
     for template, setting in TEMPLATE_SETTINGS.items():
         template_id = services.config["wechat"][setting]
         while template_id:
-            message = queue.find_one_and_update(
-                {"state": "pending", "template": template, "_id": {"$nin": tried}},
-                {"$set": {"state": "sending"}, "$inc": {"attempts": 1}},
-                return_document=ReturnDocument.AFTER,
-            )
+            message = queue.take(template, tried)
             if message is None:
                 break
             tried.append(message["_id"])
             outcome = _send(client, queue, message, template_id)
             counts[outcome] += 1
-    counts["waiting"] = queue.count_documents({"state": "pending"})
+    counts["waiting"] = queue.waiting()
     return counts
 
 
@@ -53,14 +47,10 @@ def _send(client, queue, message, template_id):
     try:
         client.message.send_template(message["openid"], template_id, data)
     except (WeChatException, OSError, ValueError) as exc:
-        retry = message["attempts"] < MAX_ATTEMPTS
-        queue.update_one(
-            {"_id": message["_id"]},
-            {"$set": {"state": "pending" if retry else "failed", "lastError": type(exc).__name__}},
-        )
+        queue.not_sent(message, type(exc).__name__, retry=message["attempts"] < MAX_ATTEMPTS)
         log.warning(
             "template message to %s failed: %s", mask(message["openid"]), type(exc).__name__
         )
         return "failed"
-    queue.update_one({"_id": message["_id"]}, {"$set": {"state": "sent", "sentAt": now_ms()}})
+    queue.sent(message)
     return "sent"

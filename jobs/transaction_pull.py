@@ -45,6 +45,7 @@ def run(context):
         services.crm.transactions,
         "PK_TRANSACTION",
         context.batch_size,
+        services.clock,
     )
     for rows in pages:
         for row in rows:

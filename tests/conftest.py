@@ -10,6 +10,8 @@ import yaml
 
 from tests.fake_wechat_api import FakeWeChatAPI
 from wxmember import create_app
+from wxmember.clock import FakeClock
+from wxmember.composition import bootstrap
 from wxmember.config import load_config
 from wxmember.db import engine
 from wxmember.httpserver import BackgroundServer
@@ -105,14 +107,24 @@ def write_config(tmp_path, safe=False, **sections):
 
 
 @pytest.fixture
+def clock():
+    """A clock standing still until the test sets it: ``make_app(clock=clock)`` hands it to
+    every store and service of the app."""
+    return FakeClock()
+
+
+@pytest.fixture
 def make_app(tmp_path):
     """Build apps from a test config; their background work is stopped afterwards."""
     apps = []
 
-    def build(safe=False, environ=None, services=None, **sections):
+    def build(safe=False, environ=None, services=None, clock=None, **sections):
         if services is None:
             config = load_config(write_config(tmp_path, safe, **sections), environ or {})
-            app = create_app(config=config)
+            if clock is None:
+                app = create_app(config=config)
+            else:  # the scheduler, off in tests, is all create_app(config=) adds
+                app = create_app(services=bootstrap(config, clock=clock))
         else:
             app = create_app(services=services)
         apps.append(app)

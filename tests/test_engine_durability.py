@@ -11,7 +11,7 @@ import pytest
 from pymongo import UpdateOne, uri_parser
 
 from jobs import cursor as cursors
-from jobs import member_sync
+from wxmember import db
 from wxmember.db import engine
 from wxmember.db.engine import Engine
 
@@ -45,7 +45,7 @@ def test_a_sync_page_is_durable_once_its_cursor_has_moved_even_after_kill_9(tmp_
     customers.insert_many([{"_id": n, "city": "old"} for n in range(300)])
     # A page as the member sync writes it (not waiting for the journal), then the cursor.
     page = [UpdateOne({"_id": n}, {"$set": {"city": "new"}}) for n in range(300)]
-    member_sync._page_writes(customers).bulk_write(page, ordered=False)
+    db.without_journal_wait(customers).bulk_write(page, ordered=False)
     cursors.save_cursor(database, "member_sync", 300)
     client.close()
 

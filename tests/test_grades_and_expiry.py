@@ -20,6 +20,12 @@ def ms(*args):
 
 
 @pytest.fixture
+def app(make_app, clock):
+    """The app of every test here: its stores read the test's ``clock``."""
+    return make_app(clock=clock)
+
+
+@pytest.fixture
 def system(app):
     return app.extensions["wxmember"].members
 
@@ -41,9 +47,8 @@ def graded(system):
     return system
 
 
-def buy(system, form_id, yuan, when, member=MEMBER, monkeypatch=None):
-    monkeypatch.setattr("wxmember.members.transactions.now_ms", lambda: when)
-    monkeypatch.setattr("wxmember.members.grades.now_ms", lambda: when)
+def buy(system, form_id, yuan, when, member=MEMBER, clock=None):
+    clock.set(when)
     return system.transactions.apply(
         parse({"formId": form_id, "memberID": member, "type": "purchase", "amount": yuan})
     )
@@ -62,15 +67,15 @@ def test_months_before_clamps_to_the_month_end(start, months, expected):
     assert months_before(ms(*start), months) == ms(*expected)
 
 
-def test_a_purchase_upgrades_at_once_and_tells_the_member(app, graded, monkeypatch):
+def test_a_purchase_upgrades_at_once_and_tells_the_member(app, graded, clock):
     sim = Sim(app)
     card = sim.a_member()
     Member(app, "oGrowing", sim).bind(card["MOBILE_TELEPHONE_NO"])
     member = card["MEMBER_ID"]
 
-    buy(graded, "G1", 600, ms(2026, 1, 10), member, monkeypatch)
+    buy(graded, "G1", 600, ms(2026, 1, 10), member, clock)
     assert graded.grades.level(member) == 0
-    buy(graded, "G2", 450, ms(2026, 1, 31), member, monkeypatch)
+    buy(graded, "G2", 450, ms(2026, 1, 31), member, clock)
 
     assert graded.grades.level(member) == 1
     database = database_of(app)
@@ -83,50 +88,50 @@ def test_a_purchase_upgrades_at_once_and_tells_the_member(app, graded, monkeypat
     assert message["openid"] == "oGrowing" and message["data"]["grade"] == "银卡"
 
 
-def test_downgrade_waits_for_the_months_then_counts_the_window(graded, monkeypatch):
-    buy(graded, "D1", 1000, ms(2026, 1, 31, 12), monkeypatch=monkeypatch)
+def test_downgrade_waits_for_the_months_then_counts_the_window(graded, clock):
+    buy(graded, "D1", 1000, ms(2026, 1, 31, 12), clock=clock)
     assert graded.grades.level(MEMBER) == 1  # upgraded on Jan 31st
 
     assert graded.grades.evaluate(MEMBER, now=ms(2026, 4, 30, 12)) is None  # 3 months not yet held
     assert graded.grades.evaluate(MEMBER, now=ms(2026, 5, 1, 12)) == 0  # spend since Feb 1st < 500
 
 
-def test_enough_recent_spend_keeps_the_grade(graded, monkeypatch):
-    buy(graded, "K1", 1000, ms(2026, 1, 5), monkeypatch=monkeypatch)
-    buy(graded, "K2", 600, ms(2026, 3, 20), monkeypatch=monkeypatch)
+def test_enough_recent_spend_keeps_the_grade(graded, clock):
+    buy(graded, "K1", 1000, ms(2026, 1, 5), clock=clock)
+    buy(graded, "K2", 600, ms(2026, 3, 20), clock=clock)
     assert graded.grades.evaluate(MEMBER, now=ms(2026, 5, 10)) is None
     assert graded.grades.level(MEMBER) == 1
 
 
-def test_locked_grade_is_kept(graded, monkeypatch):
-    buy(graded, "L1", 1000, ms(2026, 1, 5), monkeypatch=monkeypatch)
+def test_locked_grade_is_kept(graded, clock):
+    buy(graded, "L1", 1000, ms(2026, 1, 5), clock=clock)
     graded.grades.set_member(MEMBER, lock=True)
     assert graded.grades.evaluate(MEMBER, now=ms(2026, 9, 1)) is None
     assert graded.grades.level(MEMBER) == 1
 
 
-def test_orders_and_referrals_with_subordinates(system, monkeypatch):
+def test_orders_and_referrals_with_subordinates(system, clock):
     system.grades.save({"level": 0, "name": "普卡"})
     system.grades.save({"level": 2, "name": "推广大使"})
     system.grades.save(
         {"level": 0, "name": "普卡", "up": {"by": "referrals", "months": 1, "number": 2, "to": 2}}
     )
-    monkeypatch.setattr("wxmember.members.grades.now_ms", lambda: ms(2026, 6, 1))
+    clock.set(ms(2026, 6, 1))
     for referred in (1001, 1002):
         system.grades.set_member(referred, referrer=MEMBER)
     assert system.grades.evaluate(MEMBER, now=ms(2026, 6, 15)) == 2
 
     rule = {"by": "orders", "months": 1, "number": 0, "to": 0, "includeSubordinates": True}
-    buy(system, "O1", 10, ms(2026, 6, 10), member=1001, monkeypatch=monkeypatch)
-    buy(system, "O2", 10, ms(2026, 6, 11), member=MEMBER, monkeypatch=monkeypatch)
+    buy(system, "O1", 10, ms(2026, 6, 10), member=1001, clock=clock)
+    buy(system, "O2", 10, ms(2026, 6, 11), member=MEMBER, clock=clock)
     assert system.grades.measure(MEMBER, rule, ms(2026, 6, 20)) == 2
     assert (
         system.grades.measure(MEMBER, {**rule, "includeSubordinates": False}, ms(2026, 6, 20)) == 1
     )
 
 
-def test_grade_job_evaluates_every_member(graded, monkeypatch):
-    buy(graded, "J1", 1000, ms(2026, 1, 5), monkeypatch=monkeypatch)
+def test_grade_job_evaluates_every_member(graded, clock):
+    buy(graded, "J1", 1000, ms(2026, 1, 5), clock=clock)
     counts = graded.grades.evaluate_all(now=ms(2026, 8, 1))
     assert counts == {"members": 1, "upgraded": 0, "downgraded": 1}
 
@@ -134,18 +139,15 @@ def test_grade_job_evaluates_every_member(graded, monkeypatch):
 # -- points expiry -----------------------------------------------------------------------
 
 
-def test_expiry_takes_the_oldest_points_first(system, monkeypatch):
+def test_expiry_takes_the_oldest_points_first(system, clock):
     system.points.expiry = ExpiryPolicy("days:30")
     points = system.points
 
-    def at(when):
-        monkeypatch.setattr("wxmember.members.ledger.now_ms", lambda: when)
-
-    at(ms(2026, 1, 1))
+    clock.set(ms(2026, 1, 1))
     points.earn(MEMBER, 100, Entry("E1", "消费", "积分"), "e1")
-    at(ms(2026, 1, 11))
+    clock.set(ms(2026, 1, 11))
     points.spend(MEMBER, 30, Entry("S1", "兑换", "积分"), "s1")
-    at(ms(2026, 1, 21))
+    clock.set(ms(2026, 1, 21))
     points.earn(MEMBER, 50, Entry("E2", "消费", "积分"), "e2")
 
     assert points.expire(MEMBER, now=ms(2026, 1, 30)) == 0  # nothing due yet
@@ -163,15 +165,16 @@ def test_year_end_policy_and_never():
         ExpiryPolicy("soon")
 
 
-def test_grade_change_template_message_is_sent_once(make_app, wechat_api, monkeypatch):
+def test_grade_change_template_message_is_sent_once(make_app, wechat_api, clock):
     from jobs.runner import run_job
 
     app = make_app(
+        clock=clock,
         wechat={
             "appsecret": "s",
             "api_base_url": wechat_api.base_url,
             "grade_template_id": "TPL-GRADE",
-        }
+        },
     )
     services = app.extensions["wxmember"]
     system = services.members
@@ -182,7 +185,7 @@ def test_grade_change_template_message_is_sent_once(make_app, wechat_api, monkey
     )
     services.records.customers.bind("oTemplate", MEMBER, "W1", 1, "13100000009")
     wechat_api.template_failures = 1
-    buy(system, "T1", 10, ms(2026, 3, 1), monkeypatch=monkeypatch)
+    buy(system, "T1", 10, ms(2026, 3, 1), clock=clock)
 
     first = run_job(services, "templates")["counts"]
     second = run_job(services, "templates")["counts"]

@@ -10,16 +10,27 @@ AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 
 
 @pytest.fixture
-def seeded(app, client, monkeypatch):
+def clocked(make_app, clock):
+    """A client of an app whose stores all read the test's ``clock``."""
+    return make_app(clock=clock).test_client()
+
+
+def post_at(client, clock, times, xml):
+    """Deliver ``xml`` with the clock at the next of ``times`` (ms)."""
+    clock.set(next(times))
+    return WeChat(client).post(xml)
+
+
+@pytest.fixture
+def seeded(clocked, clock):
     """Seven records: alice follows and sends five texts, bob follows; createTime 1000…7000."""
-    clock = iter(range(1000, 100000, 1000))
-    monkeypatch.setattr("wxmember.records.logs.now_ms", lambda: next(clock))
-    wechat = WeChat(client)
-    wechat.post(samples.fill(samples.SUBSCRIBE, openid="oAlice", time=1))
+    times = iter(range(1000, 100000, 1000))
+    post_at(clocked, clock, times, samples.fill(samples.SUBSCRIBE, openid="oAlice", time=1))
     for n in range(5):
-        wechat.post(samples.fill(samples.TEXT, openid="oAlice", msgid=str(n), time=10 + n))
-    wechat.post(samples.fill(samples.SUBSCRIBE, openid="oBob", time=20))
-    return client
+        text = samples.fill(samples.TEXT, openid="oAlice", msgid=str(n), time=10 + n)
+        post_at(clocked, clock, times, text)
+    post_at(clocked, clock, times, samples.fill(samples.SUBSCRIBE, openid="oBob", time=20))
+    return clocked
 
 
 @pytest.mark.parametrize(
@@ -52,16 +63,16 @@ def test_logs_newest_first_paged_with_cursor(seeded):
     assert pages == 3
 
 
-def test_cursor_is_stable_when_records_share_a_millisecond(app, client, monkeypatch):
-    monkeypatch.setattr("wxmember.records.logs.now_ms", lambda: 5000)
-    wechat = WeChat(client)
+def test_cursor_is_stable_when_records_share_a_millisecond(clocked, clock):
+    clock.set(5000)
+    wechat = WeChat(clocked)
     for n in range(5):
         wechat.post(samples.fill(samples.TEXT, msgid=str(n)))
     ids = []
     cursor = None
     for _ in range(5):
         query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
-        body = client.get("/api/logs", query_string=query, headers=AUTH).json
+        body = clocked.get("/api/logs", query_string=query, headers=AUTH).json
         ids += [item["_id"] for item in body["items"]]
         cursor = body["next"]
         if not cursor:
@@ -69,12 +80,11 @@ def test_cursor_is_stable_when_records_share_a_millisecond(app, client, monkeypa
     assert len(ids) == 5 and len(set(ids)) == 5
 
 
-def test_pages_with_filters_and_shared_milliseconds_add_up_to_the_whole(app, client, monkeypatch):
-    clock = iter([1000, 2000, 2000, 2000, 3000, 3000, 4000, 5000, 5000, 6000] * 2)
-    monkeypatch.setattr("wxmember.records.logs.now_ms", lambda: next(clock))
-    wechat = WeChat(client)
+def test_pages_with_filters_and_shared_milliseconds_add_up_to_the_whole(clocked, clock):
+    client = clocked
+    times = iter([1000, 2000, 2000, 2000, 3000, 3000, 4000, 5000, 5000, 6000] * 2)
     for n in range(20):
-        wechat.post(samples.fill(samples.TEXT, openid=f"o{n % 2}", msgid=str(n)))
+        post_at(client, clock, times, samples.fill(samples.TEXT, openid=f"o{n % 2}", msgid=str(n)))
 
     def pages(limit, **query):
         items, cursor = [], None

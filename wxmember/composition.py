@@ -27,8 +27,10 @@ from wxmember.binding.outbox import Outbox
 from wxmember.binding.ratelimit import RateLimiter
 from wxmember.binding.service import BindingService
 from wxmember.binding.sms import SmsCodes
+from wxmember.clock import Clock
 from wxmember.config import ConfigError, is_embedded, load_config
 from wxmember.crm import CRMClient, connect_crm
+from wxmember.db.collections import SETTINGS
 from wxmember.db.engine import EngineError
 from wxmember.events.dispatch import Dispatcher
 from wxmember.events.profiles import ProfileRequests
@@ -42,8 +44,6 @@ from wxmember.shake.draws import ShakeDraws
 from wxmember.web.app import make_app
 from wxmember.wechat.crypto import MessageCrypto
 from wxmember.wechat.profile import ProfileFetcher, build_client
-
-SETTINGS = "wxmember/settings"
 
 
 @dataclass
@@ -69,6 +69,7 @@ class Services:
     owner: str = field(default_factory=new_owner)  # this process, in leases and job runs
     jobs: JobControl | None = None
     scheduler: BaseScheduler | None = None  # when this process runs the jobs
+    clock: Clock = field(default_factory=Clock)  # the one clock of every store and service
 
     def close(self):
         """Stop the scheduler, background work and the in-process CRM simulator."""
@@ -79,20 +80,22 @@ class Services:
             self.crm_simulator.stop()
 
 
-def bootstrap(config, database=None, wechat_client=None):
-    """Wire the services for ``config``; tests may pass their own database or WeChat client."""
+def bootstrap(config, database=None, wechat_client=None, clock=None):
+    """Wire the services for ``config``; tests may pass their own database, WeChat client
+    or clock."""
+    clock = clock if clock is not None else Clock()
     database = database if database is not None else _connect(config)
-    records = _open_records(database, config)
-    client = wechat_client if wechat_client is not None else build_client(config, database)
+    records = _open_records(database, config, clock)
+    client = wechat_client if wechat_client is not None else build_client(config, database, clock)
     crm, simulator = connect_crm(config)
     background = Background()
     secret = config["console"]["session_secret"] or _development_secret(database)
-    outbox, drift = Outbox(database, crm), DriftLog(database)
-    for store in (outbox, drift, JobRuns(database)):
+    outbox, drift = Outbox(database, crm, clock), DriftLog(database, clock)
+    for store in (outbox, drift, JobRuns(database, clock)):
         store.ensure_indexes()
-    members = MemberSystem.build(config, database, records, crm)
-    binding = _binding(database, records, crm, outbox, background, secret, members)
-    shake_activities = ShakeActivities(database)
+    members = MemberSystem.build(config, database, records, crm, clock)
+    binding = _binding(database, records, crm, outbox, background, secret, members, clock)
+    shake_activities = ShakeActivities(database, records.coupons, clock)
     shake_activities.ensure_indexes()
     shakes = ShakeDraws(
         database,
@@ -102,7 +105,9 @@ def bootstrap(config, database=None, wechat_client=None):
         crm,
         records.feeds,
         records.logs,
+        clock=clock,
     )
+    shakes.ensure_indexes()
     fetcher = ProfileFetcher(client, records.customers) if client else None
     dependencies = {  # what handlers may name as parameters
         "records": records,
@@ -134,6 +139,7 @@ def bootstrap(config, database=None, wechat_client=None):
         members=members,
         shake_activities=shake_activities,
         shakes=shakes,
+        clock=clock,
     )
     services.jobs = Jobs(services)
     return services
@@ -161,9 +167,9 @@ def start_scheduler(services, blocking=False):
     services.scheduler.start()
 
 
-def _binding(database, records, crm, outbox, background, secret, members):
-    limiter = RateLimiter(database)
-    sms = SmsCodes(database, crm, limiter, secret)
+def _binding(database, records, crm, outbox, background, secret, members, clock):
+    limiter = RateLimiter(database, clock)
+    sms = SmsCodes(database, crm, limiter, secret, clock)
     limiter.ensure_indexes()
     sms.ensure_indexes()
     return BindingService(
@@ -202,10 +208,10 @@ def _connect(config):
         raise ConfigError("mongo.data_dir", str(error)) from None
 
 
-def _open_records(database, config):
+def _open_records(database, config, clock):
     """The record stores; the first touch of the database, so its failure is named here."""
     try:
-        return open_records(database, config["wechat"]["dedup_ttl_s"])
+        return open_records(database, config["wechat"]["dedup_ttl_s"], clock)
     except PyMongoError as error:
         where = db.describe(config["mongo"]).get("hosts") or config["mongo"]["uri"]
         raise ConfigError(

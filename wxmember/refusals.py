@@ -1,27 +1,33 @@
-"""One exception for every request the platform refuses, and its JSON answer.
+"""One exception for every request the platform refuses.
 
-A refusal carries ``code`` (for programs), a Chinese ``message`` (for people) and
-the HTTP ``status``; whatever raises it has changed nothing.
+A refusal carries ``code`` (for programs), a ``message`` (for people: Chinese on
+the member pages, English for staff) and the HTTP ``status``; whatever raises it
+has changed nothing. The web layer answers every one of them the same way
+(``wxmember.web.jsonerrors.refused_error``); the core knows nothing of HTTP but
+the number.
 """
-
-from wxmember.web.jsonerrors import json_error
 
 
 class Refused(Exception):
-    """Base of the refusals of binding, SMS codes, shakes and withdrawals."""
+    """Base of every refusal: binding, SMS codes, shakes, withdrawals, bad requests."""
 
     default_status = 409
 
-    def __init__(self, code, message, status=None):
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
         super().__init__(code)
         self.code, self.message = code, message
         self.status = self.default_status if status is None else status
 
-    def answer(self):
+    def answer(self) -> dict:
         """``{"code", "message"}``: what a repeat of the request is told."""
         return {"code": self.code, "message": self.message}
 
 
-def refused_response(error):
-    """``{"ok": false, "error": code, "message": …}`` with the refusal's status."""
-    return json_error(error.status, error.code, error.message)
+class InvalidRequest(Refused):
+    """A request with a value that cannot be used: 400 with the family's one ``code``."""
+
+    default_status = 400
+    code = "invalid_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(type(self).code, message)

@@ -9,10 +9,12 @@ See https://developers.weixin.qq.com/doc/offiaccount/Cards_and_Offer/Membership_
 
 import logging
 
+from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatException
 
-from wxmember.binding.service import BindingRefused
+from wxmember.binding.service import BindingRefused, BindingService
 from wxmember.logsafe import mask
+from wxmember.records.logs import LogStore
 
 log = logging.getLogger(__name__)
 
@@ -23,15 +25,17 @@ NAME_FIELD = "USER_FORM_INFO_FLAG_NAME"
 class CardActivation:
     """Reads an activation form and binds the member it names."""
 
-    def __init__(self, wechat_client, binding, logs):
+    def __init__(
+        self, wechat_client: WeChatClient | None, binding: BindingService, logs: LogStore
+    ) -> None:
         self.wechat_client, self.binding, self.logs = wechat_client, binding, logs
 
     @property
-    def available(self):
+    def available(self) -> bool:
         """Activation needs WeChat's API (``wechat.appsecret``)."""
         return self.wechat_client is not None
 
-    def activate(self, openid, card_id, code):
+    def activate(self, openid: str, card_id: str, code: str) -> dict | None:
         """Bind ``openid`` from its activation form; failures become a log record."""
         try:
             form = self._form(card_id, code)

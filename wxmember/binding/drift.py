@@ -6,10 +6,10 @@ was first and last seen, and marked repaired or resolved when it is gone.
 """
 
 import pymongo
+from pymongo.database import Database
 
-from wxmember.clock import now_ms
-
-COLLECTION = "wxmember/drift"
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.db.collections import DRIFT
 
 KINDS = {
     "member_missing": "CRM 中找不到该会员（找不到对应的人员）",
@@ -24,16 +24,24 @@ KINDS = {
 class DriftLog:
     """Records, repairs and lists binding drift."""
 
-    def __init__(self, database):
-        self.collection = database[COLLECTION]
+    def __init__(self, database: Database, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.collection = database[DRIFT]
+        self.clock = clock
 
-    def ensure_indexes(self):
+    def ensure_indexes(self) -> None:
         """Open items newest first."""
         self.collection.create_index([("state", 1), ("lastSeen", -1)])
 
-    def record(self, kind, openid, member_id, detail=None, state="open"):
+    def record(
+        self,
+        kind: str,
+        openid: str | None,
+        member_id: int,
+        detail: dict | None = None,
+        state: str = "open",
+    ) -> None:
         """Note drift of ``kind``; ``state`` is ``open`` or ``repaired`` (fixed automatically)."""
-        now = now_ms()
+        now = self.clock.now_ms()
         self.collection.update_one(
             {"_id": f"{kind}|{openid}|{member_id}"},
             {
@@ -54,14 +62,14 @@ class DriftLog:
             upsert=True,
         )
 
-    def resolve(self, openid, member_id):
+    def resolve(self, openid: str, member_id: int) -> None:
         """Close every open item of a binding that now agrees."""
         self.collection.update_many(
             {"openid": openid, "memberID": member_id, "state": "open"},
-            {"$set": {"state": "resolved", "resolvedAt": now_ms()}},
+            {"$set": {"state": "resolved", "resolvedAt": self.clock.now_ms()}},
         )
 
-    def latest(self, state=None, limit=100):
+    def latest(self, state: str | None = None, limit: int = 100) -> list[dict]:
         """Items newest first, all or of one state."""
         query = {"state": state} if state else {}
         return list(self.collection.find(query).sort("lastSeen", pymongo.DESCENDING).limit(limit))

@@ -11,14 +11,16 @@ from datetime import timedelta
 
 import pymongo
 from bson import ObjectId
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
 
-from wxmember.clock import now_ms, utcnow
-from wxmember.crm import CRMError, CRMRejected
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.crm import CRMClient, CRMError, CRMRejected
+from wxmember.db.collections import OUTBOX
 from wxmember.logsafe import mask
 
 log = logging.getLogger(__name__)
 
-COLLECTION = "wxmember/outbox"
 LOCK_S = 60
 MAX_BACKOFF_S = 3600
 BATCH = 1000
@@ -27,15 +29,23 @@ BATCH = 1000
 class Outbox:
     """Queues CRM notifications and delivers them."""
 
-    def __init__(self, database, crm):
-        self.collection = database[COLLECTION]
+    def __init__(self, database: Database, crm: CRMClient, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.collection = database[OUTBOX]
         self.crm = crm
+        self.clock = clock
 
-    def ensure_indexes(self):
+    def ensure_indexes(self) -> None:
         """Pending items per member in order."""
         self.collection.create_index([("state", 1), ("memberID", 1), ("_id", 1)])
 
-    def add(self, kind, member_id, openid, payload=None, session=None):
+    def add(
+        self,
+        kind: str,
+        member_id: int,
+        openid: str,
+        payload: dict | None = None,
+        session: ClientSession | None = None,
+    ) -> None:
         """Queue one notification (``bind`` or ``unbind``) for ``member_id``."""
         self.collection.insert_one(
             {
@@ -46,21 +56,21 @@ class Outbox:
                 "payload": payload or {},
                 "state": "pending",
                 "attempts": 0,
-                "createTime": now_ms(),
-                "nextAttemptAt": utcnow(),
-                "lockedUntil": utcnow(),
+                "createTime": self.clock.now_ms(),
+                "nextAttemptAt": self.clock.utcnow(),
+                "lockedUntil": self.clock.utcnow(),
             },
             session=session,
         )
 
-    def pending(self, member_id=None):
+    def pending(self, member_id: int | None = None) -> list[dict]:
         """Pending notifications, oldest first."""
         query = {"state": "pending"}
         if member_id is not None:
             query["memberID"] = member_id
         return list(self.collection.find(query).sort("_id", pymongo.ASCENDING))
 
-    def deliver(self, member_id=None):
+    def deliver(self, member_id: int | None = None) -> dict[str, int]:
         """Deliver what is due; return ``{"delivered": n, "failed": n, "rejected": n}``."""
         counts = {"delivered": 0, "failed": 0, "rejected": 0, "waiting": 0}
         blocked = set()  # members with an earlier notification not through: keep their order
@@ -75,7 +85,7 @@ class Outbox:
         return counts
 
     def _deliver_one(self, item):
-        now = utcnow()
+        now = self.clock.utcnow()
         if item["nextAttemptAt"] > now or not self._lock(item, now):
             return "waiting"  # not due yet, or another process is on it
         try:
@@ -116,9 +126,9 @@ class Outbox:
             {"_id": item["_id"]},
             {
                 "$set": {
-                    "lockedUntil": utcnow(),
+                    "lockedUntil": self.clock.utcnow(),
                     "lastError": error,
-                    "nextAttemptAt": utcnow() + timedelta(seconds=delay),
+                    "nextAttemptAt": self.clock.utcnow() + timedelta(seconds=delay),
                 }
             },
         )
@@ -126,6 +136,6 @@ class Outbox:
     def _finish(self, item, state, error=None):
         self.collection.update_one(
             {"_id": item["_id"]},
-            {"$set": {"state": state, "finishedAt": now_ms(), "lastError": error}},
+            {"$set": {"state": state, "finishedAt": self.clock.now_ms(), "lastError": error}},
         )
         return "delivered" if state == "done" else "rejected"

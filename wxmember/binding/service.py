@@ -9,12 +9,20 @@ unbind again through the outbox, so neither side is left half-bound.
 import functools
 import logging
 import re
+from collections.abc import Callable
 
 from pymongo.errors import DuplicateKeyError
 
 from wxmember import db
-from wxmember.crm import CRMError, CRMRejected, idempotency_key, once_more_if_lost
+from wxmember.background import Background
+from wxmember.binding.outbox import Outbox
+from wxmember.binding.sms import SmsCodes
+from wxmember.crm import CRMClient, CRMError, CRMRejected, idempotency_key, once_more_if_lost
 from wxmember.logsafe import mask
+from wxmember.records.customers import CustomerStore
+from wxmember.records.feeds import FeedStore
+from wxmember.records.logs import LogStore
+from wxmember.records.member_card import bound_card, bound_member_id, is_bound
 from wxmember.refusals import Refused
 
 log = logging.getLogger(__name__)
@@ -31,7 +39,7 @@ CARD_NAMES = {1: "白卡", 2: "VIP卡", 3: "白金VIP卡"}
 class BindingRefused(Refused):
     """The member's request cannot be done; given as HTTP ``status``, ``code``, ``message``."""
 
-    def __init__(self, status, code, message):
+    def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(code, message, status)
 
 
@@ -46,14 +54,24 @@ def _refuse_from(error):
 class BindingService:
     """Bind, unbind and describe a member's card."""
 
-    def __init__(self, customers, feeds, logs, crm, sms, outbox, background, on_bound=None):
+    def __init__(
+        self,
+        customers: CustomerStore,
+        feeds: FeedStore,
+        logs: LogStore,
+        crm: CRMClient,
+        sms: SmsCodes,
+        outbox: Outbox,
+        background: Background,
+        on_bound: Callable[[int], object] | None = None,
+    ) -> None:
         self.customers, self.feeds, self.logs = customers, feeds, logs
         self.crm, self.sms, self.outbox, self.background = crm, sms, outbox, background
         self.on_bound = on_bound  # called in the background with the member id of a new binding
 
     # -- SMS -----------------------------------------------------------------
 
-    def send_code(self, openid, mobile=None, purpose="bind"):
+    def send_code(self, openid: str, mobile: str | None = None, purpose: str = "bind") -> dict:
         """Text a code to ``mobile`` (bind) or to the bound mobile (unbind)."""
         if purpose == "unbind":
             mobile = self._bound_customer(openid).get("mobile")
@@ -65,7 +83,14 @@ class BindingService:
 
     # -- bind ----------------------------------------------------------------
 
-    def bind(self, openid, mobile, code, card_number=None, name=None):
+    def bind(
+        self,
+        openid: str,
+        mobile: str,
+        code: str,
+        card_number: str | None = None,
+        name: str | None = None,
+    ) -> dict:
         """Bind an existing card, or open a new one when the mobile has none."""
         _check(MOBILE, mobile, "invalid_mobile", "请输入正确的11位手机号")
         _check(SMS_CODE, code, "invalid_code", "请输入6位短信验证码")
@@ -83,7 +108,7 @@ class BindingService:
             raise error if isinstance(error, BindingRefused) else _refuse_from(error) from None
         return self._record_binding(openid, mobile, membership, opened)
 
-    def bind_verified(self, openid, mobile, name=None):
+    def bind_verified(self, openid: str, mobile: str, name: str | None = None) -> dict:
         """Bind with a mobile WeChat already verified (member-card activation form)."""
         _check(MOBILE, mobile, "invalid_mobile", "请输入正确的11位手机号")
         self._refuse_taken(openid, mobile)
@@ -94,8 +119,7 @@ class BindingService:
         return self._record_binding(openid, mobile, membership, opened)
 
     def _refuse_taken(self, openid, mobile):
-        customer = self.customers.get(openid)
-        if customer and customer.get("isRegister"):
+        if is_bound(self.customers.get(openid)):
             raise BindingRefused(409, "already_bound", "您已绑定会员卡，如需更换请先解绑")
         holder = self.customers.bound_to("mobile", mobile)
         if holder and holder["wechatid"] != openid:
@@ -125,7 +149,7 @@ class BindingService:
         binding = (member_id, membership["MEM_CARD_NO"], card_type, mobile)
         try:
             changed = db.all_or_nothing(
-                self.customers.collection.database,
+                self.customers.database,
                 lambda session: self._write_binding(openid, binding, opened, session),
             )
         except DuplicateKeyError:
@@ -167,13 +191,11 @@ class BindingService:
         return True
 
     def _already_bound_to(self, openid, member_id):
-        customer = self.customers.get(openid) or {}
-        info = customer.get("HaiLanMemberInfo") or {}
-        return bool(customer.get("isRegister")) and info.get("memberID") == member_id
+        return bound_member_id(self.customers.get(openid)) == member_id
 
     # -- unbind --------------------------------------------------------------
 
-    def unbind(self, openid, code):
+    def unbind(self, openid: str, code: str) -> dict:
         """End the binding after the code sent to the bound mobile is given back."""
         _check(SMS_CODE, code, "invalid_code", "请输入6位短信验证码")
         customer = self._bound_customer(openid)
@@ -181,10 +203,10 @@ class BindingService:
         self.end_binding(openid, "page")
         return self.me(openid)
 
-    def end_binding(self, openid, source, member_id=None):
+    def end_binding(self, openid: str, source: str, member_id: int | None = None) -> bool:
         """Unbind locally now and tell the CRM through the outbox; False if not bound."""
         member_id = db.all_or_nothing(
-            self.customers.collection.database,
+            self.customers.database,
             lambda session: self._write_unbinding(openid, source, member_id, session),
         )
         if member_id is None:
@@ -198,7 +220,7 @@ class BindingService:
         before = self.customers.unbind(openid, member_id, session=session)
         if before is None:
             return None
-        member_id = before["HaiLanMemberInfo"]["memberID"]
+        member_id = bound_member_id(before)
         self.outbox.add("unbind", member_id, openid, session=session)
         self.feeds.append(openid, "unbind", "会员解绑了会员卡", {"memberID": member_id}, session)
         self.logs.append(
@@ -208,29 +230,28 @@ class BindingService:
 
     def _bound_customer(self, openid):
         customer = self.customers.get(openid)
-        if not customer or not customer.get("isRegister"):
+        if not is_bound(customer):
             raise BindingRefused(409, "not_bound", "您还没有绑定会员卡")
         return customer
 
     # -- me ------------------------------------------------------------------
 
-    def me(self, openid):
+    def me(self, openid: str) -> dict:
         """What the member page shows about the member."""
         customer = self.customers.get(openid) or {}
-        info = customer.get("HaiLanMemberInfo") or {}
-        bound = bool(customer.get("isRegister"))
+        card = bound_card(customer)
         mobile = customer.get("mobile") or ""
         return {
-            "bound": bound,
+            "bound": card is not None,
             "nickname": customer.get("nickname"),
             "member": {
-                "memberID": info.get("memberID"),
-                "cardNumber": info.get("memberCardNumber"),
-                "type": info.get("type"),
-                "typeName": CARD_NAMES.get(info.get("type")),
+                "memberID": card.member_id,
+                "cardNumber": card.card_number,
+                "type": card.card_type,
+                "typeName": CARD_NAMES.get(card.card_type),
                 "mobile": _shown(mobile) if mobile else None,
             }
-            if bound
+            if card
             else None,
         }
 

@@ -11,14 +11,17 @@ import logging
 import secrets
 from datetime import timedelta
 
-from wxmember.clock import utcnow
-from wxmember.crm import CRMError, outcome_unknown
+from pymongo.database import Database
+
+from wxmember.binding.ratelimit import RateLimiter
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.crm import CRMClient, CRMError, outcome_unknown
+from wxmember.db.collections import SMS_CODES
 from wxmember.logsafe import mask
 from wxmember.refusals import Refused
 
 log = logging.getLogger(__name__)
 
-COLLECTION = "wxmember/sms_codes"
 CODE_TTL_S = 300
 MAX_ATTEMPTS = 5
 SEND_LIMITS = (  # (counter name, whose, limit, window in seconds)
@@ -38,7 +41,7 @@ class SmsRefused(Refused):
 class SmsMaybeSent(SmsRefused):
     """The CRM's answer was lost: the text may arrive, and its code is kept good."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(
             "sms_unknown", "短信可能已发送：收到验证码请直接使用，未收到请稍后重试", 503
         )
@@ -47,20 +50,28 @@ class SmsMaybeSent(SmsRefused):
 class SmsCodes:
     """Sends and checks verification codes."""
 
-    def __init__(self, database, crm, limiter, secret):
-        self.collection = database[COLLECTION]
+    def __init__(
+        self,
+        database: Database,
+        crm: CRMClient,
+        limiter: RateLimiter,
+        secret: str,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.collection = database[SMS_CODES]
         self.crm = crm
         self.limiter = limiter
         self.secret = secret.encode()
+        self.clock = clock
 
-    def ensure_indexes(self):
+    def ensure_indexes(self) -> None:
         """Expired codes are deleted by MongoDB."""
         self.collection.create_index("expireAt", expireAfterSeconds=0)
 
     def _hash(self, mobile, code):
         return hmac.new(self.secret, f"{mobile}|{code}".encode(), hashlib.sha256).hexdigest()
 
-    def send(self, openid, mobile, purpose="bind"):
+    def send(self, openid: str, mobile: str, purpose: str = "bind") -> None:
         """Send a new code to ``mobile`` for ``openid``; SmsRefused when limited or failing.
 
         Only a text that went out uses up the send allowances.
@@ -83,7 +94,7 @@ class SmsCodes:
     def _send_code(self, openid, mobile, purpose):
         code = f"{secrets.randbelow(10**6):06d}"
         key = f"{purpose}|{mobile}"
-        now = utcnow()
+        now = self.clock.utcnow()
         self.collection.replace_one(
             {"_id": key},
             {
@@ -106,7 +117,7 @@ class SmsCodes:
             raise SmsRefused("sms_failed", "短信发送失败，请稍后再试", 503) from None
         log.info("SMS code sent to %s", mask(mobile))
 
-    def take(self, openid, mobile, code, purpose="bind"):
+    def take(self, openid: str, mobile: str, code: str, purpose: str = "bind") -> dict:
         """Use up the code if it is right; return the stored code so it can be given back."""
         key = f"{purpose}|{mobile}"
         taken = self.collection.find_one_and_delete(
@@ -115,7 +126,7 @@ class SmsCodes:
                 "hash": self._hash(mobile, str(code)),
                 "openid": openid,
                 "attempts": {"$lt": MAX_ATTEMPTS},
-                "expireAt": {"$gt": utcnow()},
+                "expireAt": {"$gt": self.clock.utcnow()},
             }
         )
         if taken is not None:
@@ -124,12 +135,12 @@ class SmsCodes:
 
     def _count_wrong_try(self, key):
         stored = self.collection.find_one_and_update({"_id": key}, {"$inc": {"attempts": 1}})
-        if stored is None or stored["expireAt"] <= utcnow():
+        if stored is None or stored["expireAt"] <= self.clock.utcnow():
             raise SmsRefused("code_expired", "验证码已失效，请重新获取")
         if stored["attempts"] + 1 >= MAX_ATTEMPTS:
             raise SmsRefused("code_attempts", "验证码错误次数过多，请重新获取")
         raise SmsRefused("code_wrong", "验证码错误，请重新输入")
 
-    def give_back(self, stored):
+    def give_back(self, stored: dict) -> None:
         """Restore a code taken by ``take`` when the operation it was for did not happen."""
         self.collection.replace_one({"_id": stored["_id"]}, stored, upsert=True)

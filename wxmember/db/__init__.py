@@ -82,6 +82,19 @@ def insert_new(collection, document, session=None):
     return document
 
 
+def without_journal_wait(collection):
+    """``collection`` for a bulk write acknowledged without waiting for the journal.
+
+    For a page of the member sync: the cursor write that follows the page waits for
+    the journal, and the journal is written in order, so the page is durable once
+    the cursor has moved; a crash before that loses both and the page is applied
+    again. MongoDB waits for the journal once per bulk write anyway; the embedded
+    engine would once per update.
+    """
+    concern = {**collection.write_concern.document, "j": False}
+    return collection.with_options(write_concern=pymongo.WriteConcern(**concern))
+
+
 def ping(database):
     """Return None when MongoDB answers, else a short description of the failure."""
     try:

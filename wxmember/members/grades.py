@@ -9,29 +9,34 @@ member with the "锁定等级" permission keeps its grade. Each change writes
 ``Member_Log``, a feed item, a log record, and queues a WeChat template message.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 
 from pymongo import ReturnDocument
+from pymongo.database import Database
 
-from wxmember.clock import now_ms
-from wxmember.members.transactions import MAX_ID, MAX_YUAN
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.db.collections import GRADES, MEMBER_DATA, MEMBER_LOG
+from wxmember.members.transactions import MAX_ID, MAX_YUAN, TransactionHistory
+from wxmember.records.customers import CustomerStore
+from wxmember.records.feeds import FeedStore
+from wxmember.records.logs import LogStore
+from wxmember.refusals import InvalidRequest
 from wxmember.timeparse import SHANGHAI
+from wxmember.wechat.templates import TemplateQueue
 
-GRADES = "member/grades"
-MEMBERS = "member/data"
-MEMBER_LOG = "member/log"
-TEMPLATE_QUEUE = "wxmember/template_messages"
-TRANSACTIONS = "member/transactions"
 LOCK = "锁定等级"
 MEASURES = ("spend", "orders", "referrals")
 MAX_MONTHS = 1200  # a rule looks back at most a hundred years (further: no calendar date)
 
 
-class InvalidGrade(ValueError):
+class InvalidGrade(InvalidRequest):
     """A grade definition that cannot be used."""
 
+    code = "invalid_definition"
 
-def months_before(ms, months):
+
+def months_before(ms: int, months: int) -> int:
     """The same moment ``months`` calendar months earlier (day clamped), in Shanghai time."""
     moment = datetime.fromtimestamp(ms / 1000, SHANGHAI)
     month_index = moment.year * 12 + moment.month - 1 - months
@@ -45,7 +50,7 @@ def _days_in(year, month):
     return (following - datetime(year, month, 1)).days
 
 
-def check_grade(body):
+def check_grade(body: object) -> dict:
     """A clean grade definition from the API's JSON; InvalidGrade naming the field."""
     if not isinstance(body, dict):
         raise InvalidGrade("grade must be an object")
@@ -99,63 +104,79 @@ def _rule(rule, name):
 class Grades:
     """Defines grades, keeps each member's grade and moves it by the rules."""
 
-    def __init__(self, database, feeds, logs, customers):
-        self.database = database
+    def __init__(
+        self,
+        database: Database,
+        feeds: FeedStore,
+        logs: LogStore,
+        customers: CustomerStore,
+        history: TransactionHistory,
+        templates: TemplateQueue,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.grades = database[GRADES]
-        self.members = database[MEMBERS]
+        self.members = database[MEMBER_DATA]
+        self.member_log = database[MEMBER_LOG]
         self.feeds, self.logs, self.customers = feeds, logs, customers
+        self.history, self.templates, self.clock = history, templates, clock
 
-    def ensure_indexes(self):
+    def ensure_indexes(self) -> None:
+        """Referred members, a member's grade changes, and the transactions the rules count."""
         self.members.create_index("FromID", sparse=True)
-        self.database[MEMBER_LOG].create_index([("MemberID", 1), ("Date", -1)])
-        self.database[TRANSACTIONS].create_index([("memberID", 1), ("createTime", -1)])
+        self.member_log.create_index([("MemberID", 1), ("Date", -1)])
+        self.history.ensure_indexes()
 
     # -- definitions ---------------------------------------------------------------
 
-    def save(self, body):
+    def save(self, body: object) -> dict:
         """Create or replace a grade (by level)."""
         grade = check_grade(body)
         for rule in (grade["up"], grade["down"]):
-            if (
-                rule
-                and not self.grades.find_one({"_id": rule["to"]})
-                and rule["to"] != grade["level"]
-            ):
+            if rule and not self.get(rule["to"]) and rule["to"] != grade["level"]:
                 raise InvalidGrade(f"grade level {rule['to']} does not exist yet")
         self.grades.replace_one({"_id": grade["level"]}, grade, upsert=True)
         return grade
 
-    def all(self):
+    def all(self) -> list[dict]:
+        """Every grade, lowest level first."""
         return list(self.grades.find().sort("_id", 1))
 
-    def lowest(self):
+    def get(self, level: int) -> dict | None:
+        """The grade of ``level``, or None."""
+        return self.grades.find_one({"_id": level})
+
+    def lowest(self) -> dict | None:
+        """The grade a new member starts at, or None when no grades are defined."""
         first = self.grades.find().sort("_id", 1).limit(1)
         return next(iter(first), None)
 
     # -- members -------------------------------------------------------------------
 
-    def member(self, member_id):
+    def member(self, member_id: int) -> dict:
         """The member's data (grade, referrer, permissions), created at the lowest grade."""
         lowest = self.lowest()
+        now = self.clock.now_ms()
         return self.members.find_one_and_update(
             {"_id": member_id},
             {
                 "$setOnInsert": {
                     "GradeID": lowest["level"] if lowest else None,
-                    "GradeDate": now_ms(),
+                    "GradeDate": now,
                     "Purview": [],
-                    "CreateDate": now_ms(),
+                    "CreateDate": now,
                 }
             },
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
 
-    def level(self, member_id):
+    def level(self, member_id: int) -> int | None:
         """The member's grade level (None when no grades are defined)."""
         return self.member(member_id).get("GradeID")
 
-    def set_member(self, member_id, referrer=None, lock=None):
+    def set_member(
+        self, member_id: int, referrer: int | None = None, lock: bool | None = None
+    ) -> dict:
         """Set the member's referrer (``FromID``) and/or the grade lock permission."""
         self.member(member_id)
         update = {}
@@ -171,13 +192,15 @@ class Grades:
 
     # -- evaluation ----------------------------------------------------------------
 
-    def evaluate(self, member_id, now=None, reason="schedule"):
+    def evaluate(
+        self, member_id: int, now: int | None = None, reason: str = "schedule"
+    ) -> int | None:
         """Apply the up or down rule of the member's grade; return the new level or None."""
-        now = now or now_ms()
+        now = now or self.clock.now_ms()
         member = self.member(member_id)
         if LOCK in member.get("Purview", []) or member.get("GradeID") is None:
             return None
-        grade = self.grades.find_one({"_id": member["GradeID"]})
+        grade = self.get(member["GradeID"])
         if grade is None:
             return None
         target = self._target(member, grade, now)
@@ -195,7 +218,7 @@ class Grades:
             return down["to"]
         return None
 
-    def measure(self, member_id, rule, now):
+    def measure(self, member_id: int, rule: dict, now: int) -> int:
         """Spend (fen), orders or referred members over the rule's months."""
         since = months_before(now, rule["months"])
         members = [member_id]
@@ -205,22 +228,12 @@ class Grades:
             return self.members.count_documents(
                 {"FromID": {"$in": members}, "CreateDate": {"$gte": since, "$lte": now}}
             )
-        query = {
-            "memberID": {"$in": members},
-            "status": "applied",
-            "createTime": {"$gte": since, "$lte": now},
-        }
         if rule["by"] == "orders":
-            return self.database[TRANSACTIONS].count_documents({**query, "type": "purchase"})
-        total = 0
-        for tx in self.database[TRANSACTIONS].find(
-            {**query, "type": {"$in": ["purchase", "refund"]}}
-        ):
-            total += tx["amount"] if tx["type"] == "purchase" else -tx["amount"]
-        return total
+            return self.history.orders(members, since, now)
+        return self.history.spend(members, since, now)
 
     def _change(self, member, grade, target, now, reason):
-        new = self.grades.find_one({"_id": target})
+        new = self.get(target)
         changed = self.members.update_one(
             {"_id": member["_id"], "GradeID": grade["level"]},
             {"$set": {"GradeID": target, "GradeDate": now}},
@@ -229,7 +242,7 @@ class Grades:
             return None  # another evaluation moved it first
         direction = "升级" if target > grade["level"] else "降级"
         text = f"会员等级由{grade['name']}{direction}为{new['name'] if new else target}"
-        self.database[MEMBER_LOG].insert_one(
+        self.member_log.insert_one(
             {
                 "MemberID": member["_id"],
                 "Date": now,
@@ -242,23 +255,21 @@ class Grades:
         return target
 
     def _tell_member(self, member_id, old, new, target, text, reason):
-        customer = self.customers.bound_to("HaiLanMemberInfo.memberID", member_id)
+        customer = self.customers.bound_to_member(member_id)
         openid = customer["wechatid"] if customer else f"member:{member_id}"
         data = {"memberID": member_id, "from": old["level"], "to": target, "reason": reason}
         self.logs.append(openid, "grade_change", data)
         if customer:
             self.feeds.append(openid, "grade_change", text, data)
-            self.database[TEMPLATE_QUEUE].insert_one(
-                {
-                    "openid": openid,
-                    "template": "grade_change",
-                    "state": "pending",
-                    "data": {"first": text, "grade": new["name"] if new else str(target)},
-                    "createTime": now_ms(),
-                }
+            self.templates.add(
+                openid,
+                "grade_change",
+                {"first": text, "grade": new["name"] if new else str(target)},
             )
 
-    def evaluate_all(self, progress=None, now=None):
+    def evaluate_all(
+        self, progress: Callable[[int], object] | None = None, now: int | None = None
+    ) -> dict[str, int]:
         """Evaluate every member, a page at a time; return counts."""
         counts = {"members": 0, "upgraded": 0, "downgraded": 0}
         last = None

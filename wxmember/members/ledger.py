@@ -15,15 +15,25 @@ first application instead of applying twice. Money is kept in fen (分).
 """
 
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from wxmember.clock import now_ms
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.db.collections import (
+    EARNINGS_ROWS,
+    FROZEN_MONEY_ROWS,
+    MEMBER_ACCOUNTS,
+    MONEY_ROWS,
+    POINTS_ROWS,
+)
+from wxmember.refusals import Refused
 
 log = logging.getLogger(__name__)
 
-ACCOUNTS = "member/accounts"
 JOURNAL_SIZE = 500  # replays of a key within a member's last 500 writes are recognised here
 
 
@@ -37,18 +47,18 @@ class LedgerKind:
 
 
 KINDS = {
-    "points": LedgerKind("points", "member/integral", "Integral"),
-    "money": LedgerKind("money", "member/money", "Money"),
-    "frozen": LedgerKind("frozen", "member/frozen_money", "Money"),
-    "earnings": LedgerKind("earnings", "member/refund", "Money"),
+    "points": LedgerKind("points", POINTS_ROWS, "Integral"),
+    "money": LedgerKind("money", MONEY_ROWS, "Money"),
+    "frozen": LedgerKind("frozen", FROZEN_MONEY_ROWS, "Money"),
+    "earnings": LedgerKind("earnings", EARNINGS_ROWS, "Money"),
 }
 
 
-class InsufficientBalance(Exception):
+class InsufficientBalance(Refused):
     """The write would take the balance below zero; nothing was written."""
 
-    def __init__(self, kind, balance, amount):
-        super().__init__(f"{kind} balance {balance} cannot take {amount}")
+    def __init__(self, kind: str, balance: int, amount: int) -> None:
+        super().__init__(f"insufficient_{kind}", f"{kind} balance is too low", 409)
         self.kind, self.balance, self.amount = kind, balance, amount
 
 
@@ -69,11 +79,12 @@ class Entry:
 class Ledger:
     """Writes and reads the four ledgers of every member."""
 
-    def __init__(self, database):
+    def __init__(self, database: Database, clock: Clock = SYSTEM_CLOCK) -> None:
         self.database = database
-        self.accounts = database[ACCOUNTS]
+        self.accounts = database[MEMBER_ACCOUNTS]
+        self.clock = clock
 
-    def ensure_indexes(self):
+    def ensure_indexes(self) -> None:
         """Rows of a member newest first, and by form id."""
         for kind in KINDS.values():
             rows = self.database[kind.collection]
@@ -82,7 +93,15 @@ class Ledger:
 
     # -- writing -------------------------------------------------------------------
 
-    def post(self, kind, member_id, amount, entry, key, session=None):
+    def post(
+        self,
+        kind: str,
+        member_id: int,
+        amount: int,
+        entry: Entry,
+        key: str,
+        session: ClientSession | None = None,
+    ) -> dict:
         """Add ``amount`` (negative to take) to a ledger once per ``key``; return the row.
 
         With ``session`` the write is part of the caller's transaction.
@@ -109,7 +128,7 @@ class Ledger:
             "Explain": entry.explain,
             "Memo": entry.memo,
             "CreateUser": entry.operator,
-            "CreateDate": now_ms(),
+            "CreateDate": self.clock.now_ms(),
         }
 
     def _apply(self, ledger, member_id, amount, key, row, session=None):
@@ -167,25 +186,27 @@ class Ledger:
 
     # -- reading -------------------------------------------------------------------
 
-    def balance(self, kind, member_id):
+    def balance(self, kind: str, member_id: int) -> int:
         """The member's balance in one ledger (0 for a member without rows)."""
         account = self.accounts.find_one({"_id": member_id}, {f"{kind}.balance": 1}) or {}
         return (account.get(kind) or {}).get("balance", 0)
 
-    def balances(self, member_id):
+    def balances(self, member_id: int) -> dict[str, int]:
         """``{kind: balance}`` of every ledger."""
         account = self.accounts.find_one({"_id": member_id}) or {}
         return {kind: (account.get(kind) or {}).get("balance", 0) for kind in KINDS}
 
-    def row(self, kind, key, session=None):
+    def row(self, kind: str, key: str, session: ClientSession | None = None) -> dict | None:
         """The row written under idempotency ``key``, or None."""
         return self.database[KINDS[kind].collection].find_one({"_id": key}, session=session)
 
-    def history(self, kind, member_id):
+    def history(self, kind: str, member_id: int) -> Iterator[dict]:
         """Every row of the member in one ledger, oldest first."""
         return self.database[KINDS[kind].collection].find({"MemberID": member_id}).sort("seq", 1)
 
-    def rows(self, kind, member_id, limit=50, before_seq=None):
+    def rows(
+        self, kind: str, member_id: int, limit: int = 50, before_seq: int | None = None
+    ) -> list[dict]:
         """Rows newest first; page with ``before_seq`` (the last row's ``seq``)."""
         query = {"MemberID": member_id}
         if before_seq is not None:
@@ -193,9 +214,18 @@ class Ledger:
         cursor = self.database[KINDS[kind].collection].find(query).sort("seq", -1)
         return list(cursor.limit(limit))
 
+    def has_account(self, member_id: int) -> bool:
+        """True when the member has ever had a ledger write."""
+        return self.accounts.find_one({"_id": member_id}, {"_id": 1}) is not None
+
+    def members_with_balance(self, kind: str) -> Iterator[int]:
+        """The ids of the members whose balance in ledger ``kind`` is above zero."""
+        for account in self.accounts.find({f"{kind}.balance": {"$gt": 0}}, {"_id": 1}):
+            yield account["_id"]
+
     # -- repair and audit ----------------------------------------------------------
 
-    def repair(self, member_id=None):
+    def repair(self, member_id: int | None = None) -> int:
         """Write the rows a crash left in the journals; return how many."""
         written = 0
         query = {} if member_id is None else {"_id": member_id}
@@ -216,7 +246,7 @@ class Ledger:
                         written += 1
         return written
 
-    def audit(self, progress=None):
+    def audit(self, progress: Callable[[int], object] | None = None) -> list[dict]:
         """Recompute every balance from the rows; return the differences found."""
         differences = []
         accounts = self.accounts.find({}, {f"{k}.balance": 1 for k in KINDS})

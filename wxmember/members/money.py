@@ -7,16 +7,19 @@ only when staff approve it, and only once: the approval is an atomic change of
 its status from pending, and the debit is keyed by the withdrawal.
 """
 
+from __future__ import annotations
+
 from bson import ObjectId
 from pymongo import ReturnDocument
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
 
 from wxmember import db
-from wxmember.clock import now_ms
-from wxmember.members.ledger import Entry, InsufficientBalance
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.db.collections import RECHARGE_PROMOTIONS, WITHDRAWALS
+from wxmember.members.ledger import Entry, InsufficientBalance, Ledger
 from wxmember.refusals import Refused
 
-PROMOTIONS = "member/recharge_promotions"
-WITHDRAWALS = "member/refund_cash"
 PENDING, APPROVED, REJECTED = 0, 1, 2
 
 
@@ -27,11 +30,13 @@ class WithdrawalRefused(Refused):
 class Money:
     """Recharge, spend, refund, freeze and release over the ledgers."""
 
-    def __init__(self, ledger, database):
+    def __init__(self, ledger: Ledger, database: Database) -> None:
         self.ledger = ledger
-        self.promotions = database[PROMOTIONS]
+        self.promotions = database[RECHARGE_PROMOTIONS]
 
-    def save_promotion(self, promotion_id, threshold_fen, bonus_fen, name):
+    def save_promotion(
+        self, promotion_id: str, threshold_fen: int, bonus_fen: int, name: str
+    ) -> dict:
         """Create or replace a recharge promotion."""
         doc = {
             "_id": promotion_id,
@@ -43,14 +48,20 @@ class Money:
         self.promotions.replace_one({"_id": promotion_id}, doc, upsert=True)
         return doc
 
-    def best_promotion(self, amount_fen):
+    def all_promotions(self) -> list[dict]:
+        """Every recharge promotion, active or not."""
+        return list(self.promotions.find())
+
+    def best_promotion(self, amount_fen: int) -> dict | None:
         """The active promotion with the highest threshold ``amount_fen`` reaches."""
         reached = [
             p for p in self.promotions.find({"active": True}) if p["threshold"] <= amount_fen
         ]
         return max(reached, key=lambda p: p["threshold"], default=None)
 
-    def recharge(self, member_id, amount_fen, form_id, source="门店"):
+    def recharge(
+        self, member_id: int, amount_fen: int, form_id: str, source: str = "门店"
+    ) -> list[dict]:
         """Credit a recharge and its promotion bonus (a row of its own); return the rows."""
         rows = [
             self.ledger.post(
@@ -75,23 +86,27 @@ class Money:
             )
         return rows
 
-    def spend(self, member_id, amount_fen, form_id, subject="购物消费"):
+    def spend(
+        self, member_id: int, amount_fen: int, form_id: str, subject: str = "购物消费"
+    ) -> dict:
         """Pay from the balance; InsufficientBalance when it is short."""
         entry = Entry(form_id, "购物消费", subject)
         return self.ledger.post("money", member_id, -amount_fen, entry, f"{form_id}:pay")
 
-    def refund(self, member_id, amount_fen, form_id, key_suffix="refund"):
+    def refund(
+        self, member_id: int, amount_fen: int, form_id: str, key_suffix: str = "refund"
+    ) -> dict:
         """Give money back to the balance."""
         entry = Entry(form_id, "退款", "退款返还")
         return self.ledger.post("money", member_id, amount_fen, entry, f"{form_id}:{key_suffix}")
 
-    def freeze(self, member_id, amount_fen, form_id):
+    def freeze(self, member_id: int, amount_fen: int, form_id: str) -> dict:
         """Move money to frozen money."""
         return self._move(
             "money", "frozen", member_id, amount_fen, Entry(form_id, "冻结", "资金冻结"), "freeze"
         )
 
-    def release(self, member_id, amount_fen, form_id):
+    def release(self, member_id: int, amount_fen: int, form_id: str) -> dict:
         """Move frozen money back to money."""
         return self._move(
             "frozen", "money", member_id, amount_fen, Entry(form_id, "解冻", "资金解冻"), "release"
@@ -103,7 +118,7 @@ class Money:
         self.ledger.post(source, member_id, -amount_fen, entry, f"{key}-out")
         return self.ledger.post(target, member_id, amount_fen, entry, f"{key}-in")
 
-    def earn(self, member_id, amount_fen, form_id, summary):
+    def earn(self, member_id: int, amount_fen: int, form_id: str, summary: str) -> dict:
         """Credit earnings (commission, referral reward…)."""
         entry = Entry(form_id, "收益", summary, explain=summary)
         return self.ledger.post("earnings", member_id, amount_fen, entry, f"{form_id}:earning")
@@ -117,17 +132,20 @@ class Withdrawals:
     Each step writes its ledger row and the application together (one transaction).
     """
 
-    def __init__(self, ledger, database):
+    def __init__(self, ledger: Ledger, database: Database, clock: Clock = SYSTEM_CLOCK) -> None:
         self.ledger = ledger
         self.collection = database[WITHDRAWALS]
+        self.clock = clock
 
-    def apply(self, member_id, amount_fen, method="微信零钱", bank_info=""):
+    def apply(
+        self, member_id: int, amount_fen: int, method: str = "微信零钱", bank_info: str = ""
+    ) -> dict:
         """Record an application and reserve its amount; refused when earnings fall short."""
         if amount_fen <= 0:
             raise WithdrawalRefused("invalid_amount", "提现金额必须大于0", 400)
         doc = {
             "_id": ObjectId(),
-            "Date": now_ms(),
+            "Date": self.clock.now_ms(),
             "MemberID": member_id,
             "Status": PENDING,
             "Type": method,
@@ -147,11 +165,11 @@ class Withdrawals:
             raise WithdrawalRefused("insufficient_earnings", "可提现收益不足") from None
         return doc
 
-    def approve(self, withdrawal_id, operator, memo=""):
+    def approve(self, withdrawal_id: ObjectId, operator: int, memo: str = "") -> dict:
         """Approve once (the reserved amount is paid out); a second approval changes nothing."""
         return self._decide(withdrawal_id, APPROVED, operator, memo)
 
-    def reject(self, withdrawal_id, operator, memo=""):
+    def reject(self, withdrawal_id: ObjectId, operator: int, memo: str = "") -> dict:
         """Reject once: the reserved amount goes back to the earnings."""
 
         def give_back(session):
@@ -165,14 +183,14 @@ class Withdrawals:
 
         return db.all_or_nothing(self.collection.database, give_back)
 
-    def _decide(self, withdrawal_id, status, operator, memo, session=None):
+    def _decide(self, withdrawal_id, status, operator, memo, session: ClientSession | None = None):
         doc = self.collection.find_one_and_update(
             {"_id": withdrawal_id, "Status": PENDING},
             {
                 "$set": {
                     "Status": status,
                     "VerifyID": operator,
-                    "VerifyDate": now_ms(),
+                    "VerifyDate": self.clock.now_ms(),
                     "VerifyMemo": memo,
                 }
             },
@@ -183,7 +201,7 @@ class Withdrawals:
             raise WithdrawalRefused("not_pending", "该提现申请不存在或已处理")
         return doc
 
-    def list(self, status=None, limit=100):
+    def list(self, status: int | None = None, limit: int = 100) -> list[dict]:
         """Applications newest first."""
         query = {} if status is None else {"Status": status}
         return list(self.collection.find(query).sort("Date", -1).limit(limit))

@@ -9,36 +9,44 @@ member's grade before a rule for all grades.
 
 from datetime import datetime, timedelta
 
-from wxmember.clock import now_ms
-from wxmember.members.ledger import Entry, InsufficientBalance
+from pymongo.database import Database
+
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.crm import CRMClient
+from wxmember.db.collections import POINT_RULES
+from wxmember.members.ledger import Entry, InsufficientBalance, Ledger
 from wxmember.members.transactions import MAX_ID, MAX_YUAN
+from wxmember.refusals import InvalidRequest
 from wxmember.timeparse import SHANGHAI
 
-RULES = "member/point_rules"
 RULE_TYPES = {"consumption": "消费", "recharge": "充值"}
 
 
-class InvalidRule(ValueError):
+class InvalidRule(InvalidRequest):
     """A point rule that cannot be used."""
+
+    code = "invalid_definition"
 
 
 class PointRules:
     """Staff-defined earning rules."""
 
-    def __init__(self, database):
-        self.collection = database[RULES]
+    def __init__(self, database: Database) -> None:
+        self.collection = database[POINT_RULES]
 
-    def save(self, rule):
+    def save(self, rule: object) -> dict:
         """Create or replace a rule ``{ruleId, type, grade?, amount, points, productIds?}``."""
         rule = check_rule(rule)
         self.collection.replace_one({"_id": rule["ruleId"]}, rule, upsert=True)
         return rule
 
-    def all(self):
+    def all(self) -> list[dict]:
         """Every rule."""
         return list(self.collection.find().sort("_id", 1))
 
-    def points_for(self, kind, amount_fen, grade=None, items=None):
+    def points_for(
+        self, kind: str, amount_fen: int, grade: int | None = None, items: list | None = None
+    ) -> int:
         """Points a consumption or recharge of ``amount_fen`` earns under the best rule."""
         rules = [r for r in self.collection.find({"type": kind}) if r.get("grade") in (None, grade)]
         if not rules:
@@ -51,7 +59,7 @@ class PointRules:
         return (eligible // rule["amount"]) * rule["points"]
 
 
-def check_rule(rule):
+def check_rule(rule: object) -> dict:
     """A clean copy of ``rule``; InvalidRule naming the field that is wrong."""
     if not isinstance(rule, dict):
         raise InvalidRule("rule must be an object")
@@ -93,14 +101,14 @@ def _number(value):
 class ExpiryPolicy:
     """When earned points expire: ``never``, ``days:N``, or ``year_end`` (end of next year)."""
 
-    def __init__(self, spec="never"):
+    def __init__(self, spec: str = "never") -> None:
         self.spec = spec
         if spec not in ("never", "year_end") and not (
             spec.startswith("days:") and spec[5:].isdigit() and int(spec[5:]) > 0
         ):
             raise ValueError(f"points expiry must be never, days:N or year_end, not {spec!r}")
 
-    def expires_at(self, earned_ms):
+    def expires_at(self, earned_ms: int) -> int | None:
         """When points earned at ``earned_ms`` expire (ms), or None."""
         if self.spec == "never":
             return None
@@ -113,24 +121,35 @@ class ExpiryPolicy:
 class Points:
     """Points operations over the ledger."""
 
-    def __init__(self, ledger, rules, crm=None, expiry=None):
+    def __init__(
+        self,
+        ledger: Ledger,
+        rules: PointRules,
+        crm: CRMClient | None = None,
+        expiry: ExpiryPolicy | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.ledger, self.rules, self.crm = ledger, rules, crm
         self.expiry = expiry or ExpiryPolicy()
+        self.clock = clock
 
-    def balance(self, member_id):
+    def balance(self, member_id: int) -> int:
+        """The member's points."""
         return self.ledger.balance("points", member_id)
 
-    def earn(self, member_id, points, entry, key):
+    def earn(self, member_id: int, points: int, entry: Entry, key: str) -> dict | None:
         """Credit earned points (a lot that expires by the policy)."""
         if points <= 0:
             return None
         return self.ledger.post("points", member_id, points, entry, key)
 
-    def spend(self, member_id, points, entry, key):
+    def spend(self, member_id: int, points: int, entry: Entry, key: str) -> dict:
         """Take points; InsufficientBalance (nothing taken) when there are too few."""
         return self.ledger.post("points", member_id, -abs(points), entry, key)
 
-    def adjust(self, member_id, amount, reason, form_id, operator=0):
+    def adjust(
+        self, member_id: int, amount: int, reason: str, form_id: str, operator: int = 0
+    ) -> dict:
         """A staff adjustment with its reason; refused if it would go below zero."""
         entry = Entry(
             form_id,
@@ -143,7 +162,7 @@ class Points:
         )
         return self.ledger.post("points", member_id, amount, entry, f"adjust:{form_id}")
 
-    def open_from_crm(self, member_id):
+    def open_from_crm(self, member_id: int) -> dict | None:
         """Once per member: the CRM's points become the opening row."""
         key = f"opening:{member_id}"
         if self.crm is None or self.ledger.row("points", key):
@@ -154,9 +173,9 @@ class Points:
         entry = Entry(f"OPEN-{member_id}", "期初", "CRM积分转入", source="CRM")
         return self.ledger.post("points", member_id, points, entry, key)
 
-    def expire(self, member_id, now=None):
+    def expire(self, member_id: int, now: int | None = None) -> int:
         """Expire what is due, oldest points first; return the points expired."""
-        now = now or now_ms()
+        now = now or self.clock.now_ms()
         due, debits = 0, 0
         for row in self.ledger.history("points", member_id):
             amount = row["Integral"]

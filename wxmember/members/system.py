@@ -2,11 +2,18 @@
 
 from dataclasses import dataclass
 
+from pymongo.database import Database
+
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.crm import CRMClient
 from wxmember.members.grades import Grades
 from wxmember.members.ledger import Ledger
 from wxmember.members.money import Money, Withdrawals
 from wxmember.members.points import ExpiryPolicy, PointRules, Points
-from wxmember.members.transactions import MAX_ID, Transactions
+from wxmember.members.transactions import MAX_ID, TransactionHistory, Transactions
+from wxmember.records import Records
+from wxmember.records.customers import CustomerStore
+from wxmember.wechat.templates import TemplateQueue
 
 
 @dataclass
@@ -19,37 +26,50 @@ class MemberSystem:
     withdrawals: Withdrawals
     grades: Grades
     transactions: Transactions
-    customers: object = None  # CustomerStore: who is bound to a member id
+    customers: CustomerStore | None = None  # who is bound to a member id
 
     @classmethod
-    def build(cls, config, database, records, crm):
-        ledger = Ledger(database)
+    def build(
+        cls,
+        config: dict,
+        database: Database,
+        records: Records,
+        crm: CRMClient,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> "MemberSystem":
+        """The member system over ``database``, its indexes made."""
+        ledger = Ledger(database, clock)
         ledger.ensure_indexes()
         expiry = ExpiryPolicy(config["member"]["points_expiry"])
-        points = Points(ledger, PointRules(database), crm, expiry)
+        points = Points(ledger, PointRules(database), crm, expiry, clock)
         money = Money(ledger, database)
-        grades = Grades(database, records.feeds, records.logs, records.customers)
+        grades = Grades(
+            database,
+            records.feeds,
+            records.logs,
+            records.customers,
+            TransactionHistory(database),
+            TemplateQueue(database, clock),
+            clock,
+        )
         grades.ensure_indexes()
-        transactions = Transactions(database, points, money, grades)
-        withdrawals = Withdrawals(ledger, database)
+        transactions = Transactions(database, points, money, grades, clock)
+        withdrawals = Withdrawals(ledger, database, clock)
         return cls(ledger, points, money, withdrawals, grades, transactions, records.customers)
 
-    def knows(self, member_id):
+    def knows(self, member_id: int) -> bool:
         """True for a member bound on WeChat or with ledger rows; a typo is not a member."""
         if not 0 < member_id < MAX_ID:
             return False
-        if self.ledger.accounts.find_one({"_id": member_id}, {"_id": 1}) is not None:
+        if self.ledger.has_account(member_id):
             return True
-        return (
-            self.customers is not None
-            and self.customers.bound_to("HaiLanMemberInfo.memberID", member_id) is not None
-        )
+        return self.customers is not None and self.customers.bound_to_member(member_id) is not None
 
-    def summary(self, member_id):
+    def summary(self, member_id: int) -> dict:
         """Points, balances and grade, for the member's own view and staff."""
         balances = self.ledger.balances(member_id)
         level = self.grades.level(member_id)
-        grade = self.grades.grades.find_one({"_id": level}) if level is not None else None
+        grade = self.grades.get(level) if level is not None else None
         return {
             "memberID": member_id,
             "points": balances["points"],

@@ -10,29 +10,37 @@ from the balance. A refund reverses, in proportion to the amount refunded, the
 points the purchase earned and spent and the balance it used.
 """
 
+from __future__ import annotations
+
 import contextlib
 import math
+from typing import TYPE_CHECKING
 
+from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from wxmember.clock import now_ms
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.db.collections import TRANSACTIONS
 from wxmember.members.ledger import Entry, InsufficientBalance
+from wxmember.refusals import Refused
 
-COLLECTION = "member/transactions"
+if TYPE_CHECKING:  # they import this module
+    from wxmember.members.grades import Grades
+    from wxmember.members.money import Money
+    from wxmember.members.points import Points
+
 TYPES = ("purchase", "recharge", "refund")
 MAX_YUAN = 10_000_000  # one transaction: ten million yuan at most
 MAX_ID = 2**53  # member ids and points: whole numbers every JSON reader keeps exact
 
 
-class InvalidTransaction(ValueError):
-    """The transaction cannot be applied: ``code`` and a message."""
+class InvalidTransaction(Refused):
+    """The transaction (or another staff request of the member system) cannot be applied."""
 
-    def __init__(self, code, message, status=400):
-        super().__init__(message)
-        self.code, self.status = code, status
+    default_status = 400
 
 
-def to_fen(value, field):
+def to_fen(value: object, field: str) -> int:
     """Yuan (a number with at most two decimals, at most ``MAX_YUAN``) to whole fen."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidTransaction("invalid_amount", f"{field} must be a number of yuan")
@@ -44,7 +52,7 @@ def to_fen(value, field):
     return fen
 
 
-def parse(body):
+def parse(body: object) -> dict:
     """A checked transaction from the API's JSON (amounts still in yuan there)."""
     if not isinstance(body, dict):
         raise InvalidTransaction("invalid_body", "the body must be a JSON object")
@@ -72,7 +80,7 @@ def parse(body):
     return tx
 
 
-def form_id(value, field="formId", code="invalid_form_id"):
+def form_id(value: object, field: str = "formId", code: str = "invalid_form_id") -> str:
     """A form id: a string of 1–100 characters (never an object: it goes into filters)."""
     if not isinstance(value, str) or not 0 < len(value.strip()) <= 100:
         raise InvalidTransaction(code, f"{field} must be a form id of 1 to 100 characters")
@@ -98,14 +106,56 @@ def _whole(value, field):
     return value
 
 
+class TransactionHistory:
+    """The applied transactions of members over a time window, for the grade rules."""
+
+    def __init__(self, database: Database) -> None:
+        self.collection = database[TRANSACTIONS]
+
+    def ensure_indexes(self) -> None:
+        """A member's transactions newest first."""
+        self.collection.create_index([("memberID", 1), ("createTime", -1)])
+
+    def orders(self, members: list[int], since: int, until: int) -> int:
+        """How many purchases ``members`` made from ``since`` to ``until`` (ms, inclusive)."""
+        return self.collection.count_documents(
+            {**_applied(members, since, until), "type": "purchase"}
+        )
+
+    def spend(self, members: list[int], since: int, until: int) -> int:
+        """What ``members`` spent from ``since`` to ``until`` (fen): purchases less refunds."""
+        total = 0
+        for tx in self.collection.find(
+            {**_applied(members, since, until), "type": {"$in": ["purchase", "refund"]}}
+        ):
+            total += tx["amount"] if tx["type"] == "purchase" else -tx["amount"]
+        return total
+
+
+def _applied(members, since, until):
+    return {
+        "memberID": {"$in": members},
+        "status": "applied",
+        "createTime": {"$gte": since, "$lte": until},
+    }
+
+
 class Transactions:
     """Applies transactions to the points and money ledgers, and upgrades grades at once."""
 
-    def __init__(self, database, points, money, grades=None):
-        self.collection = database[COLLECTION]
+    def __init__(
+        self,
+        database: Database,
+        points: Points,
+        money: Money,
+        grades: Grades | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.collection = database[TRANSACTIONS]
         self.points, self.money, self.grades = points, money, grades
+        self.clock = clock
 
-    def apply(self, tx):
+    def apply(self, tx: dict) -> dict:
         """Apply ``tx`` (from ``parse``) once; return the recorded transaction."""
         recorded = self.collection.find_one({"_id": tx["_id"]})
         if recorded and recorded["status"] == "refused":
@@ -114,7 +164,7 @@ class Transactions:
             return recorded
         if recorded is None:
             self._check_before_recording(tx)
-            tx.update(status="applying", createTime=now_ms())
+            tx.update(status="applying", createTime=self.clock.now_ms())
             with contextlib.suppress(DuplicateKeyError):  # the same formId, concurrently
                 self.collection.insert_one(tx)
             recorded = self.collection.find_one({"_id": tx["_id"]})

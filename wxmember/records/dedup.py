@@ -9,11 +9,11 @@ retried write the engine applied just before a crash) is still known as ours.
 import uuid
 from datetime import timedelta
 
+from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from wxmember.clock import utcnow
-
-COLLECTION = "wxmember/deliveries"
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.db.collections import DELIVERIES
 
 
 class NonceReused(Exception):
@@ -23,25 +23,28 @@ class NonceReused(Exception):
 class DeliveryLedger:
     """Claims WeChat deliveries so that each is handled once."""
 
-    def __init__(self, database, ttl_s=3600):
-        self.collection = database[COLLECTION]
+    def __init__(
+        self, database: Database, ttl_s: float = 3600, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
+        self.collection = database[DELIVERIES]
         self.ttl = timedelta(seconds=ttl_s)
+        self.clock = clock
 
-    def ensure_indexes(self):
+    def ensure_indexes(self) -> None:
         """Claims expire with their ``expireAt``; a signed nonce is used by one delivery only."""
         self.collection.create_index("expireAt", expireAfterSeconds=0)
         self.collection.create_index(
             "nonce", unique=True, partialFilterExpression={"nonce": {"$exists": True}}
         )
 
-    def claim(self, key, nonce=None):
+    def claim(self, key: str, nonce: str | None = None) -> bool:
         """Return True for the first delivery of ``key``, False for every retry.
 
         ``nonce`` (the request's signed ``timestamp|nonce``) is kept with the claim:
         a second, different delivery under it is a captured signature reused for a
         forged body (in plain mode the signature does not cover the body): NonceReused.
         """
-        now = utcnow()
+        now = self.clock.utcnow()
         token = uuid.uuid4().hex
         claim = {"_id": key, "claimedAt": now, "expireAt": now + self.ttl, "by": token}
         if nonce:
@@ -56,14 +59,14 @@ class DeliveryLedger:
             return first.get("by") == token
         return True
 
-    def take_over(self, key, older_than_s):
+    def take_over(self, key: str, older_than_s: float) -> bool:
         """Take the claim of a first delivery that failed or went silent; True if taken.
 
         A claim whose handler raised, or that is older than ``older_than_s`` without
         its log record (the process died, the record could not be written), would
         otherwise leave the message unhandled for good. Exactly one retry wins it.
         """
-        now = utcnow()
+        now = self.clock.utcnow()
         taken = self.collection.update_one(
             {
                 "_id": key,
@@ -76,11 +79,11 @@ class DeliveryLedger:
         )
         return taken.modified_count == 1
 
-    def mark_failed(self, key):
+    def mark_failed(self, key: str) -> None:
         """The handler of ``key`` raised: retries stop waiting for its reply."""
         self.collection.update_one({"_id": key}, {"$set": {"failed": True}})
 
-    def failed(self, key):
+    def failed(self, key: str) -> bool:
         """True when the first delivery of ``key`` failed or its claim is gone."""
         claim = self.collection.find_one({"_id": key}, {"failed": 1})
         return claim is None or bool(claim.get("failed"))

@@ -1,26 +1,36 @@
 """``welab/feeds``: items shown in the account's activity stream (动态)."""
 
-from wxmember.clock import now_ms
-from wxmember.db import insert_new
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
 
-COLLECTION = "welab/feeds"
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.db import insert_new
+from wxmember.db.collections import FEEDS
 
 
 class FeedStore:
     """Appends visible activity items: follows, registrations, bindings, prizes."""
 
-    def __init__(self, database):
-        self.collection = database[COLLECTION]
+    def __init__(self, database: Database, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.collection = database[FEEDS]
+        self.clock = clock
 
-    def ensure_indexes(self):
+    def ensure_indexes(self) -> None:
         """Newest-first listing, overall and per user."""
         self.collection.create_index([("createTime", -1)])
         self.collection.create_index([("wxid", 1), ("createTime", -1)])
 
-    def append(self, wxid, action, content, data=None, session=None):
+    def append(
+        self,
+        wxid: str,
+        action: str,
+        content: str,
+        data: dict | None = None,
+        session: ClientSession | None = None,
+    ) -> None:
         """Add one item; ``content`` is the Chinese text members see."""
         item = {
-            "createTime": now_ms(),
+            "createTime": self.clock.now_ms(),
             "wxid": wxid,
             "action": action,
             "content": content,

@@ -13,15 +13,17 @@ import logging
 import pymongo
 from bson import ObjectId
 from bson.errors import InvalidId
+from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import CollectionInvalid, OperationFailure
 
-from wxmember.clock import now_ms
+from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.db import insert_new
+from wxmember.db.collections import LOGS
+from wxmember.refusals import InvalidRequest
 
 log = logging.getLogger(__name__)
 
-COLLECTION = "lavico/user/logs"
 MAX_LIMIT = 500
 
 VALIDATOR = {
@@ -43,18 +45,21 @@ class InvalidRecord(ValueError):
     """A log record lacks one of the fields seed 000 requires."""
 
 
-class InvalidQuery(ValueError):
+class InvalidQuery(InvalidRequest):
     """A staff query has a parameter that cannot be used."""
+
+    code = "invalid_query"
 
 
 class LogStore:
     """Appends log records and pages through them newest first."""
 
-    def __init__(self, database):
+    def __init__(self, database: Database, clock: Clock = SYSTEM_CLOCK) -> None:
         self.database = database
-        self.collection = database[COLLECTION]
+        self.collection = database[LOGS]
+        self.clock = clock
 
-    def ensure_indexes(self):
+    def ensure_indexes(self) -> None:
         """Create the validator (real MongoDB only) and the query indexes."""
         if isinstance(self.database, Database):
             self._ensure_validator()
@@ -65,16 +70,24 @@ class LogStore:
 
     def _ensure_validator(self):
         try:
-            self.database.create_collection(COLLECTION, validator=VALIDATOR)
+            self.database.create_collection(LOGS, validator=VALIDATOR)
         except CollectionInvalid:  # it exists (perhaps another process just made it)
             try:
-                self.database.command("collMod", COLLECTION, validator=VALIDATOR)
+                self.database.command("collMod", LOGS, validator=VALIDATOR)
             except OperationFailure as exc:  # e.g. a user without the collMod privilege
-                log.warning("could not set the %s validator: %s", COLLECTION, exc.code)
+                log.warning("could not set the %s validator: %s", LOGS, exc.code)
 
-    def append(self, wxid, action, data, msg_key=None, reply=None, session=None):
+    def append(
+        self,
+        wxid: str,
+        action: str,
+        data: dict,
+        msg_key: str | None = None,
+        reply: str | None = None,
+        session: ClientSession | None = None,
+    ) -> dict:
         """Write one record; ``msg_key`` and ``reply`` tie it to a WeChat delivery."""
-        record = {"createTime": now_ms(), "wxid": wxid, "action": action, "data": data}
+        record = {"createTime": self.clock.now_ms(), "wxid": wxid, "action": action, "data": data}
         check_record(record)
         if msg_key is not None:
             record["msgKey"] = msg_key
@@ -83,11 +96,19 @@ class LogStore:
         insert_new(self.collection, record, session)
         return record
 
-    def reply_for(self, msg_key):
+    def reply_for(self, msg_key: str) -> dict | None:
         """The record written for a delivery, or None while it is not handled yet."""
         return self.collection.find_one({"msgKey": msg_key}, {"reply": 1})
 
-    def query(self, wxid=None, action=None, since=None, until=None, limit=50, cursor=None):
+    def query(
+        self,
+        wxid: str | None = None,
+        action: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[dict], str | None]:
         """Return ``(records, next_cursor)``, newest first; ``since``/``until`` in ms.
 
         Each find is one flat filter (equalities and a ``createTime`` range) that
@@ -118,7 +139,7 @@ class LogStore:
         return list(self.collection.find(query).sort(NEWEST_FIRST).limit(limit))
 
 
-def check_record(record):
+def check_record(record: dict) -> None:
     """Raise InvalidRecord unless the seed-000 required fields are present and typed."""
     if not isinstance(record.get("createTime"), int) or isinstance(record["createTime"], bool):
         raise InvalidRecord("createTime (ms) is required")
@@ -138,13 +159,13 @@ def _time_range(since, until):
     return {"createTime": bounds} if bounds else {}
 
 
-def encode_cursor(record):
+def encode_cursor(record: dict) -> str:
     """An opaque cursor pointing just after ``record``."""
     raw = json.dumps([record["createTime"], str(record["_id"])]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor):
+def decode_cursor(cursor: str) -> tuple[int, ObjectId]:
     """The ``(createTime, ObjectId)`` inside a cursor; InvalidQuery if it is not ours."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))

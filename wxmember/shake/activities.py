@@ -8,25 +8,30 @@ their chances add up to at most 100, the rest is "no prize".
 """
 
 import math
+from collections.abc import Iterable
 from datetime import datetime
 
 from bson import ObjectId
 from pymongo import ReturnDocument
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
 
-from wxmember.clock import now_ms
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.db.collections import SHAKE_ACTIVITIES
+from wxmember.records.coupons import CouponActivities
+from wxmember.refusals import InvalidRequest
 from wxmember.timeparse import SHANGHAI
 
-ACTIVITIES = "shake/activities"
-DRAWS = "shake/draws"
-COUPON_ACTIVITIES = "lavico/activity"
 CYCLES = ("day", "week", "month", "all")
 
 
-class InvalidActivity(ValueError):
+class InvalidActivity(InvalidRequest):
     """An activity definition that cannot be used; the message names the field."""
 
+    code = "invalid_activity"
 
-def cycle_key(cycle, ms):
+
+def cycle_key(cycle: str, ms: int) -> str:
     """The cycle a moment falls in, counted in Asia/Shanghai time."""
     moment = datetime.fromtimestamp(ms / 1000, SHANGHAI)
     if cycle == "day":
@@ -60,15 +65,17 @@ def _number(body, field, minimum=0, whole=True, maximum=MAX_NUMBER):
 class ShakeActivities:
     """Creates, pauses and describes shake activities."""
 
-    def __init__(self, database):
-        self.database = database
-        self.collection = database[ACTIVITIES]
+    def __init__(
+        self, database: Database, coupons: CouponActivities, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
+        self.collection = database[SHAKE_ACTIVITIES]
+        self.coupons, self.clock = coupons, clock
 
-    def ensure_indexes(self):
+    def ensure_indexes(self) -> None:
+        """The running activity is found by ``active``, ``start`` and ``end``."""
         self.collection.create_index([("active", 1), ("start", 1), ("end", 1)])
-        self.database[DRAWS].create_index([("aid", 1), ("createDate", 1)])
 
-    def create(self, body):
+    def create(self, body: object) -> dict:
         """Check and store a new activity; return it with its ``aid``."""
         activity = self._check(body)
         activity["_id"] = activity["aid"] = str(ObjectId())
@@ -104,14 +111,14 @@ class ShakeActivities:
             "limit": _number(body, "limit") if "limit" in body else 0,
             "active": True,
             "prizes": prizes,
-            "createTime": now_ms(),
+            "createTime": self.clock.now_ms(),
         }
 
     def _prize(self, prize):
         if not isinstance(prize, dict):
             raise InvalidActivity("each prize must be an object")
         code = str(prize.get("promotion_code") or "")
-        coupon = self.database[COUPON_ACTIVITIES].find_one({"promotion_code": code, "active": True})
+        coupon = self.coupons.active(code)
         if coupon is None:
             raise InvalidActivity(f"promotion_code {code!r} is not a pulled CRM coupon activity")
         chance = _number(prize, "lottery_chance", whole=False)
@@ -128,32 +135,54 @@ class ShakeActivities:
             "won": 0,
         }
 
-    def get(self, aid):
+    def get(self, aid: str) -> dict | None:
+        """The activity ``aid``, or None."""
         return self.collection.find_one({"_id": aid})
 
-    def all(self):
+    def all(self) -> list[dict]:
+        """Every activity, the latest starting first."""
         return list(self.collection.find().sort("start", -1))
 
-    def running(self, now=None):
+    def running(self, now: int | None = None) -> dict | None:
         """The activity running now (the latest started), or None."""
-        now = now or now_ms()
+        now = now or self.clock.now_ms()
         query = {"active": True, "start": {"$lte": now}, "end": {"$gt": now}}
         found = self.collection.find(query).sort("start", -1).limit(1)
         return next(iter(found), None)
 
-    def set_active(self, aid, active):
+    def set_active(self, aid: str, active: bool) -> dict | None:
         """Pause or resume; the activity as it is now, or None when unknown."""
         return self.collection.find_one_and_update(
             {"_id": aid}, {"$set": {"active": active}}, return_document=ReturnDocument.AFTER
         )
 
-    def stats(self, aid):
-        """Shakes, members, wins per prize, stock left and per day (Asia/Shanghai)."""
+    def take_prize(self, aid: str, promotion_code: str) -> bool:
+        """Take a unit of the prize's stock (one atomic update); False when none is left."""
+        in_stock = {"promotion_code": promotion_code, "stock": {"$gt": 0}}
+        taken = self.collection.update_one(
+            {"_id": aid, "prizes": {"$elemMatch": in_stock}},
+            {"$inc": {"prizes.$.stock": -1, "prizes.$.won": 1}},
+        )
+        return taken.modified_count == 1
+
+    def give_back_prize(
+        self, aid: str, promotion_code: str, session: ClientSession | None = None
+    ) -> None:
+        """Return a unit taken by ``take_prize`` (its coupon was not issued)."""
+        self.collection.update_one(
+            {"_id": aid, "prizes.promotion_code": promotion_code},
+            {"$inc": {"prizes.$.stock": 1, "prizes.$.won": -1}},
+            session=session,
+        )
+
+    def stats(self, aid: str, done_draws: Iterable[dict]) -> dict | None:
+        """Shakes, members, wins per prize, stock left and per day (Asia/Shanghai), from
+        the finished draws of the activity (``ShakeDraws.done``)."""
         activity = self.get(aid)
         if activity is None:
             return None
         shakes, members, wins, days = 0, set(), {}, {}
-        for draw in self.database[DRAWS].find({"aid": aid, "state": "done"}):
+        for draw in done_draws:
             shakes += 1
             members.add(draw["openid"])
             day = datetime.fromtimestamp(draw["createDate"] / 1000, SHANGHAI).strftime("%Y-%m-%d")

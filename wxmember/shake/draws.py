@@ -15,22 +15,30 @@ idempotency key is asked again, then the draw is left open for the sweep
 
 import functools
 import logging
+import random
 import secrets
+from collections.abc import Iterable
 
 from pymongo import ReturnDocument
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from wxmember import db
-from wxmember.clock import now_ms
-from wxmember.crm import CRMError, CRMRejected, once_more_if_lost, outcome_unknown
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.crm import CRMClient, CRMError, CRMRejected, once_more_if_lost, outcome_unknown
+from wxmember.db.collections import SHAKE_COUNTERS, SHAKE_DRAWS
 from wxmember.logsafe import mask
-from wxmember.members.ledger import Entry, InsufficientBalance
+from wxmember.members.ledger import Entry, InsufficientBalance, Ledger
+from wxmember.records.customers import CustomerStore
+from wxmember.records.feeds import FeedStore
+from wxmember.records.logs import LogStore
+from wxmember.records.member_card import bound_member_id, card_of, is_bound
 from wxmember.refusals import Refused
-from wxmember.shake.activities import ACTIVITIES, DRAWS, cycle_key
+from wxmember.shake.activities import ShakeActivities, cycle_key
 
 log = logging.getLogger(__name__)
 
-COUNTERS = "shake/counters"
 MISS_TEXT = "很遗憾，这次没有摇中，再试一次吧！"
 
 
@@ -47,23 +55,45 @@ class ShakePending(ShakeRefused):
 
     default_status = 503
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("coupon_pending", "网络繁忙，奖品发放结果确认中，请稍后在卡券中查看")
 
 
 class ShakeDraws:
     """Makes draws for members."""
 
-    def __init__(self, database, activities, customers, ledger, crm, feeds, logs, rng=None):
+    def __init__(
+        self,
+        database: Database,
+        activities: ShakeActivities,
+        customers: CustomerStore,
+        ledger: Ledger,
+        crm: CRMClient,
+        feeds: FeedStore,
+        logs: LogStore,
+        rng: random.Random | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.database, self.activities, self.customers = database, activities, customers
         self.ledger, self.crm, self.feeds, self.logs = ledger, crm, feeds, logs
         self.rng = rng or secrets.SystemRandom()
+        self.clock = clock
 
-    def shake(self, openid, aid=None, nonce=None, now=None):
+    def ensure_indexes(self) -> None:
+        """An activity's draws by time, for its statistics."""
+        self.database[SHAKE_DRAWS].create_index([("aid", 1), ("createDate", 1)])
+
+    def shake(
+        self,
+        openid: str,
+        aid: str | None = None,
+        nonce: str | None = None,
+        now: int | None = None,
+    ) -> dict:
         """Shake once; ``{win, prize?, coupon_no?, points, message}`` or ShakeRefused."""
-        now = now or now_ms()
+        now = now or self.clock.now_ms()
         customer = self.customers.get(openid) or {}
-        if not customer.get("isRegister"):
+        if not is_bound(customer):
             raise ShakeRefused("not_bound", "请先绑定会员卡再参加摇一摇", 403)
         activity = self._activity(aid, now)
         key = f"{activity['_id']}|{openid}|{nonce if nonce is not None else now // 2000}"
@@ -95,7 +125,7 @@ class ShakeDraws:
     def _claim(self, key, activity, openid, now):
         """None for the first attempt of ``key``; the first attempt's answer for a repeat."""
         try:
-            self.database[DRAWS].insert_one(
+            self.database[SHAKE_DRAWS].insert_one(
                 {
                     "_id": key,
                     "aid": activity["_id"],
@@ -106,7 +136,7 @@ class ShakeDraws:
             )
             return None
         except DuplicateKeyError:
-            draw = self.database[DRAWS].find_one({"_id": key})
+            draw = self.database[SHAKE_DRAWS].find_one({"_id": key})
         if draw["state"] == "refused":
             raise ShakeRefused(draw["result"]["code"], draw["result"]["message"])
         if draw["state"] == "drawing" and draw.get("issuing"):
@@ -115,21 +145,47 @@ class ShakeDraws:
             raise ShakeRefused("in_progress", "正在摇奖，请稍候", 409)
         return draw["result"]
 
-    def finish(self, key, state, result, prize=None, session=None):
+    def finish(
+        self,
+        key: str,
+        state: str,
+        result: dict,
+        prize: str | None = None,
+        session: ClientSession | None = None,
+    ) -> None:
         """Close the open draw ``key`` with its answer (a closed one is left as it is)."""
-        self.database[DRAWS].update_one(
+        self.database[SHAKE_DRAWS].update_one(
             {"_id": key, "state": "drawing"},
             {"$set": {"state": state, "result": result, "prize": prize}},
             session=session,
         )
 
+    def open_before(self, created_before: int) -> Iterable[dict]:
+        """The draws still open (``drawing``) that were made before ``created_before`` (ms)."""
+        return self.database[SHAKE_DRAWS].find(
+            {"state": "drawing", "createDate": {"$lt": created_before}}
+        )
+
+    def interrupt(self, key: str, result: dict) -> dict | None:
+        """Close the open draw ``key`` as refused with ``result``; None when it was not open."""
+        return self.database[SHAKE_DRAWS].find_one_and_update(
+            {"_id": key, "state": "drawing"},
+            {"$set": {"state": "refused", "result": result}},
+        )
+
+    def done(self, aid: str) -> Iterable[dict]:
+        """The finished draws of activity ``aid`` (read as they are iterated)."""
+        return self.database[SHAKE_DRAWS].find({"aid": aid, "state": "done"})
+
     def _draw(self, key, activity, customer, now):
-        openid, member_id = customer["wechatid"], customer["HaiLanMemberInfo"]["memberID"]
+        openid, member_id = customer["wechatid"], bound_member_id(customer)
         counter = self._count_shake(activity, openid, now)
         cost = activity["points"]
         self._take_points(key, member_id, cost, counter)
         prize = self._pick(activity)
-        if prize is None or not self._take_stock(activity, prize):
+        if prize is None or not self.activities.take_prize(
+            activity["_id"], prize["promotion_code"]
+        ):
             if not activity["chargeOnMiss"]:
                 self._refund_points(key, member_id, cost)
                 self._give_back_shake(counter)
@@ -154,10 +210,10 @@ class ShakeDraws:
             "counter": counter,
             "promotion_code": prize["promotion_code"],
         }
-        self.database[DRAWS].update_one({"_id": key}, {"$set": {"issuing": issuing}})
+        self.database[SHAKE_DRAWS].update_one({"_id": key}, {"$set": {"issuing": issuing}})
         return issuing
 
-    def issue(self, key, openid, promotion_code, memo):
+    def issue(self, key: str, openid: str, promotion_code: str, memo: str) -> str:
         """The CRM's coupon for draw ``key``; asked twice when the first answer is lost.
 
         The draw's idempotency key makes every ask after the first return the
@@ -174,7 +230,7 @@ class ShakeDraws:
             return None
         counter = f"{activity['_id']}|{openid}|{cycle_key(activity['cycle'], now)}"
         try:
-            taken = self.database[COUNTERS].find_one_and_update(
+            taken = self.database[SHAKE_COUNTERS].find_one_and_update(
                 {"_id": counter, "shakes": {"$lt": activity["limit"]}},
                 {"$inc": {"shakes": 1}},
                 upsert=True,
@@ -210,26 +266,14 @@ class ShakeDraws:
             roll -= prize["lottery_chance"]
         return None
 
-    def _take_stock(self, activity, prize):
-        in_stock = {"promotion_code": prize["promotion_code"], "stock": {"$gt": 0}}
-        taken = self.database[ACTIVITIES].update_one(
-            {"_id": activity["_id"], "prizes": {"$elemMatch": in_stock}},
-            {"$inc": {"prizes.$.stock": -1, "prizes.$.won": 1}},
-        )
-        return taken.modified_count == 1
-
-    def give_back(self, key, aid, issuing, refused):
+    def give_back(self, key: str, aid: str, issuing: dict, refused: ShakeRefused) -> None:
         """Undo what draw ``key`` took — stock, points, allowance — and close it, all or nothing.
 
         Should this fail (the process dies), the draw stays open for the sweep.
         """
 
         def undo(session):
-            self.database[ACTIVITIES].update_one(
-                {"_id": aid, "prizes.promotion_code": issuing["promotion_code"]},
-                {"$inc": {"prizes.$.stock": 1, "prizes.$.won": -1}},
-                session=session,
-            )
+            self.activities.give_back_prize(aid, issuing["promotion_code"], session)
             self._refund_points(key, issuing["memberID"], issuing["cost"], session)
             self._give_back_shake(issuing["counter"], session)
             self.finish(key, "refused", refused.answer(), session=session)
@@ -243,12 +287,12 @@ class ShakeDraws:
 
     def _give_back_shake(self, counter, session=None):
         if counter is not None:
-            self.database[COUNTERS].update_one(
+            self.database[SHAKE_COUNTERS].update_one(
                 {"_id": counter}, {"$inc": {"shakes": -1}}, session=session
             )
 
     @staticmethod
-    def refusal_for(error, openid):
+    def refusal_for(error: CRMError, openid: str) -> ShakeRefused:
         """What the member is told when the CRM certainly did not issue the coupon."""
         log.warning("coupon not issued to %s: %s", mask(openid), error)
         if isinstance(error, CRMRejected) and error.code == "sold_out":
@@ -259,14 +303,16 @@ class ShakeDraws:
         self.logs.append(openid, "shake_miss", {"aid": activity["_id"], "points": cost})
         return {"win": False, "points": cost, "message": MISS_TEXT}
 
-    def record_win(self, customer, activity, prize, coupon_no, cost, now):
+    def record_win(
+        self, customer: dict, activity: dict, prize: dict, coupon_no: str, cost: int, now: int
+    ) -> dict:
         """The won coupon on the customer (seed 000's ``shake``), in the logs and the feeds."""
         openid = customer["wechatid"]
         record = {
             "aid": activity["_id"],
             "uid": openid,
             "points": cost,
-            "memberID": customer["HaiLanMemberInfo"]["memberID"],
+            "memberID": card_of(customer).member_id,  # the card's, even if unbound since
             "createDate": now,
             "memo": activity["name"],
             "promotion_code": prize["promotion_code"],
@@ -277,7 +323,7 @@ class ShakeDraws:
             "lottery_chance": str(prize["lottery_chance"]),
             "coupon_no": coupon_no,
         }
-        self.customers.collection.update_one({"wechatid": openid}, {"$push": {"shake": record}})
+        self.customers.add_shake_win(openid, record)
         self.logs.append(openid, "shake_win", record)
         name = customer.get("nickname") or "会员"
         self.feeds.append(

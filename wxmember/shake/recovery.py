@@ -16,10 +16,11 @@ lost. Either way:
 
 import logging
 
-from wxmember.clock import now_ms
 from wxmember.crm import CRMError, outcome_unknown
 from wxmember.members.ledger import Entry
-from wxmember.shake.activities import DRAWS
+from wxmember.records.member_card import card_of
+from wxmember.shake.activities import ShakeActivities
+from wxmember.shake.draws import ShakeDraws
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +30,14 @@ INTERRUPTED = {"code": "interrupted", "message": "摇奖中断，积分已退回
 class ShakeRecovery:
     """Finishes open draws with the shake service's own steps."""
 
-    def __init__(self, draws, activities):
+    def __init__(self, draws: ShakeDraws, activities: ShakeActivities) -> None:
         self.draws, self.activities = draws, activities
-        self.collection = draws.database[DRAWS]
 
-    def sweep(self, older_than_ms=120_000, now=None):
+    def sweep(self, older_than_ms: int = 120_000, now: int | None = None) -> dict[str, int]:
         """Finish every stale open draw; how many were won, returned, interrupted, left open."""
-        now = now or now_ms()
+        now = now or self.draws.clock.now_ms()
         counts = {"won": 0, "returned": 0, "interrupted": 0, "open": 0}
-        stale = {"state": "drawing", "createDate": {"$lt": now - older_than_ms}}
-        for draw in self.collection.find(stale):
+        for draw in self.draws.open_before(now - older_than_ms):
             outcome = self._ask_again(draw) if draw.get("issuing") else self._interrupted(draw)
             if outcome:
                 counts[outcome] += 1
@@ -69,15 +68,12 @@ class ShakeRecovery:
         return "won"
 
     def _interrupted(self, draw):
-        closed = self.collection.find_one_and_update(
-            {"_id": draw["_id"], "state": "drawing"},
-            {"$set": {"state": "refused", "result": INTERRUPTED}},
-        )
+        closed = self.draws.interrupt(draw["_id"], INTERRUPTED)
         if closed is None:
             return None  # the request itself, or another sweeper, finished it
-        binding = (self.draws.customers.get(draw["openid"]) or {}).get("HaiLanMemberInfo")
-        if binding:
-            self._return_points(binding["memberID"], draw["_id"])
+        card = card_of(self.draws.customers.get(draw["openid"]))
+        if card:
+            self._return_points(card.member_id, draw["_id"])
         return "interrupted"
 
     def _return_points(self, member_id, key):

@@ -8,8 +8,9 @@ from werkzeug.exceptions import HTTPException
 from wxmember import db
 from wxmember.config import is_embedded
 from wxmember.logsafe import configure_logging
+from wxmember.refusals import Refused
 from wxmember.web import api_schema, health, member_pages, member_session, staff_api, webhook
-from wxmember.web.jsonerrors import http_error
+from wxmember.web.jsonerrors import http_error, refused_error
 from wxmember.web.jsonio import MongoJSONProvider
 
 MAX_BODY = 1024 * 1024  # WeChat messages are a few KB; anything over 1 MiB is refused (413)
@@ -30,6 +31,7 @@ def make_app(services):
     )
     app.extensions["wxmember"] = services
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Refused, refused_error)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(staff_api.bp)
     app.register_blueprint(health.bp)

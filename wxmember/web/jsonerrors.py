@@ -1,6 +1,8 @@
 """The JSON answer of a refused request: ``{"ok": false, "error": code, "message": text}``."""
 
-from flask import jsonify, request
+from flask import Response, jsonify, request
+
+from wxmember.refusals import Refused
 
 JSON_APIS = ("/api/", "/m/api/")
 HTTP_CODES = {
@@ -13,11 +15,16 @@ HTTP_CODES = {
 }
 
 
-def json_error(status, code, message):
+def json_error(status: int, code: str, message: str) -> Response:
     """A response with ``status`` and the error body every JSON API here uses."""
     response = jsonify({"ok": False, "error": code, "message": message})
     response.status_code = status
     return response
+
+
+def refused_error(error: Refused) -> Response:
+    """Every refusal, wherever it is raised: its ``code`` and ``message`` with its ``status``."""
+    return json_error(error.status, error.code, error.message)
 
 
 def http_error(error):

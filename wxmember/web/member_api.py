@@ -6,12 +6,8 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from flask import Blueprint, current_app, jsonify, request
 
-from wxmember.members.grades import InvalidGrade
-from wxmember.members.ledger import KINDS, InsufficientBalance
-from wxmember.members.money import WithdrawalRefused
-from wxmember.members.points import InvalidRule
+from wxmember.members.ledger import KINDS
 from wxmember.members.transactions import MAX_ID, InvalidTransaction, form_id, parse, to_fen
-from wxmember.refusals import refused_response
 from wxmember.web.jsonerrors import json_error
 
 bp = Blueprint("member_api", __name__)
@@ -20,25 +16,6 @@ MAX_POINTS = 1_000_000_000  # one staff adjustment
 
 def _system():
     return current_app.extensions["wxmember"].members
-
-
-@bp.errorhandler(InvalidTransaction)
-def _invalid_transaction(error):
-    return json_error(error.status, error.code, str(error))
-
-
-@bp.errorhandler(InsufficientBalance)
-def _insufficient(error):
-    return json_error(409, f"insufficient_{error.kind}", f"{error.kind} balance is too low")
-
-
-bp.register_error_handler(WithdrawalRefused, refused_response)
-
-
-@bp.errorhandler(InvalidRule)
-@bp.errorhandler(InvalidGrade)
-def _invalid_definition(error):
-    return json_error(400, "invalid_definition", str(error))
 
 
 def _body():
@@ -214,7 +191,7 @@ def recharge_promotions():
         return jsonify(
             {"ok": True, "promotion": money.save_promotion(promotion_id, threshold, bonus, name)}
         )
-    return jsonify({"items": list(money.promotions.find())})
+    return jsonify({"items": money.all_promotions()})
 
 
 @bp.route("/grades", methods=["GET", "POST"])

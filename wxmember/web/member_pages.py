@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 from wxmember.binding.service import BindingRefused
 from wxmember.logsafe import mask
 from wxmember.members.transactions import InvalidTransaction, to_fen
-from wxmember.refusals import Refused, refused_response
+from wxmember.records.member_card import bound_member_id, is_bound
 from wxmember.web import api_schema
 from wxmember.web.member_session import current_openid, json_body, page_or_login
 
@@ -21,9 +21,6 @@ bp = Blueprint("member", __name__, url_prefix="/m")
 
 def _services():
     return current_app.extensions["wxmember"]
-
-
-bp.register_error_handler(Refused, refused_response)
 
 
 @bp.before_request
@@ -84,14 +81,14 @@ def unbind():
 def apply_withdrawal():
     """``{amount}`` (yuan): a bound member applies to withdraw earnings; staff decide."""
     openid, body = current_openid(), json_body()
-    customer = _services().records.customers.get(openid) or {}
-    if not customer.get("isRegister"):
+    customer = _services().records.customers.get(openid)
+    if not is_bound(customer):
         raise BindingRefused(409, "not_bound", "请先绑定会员卡")
     try:
         amount = to_fen(body.get("amount"), "amount")
     except InvalidTransaction:
         raise BindingRefused(400, "invalid_amount", "请输入正确的提现金额") from None
-    doc = _services().members.withdrawals.apply(customer["HaiLanMemberInfo"]["memberID"], amount)
+    doc = _services().members.withdrawals.apply(bound_member_id(customer), amount)
     return jsonify(
         {
             "ok": True,
@@ -115,17 +112,17 @@ def shake_status():
     openid = current_openid()
     services = _services()
     activity = services.shake_activities.running()
-    customer = services.records.customers.get(openid) or {}
+    customer = services.records.customers.get(openid)
     points = None
-    if customer.get("isRegister"):
-        points = services.members.points.balance(customer["HaiLanMemberInfo"]["memberID"])
+    if is_bound(customer):
+        points = services.members.points.balance(bound_member_id(customer))
     if activity is None:
         return jsonify({"ok": True, "activity": None, "points": points})
     return jsonify(
         {
             "ok": True,
             "points": points,
-            "bound": bool(customer.get("isRegister")),
+            "bound": is_bound(customer),
             "activity": {
                 "aid": activity["_id"],
                 "name": activity["name"],

@@ -24,7 +24,6 @@ from flask import (
 
 from wxmember.binding.service import BindingRefused
 from wxmember.config import is_embedded
-from wxmember.refusals import Refused, refused_response
 from wxmember.web.jsonerrors import json_error
 from wxmember.web.loopback import from_this_machine
 
@@ -32,9 +31,6 @@ log = logging.getLogger(__name__)
 SAFE_NEXT = re.compile(r"/m/[A-Za-z0-9/_\-.?=&%]{0,200}")  # a path of ours, printable ASCII
 
 bp = Blueprint("member_session", __name__, url_prefix="/m")
-
-
-bp.register_error_handler(Refused, refused_response)
 
 
 def _wechat_config():

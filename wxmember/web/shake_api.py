@@ -2,7 +2,6 @@
 
 from flask import Blueprint, current_app, jsonify, request
 
-from wxmember.shake.activities import InvalidActivity
 from wxmember.web.jsonerrors import json_error
 
 bp = Blueprint("shake_api", __name__)
@@ -10,11 +9,6 @@ bp = Blueprint("shake_api", __name__)
 
 def _activities():
     return current_app.extensions["wxmember"].shake_activities
-
-
-@bp.errorhandler(InvalidActivity)
-def _invalid(error):
-    return json_error(400, "invalid_activity", str(error))
 
 
 @bp.route("/activities", methods=["GET", "POST"])
@@ -46,7 +40,7 @@ def pause_or_resume(aid, action):
 @bp.get("/activities/<aid>/stats")
 def stats(aid):
     """``{shakes, members, wins: {code: n}, stock: {code: n}, days: [...]}``."""
-    found = _activities().stats(aid)
+    found = _activities().stats(aid, current_app.extensions["wxmember"].shakes.done(aid))
     if found is None:
         return json_error(404, "not_found", "no such activity")
     return jsonify(found)

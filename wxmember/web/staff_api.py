@@ -8,8 +8,6 @@ from flask import Blueprint, current_app, jsonify, request
 
 from wxmember.config import DEV_API_TOKEN
 from wxmember.records.logs import InvalidQuery
-from wxmember.refusals import refused_response
-from wxmember.scheduling import JobBusy, UnknownJob
 from wxmember.timeparse import to_ms
 from wxmember.web import api_schema, member_api, shake_api
 from wxmember.web.jsonerrors import json_error
@@ -34,11 +32,6 @@ def _authenticate():
 
 
 bp.before_request(api_schema.check_request)  # after the token: bodies and queries as documented
-
-
-@bp.errorhandler(InvalidQuery)
-def _invalid_query(exc):
-    return json_error(400, "invalid_query", str(exc))
 
 
 @bp.get("/logs")
@@ -78,10 +71,7 @@ def list_jobs():
 @bp.post("/jobs/<name>")
 def start(name):
     """Start a job now in this process: ``202 {"runId"}``, followed at ``/api/jobs/runs/<id>``."""
-    try:
-        run_id = current_app.extensions["wxmember"].jobs.start(name, trigger="api")
-    except (UnknownJob, JobBusy) as refusal:
-        return refused_response(refusal)
+    run_id = current_app.extensions["wxmember"].jobs.start(name, trigger="api")  # or Refused
     return jsonify({"ok": True, "runId": str(run_id)}), 202
 
 

@@ -8,47 +8,49 @@ See https://developers.weixin.qq.com/doc/offiaccount/User_Management/Get_users_b
 import logging
 from datetime import timedelta
 
+from pymongo.database import Database
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatException
 from wechatpy.session import SessionStorage
 
-from wxmember.clock import utcnow
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.db.collections import WECHAT_KV
 from wxmember.logsafe import mask
+from wxmember.records.customers import CustomerStore
 
 log = logging.getLogger(__name__)
-
-KV_COLLECTION = "wxmember/kv"
 
 
 class MongoSessionStorage(SessionStorage):
     """wechatpy token storage in a MongoDB collection with a TTL."""
 
-    def __init__(self, database):
-        self.collection = database[KV_COLLECTION]
+    def __init__(self, database: Database, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.collection = database[WECHAT_KV]
+        self.clock = clock
         self.collection.create_index("expireAt", expireAfterSeconds=0)
 
-    def get(self, key, default=None):
+    def get(self, key: str, default: object = None) -> object:
         doc = self.collection.find_one({"_id": key})
-        if not doc or (doc.get("expireAt") and doc["expireAt"] <= utcnow()):
+        if not doc or (doc.get("expireAt") and doc["expireAt"] <= self.clock.utcnow()):
             return default
         return doc["value"]
 
-    def set(self, key, value, ttl=None):
-        expire = utcnow() + timedelta(seconds=ttl) if ttl else None
+    def set(self, key: str, value: object, ttl: int | None = None) -> None:
+        expire = self.clock.utcnow() + timedelta(seconds=ttl) if ttl else None
         self.collection.replace_one({"_id": key}, {"value": value, "expireAt": expire}, upsert=True)
 
-    def delete(self, key):
+    def delete(self, key: str) -> None:
         self.collection.delete_one({"_id": key})
 
 
 class ProfileFetcher:
     """Fetches a follower's profile and stores it on the customer."""
 
-    def __init__(self, client, customers):
+    def __init__(self, client: WeChatClient, customers: CustomerStore) -> None:
         self.client = client
         self.customers = customers
 
-    def refresh(self, openid):
+    def refresh(self, openid: str) -> bool:
         """Fetch and store; failures are logged, never raised (this runs in the background)."""
         try:
             info = self.client.user.get(openid)
@@ -86,7 +88,9 @@ class AccountClient(WeChatClient):
         )
 
 
-def build_client(config, database):
+def build_client(
+    config: dict, database: Database, clock: Clock = SYSTEM_CLOCK
+) -> AccountClient | None:
     """A wechatpy client for the account, or None when no appsecret is configured."""
     wechat = config["wechat"]
     if not wechat["appsecret"]:
@@ -94,7 +98,7 @@ def build_client(config, database):
     return AccountClient(
         wechat["appid"],
         wechat["appsecret"],
-        session=MongoSessionStorage(database),
+        session=MongoSessionStorage(database, clock),
         timeout=wechat["api_timeout_s"],
         api_base_url=wechat["api_base_url"],
     )
