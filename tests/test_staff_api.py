@@ -1,14 +1,18 @@
 """The staff API: token auth, log queries newest first with cursors, customers."""
 
 import base64
+import dataclasses
 import http.client
 import json
+import socket
 
+import pymongo
 import pytest
 
 from tests import samples
 from tests.conftest import STAFF_TOKEN, WeChat
 from tests.crm_helpers import Sim
+from wxmember import create_app
 
 AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 
@@ -262,13 +266,20 @@ def test_embedded_simulator_trial_routes_answer_on_the_app(client):
     assert client.get("/sim/promotions").json[0]["PROMOTION_CODE"]
 
 
-def test_healthz_is_503_when_mongo_is_down(app, client, monkeypatch):
-    from pymongo.errors import ServerSelectionTimeoutError
-
-    def down(*args, **kwargs):
-        raise ServerSelectionTimeoutError("no servers")
-
-    monkeypatch.setattr(app.extensions["wxmember"].database, "command", down, raising=False)
-    response = client.get("/healthz")
+def test_healthz_is_503_when_mongo_is_down(app):
+    """The app's services with their database on a closed port: a real connection failure."""
+    with socket.socket() as probe:  # a port of this machine that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    down = pymongo.MongoClient(f"mongodb://127.0.0.1:{port}/", serverSelectionTimeoutMS=300)
+    services = dataclasses.replace(app.extensions["wxmember"], database=down["wxmember"])
+    try:
+        response = create_app(services=services).test_client().get("/healthz")
+    finally:
+        down.close()
     assert response.status_code == 503
-    assert response.json["mongo"].startswith("error")
+    assert (response.json["ok"], response.json["mongo"]) == (
+        False,
+        "error: ServerSelectionTimeoutError",
+    )
+    assert app.test_client().get("/healthz").status_code == 200  # the same app, its database up
