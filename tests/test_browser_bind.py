@@ -6,6 +6,7 @@ without them unless WXMEMBER_REQUIRE_BROWSER is set (as CI does), then it fails.
 
 import os
 import shutil
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -174,3 +175,31 @@ def test_member_shakes_with_the_button_on_the_shake_page(browser, server):
     assert "恭喜您摇中了现金券" in page.inner_text("#result")
     page.wait_for_function(f"document.getElementById('my-points').textContent == '{before - 5}'")
     context.close()
+
+
+# -- next= after login, as a real browser follows it ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\\evil.example",  # a browser reads "\" as "/": "//evil.example"
+        "\t//evil.example",  # and drops tabs
+        "/m/%2e%2e/%2e%2e//evil.example",  # and reads %2e%2e as ".."
+        "/m/.%2E/api/logs",
+        "/m/%2F%2Fevil.example",
+        "/m//evil.example",
+        "/m/shake",
+    ],
+)
+def test_login_never_sends_the_browser_off_our_member_pages(browser, server, target):
+    ours = urlsplit(server.url).netloc
+    page = browser.new_context().new_page()
+    elsewhere = []
+    page.on("request", lambda r: urlsplit(r.url).netloc != ours and elsewhere.append(r.url))
+    page.goto(f"{server.url}/m/dev/login?openid=oRedirect&next={quote(target, safe='')}")
+    landed = urlsplit(page.url)
+    assert landed.netloc == ours and landed.path.startswith("/m/"), page.url
+    assert elsewhere == []
+    if target == "/m/shake":
+        assert landed.path == "/m/shake"

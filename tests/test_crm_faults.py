@@ -119,10 +119,14 @@ def test_a_shake_never_gives_a_coupon_twice_nor_takes_points_for_nothing(crm_app
     database_of(crm_app)["shake/draws"].update_many({}, {"$set": {"createDate": 0}})
     run_job(services, "shake_sweep")
 
-    assert answer.status_code in (200, 503, 409)
+    if fault is FAULTS["just-under"] and answer.status_code == 200:  # in time, unless loaded
+        assert answer.json["win"] is True and answer.json["coupon_no"]
+    else:  # no good answer in time: the member is told the prize is on its way
+        assert (answer.status_code, answer.json["error"]) == (503, "coupon_pending")
     customer = database_of(crm_app)["welab/customers"].find_one({"wechatid": "oFaultyShake"})
     recorded = [record["coupon_no"] for record in customer.get("shake", [])]
     issued, _ = services.crm.coupons(openid="oFaultyShake")
-    assert sorted(c["COUPON_NO"] for c in issued) == sorted(recorded)  # none unknown to us
-    assert system.points.balance(card["MEMBER_ID"]) == 50 - 10 * len(recorded)
+    assert len(recorded) == 1  # a sure win (chance 100, stock 5): paid for, then given once
+    assert [c["COUPON_NO"] for c in issued] == recorded  # none unknown to us, none twice
+    assert system.points.balance(card["MEMBER_ID"]) == 40
     assert system.ledger.audit() == []

@@ -21,10 +21,12 @@ from pathlib import Path
 import pymongo
 import pytest
 import requests
+import yaml
 from pymongo.errors import DuplicateKeyError
 
 from jobs.runner import JOBS
 from tests.conftest import APPID, KEYWORDS, STAFF_TOKEN, TOKEN, WELCOME, write_config
+from wxmember.crm.sim_state import PROMOTIONS
 from wxmember.db import engine
 from wxmember.wechat import simulator
 
@@ -675,7 +677,8 @@ def test_production_path_shares_jobs_deliveries_and_the_access_token(procs, prod
 
     # the access token: fetched once, then shared by every gunicorn worker through MongoDB
     follow = simulator.message_fields("subscribe", "oProd0")
-    assert reply_text(post_delivery(url, simulator.to_xml(follow))) is not None
+    shipped = yaml.safe_load((Path(__file__).resolve().parent.parent / "config.yaml").read_text())
+    assert reply_text(post_delivery(url, simulator.to_xml(follow))) == shipped["replies"]["welcome"]
     customers = db["welab/customers"]
     wait_until(lambda: (customers.find_one({"wechatid": "oProd0"}) or {}).get("nickname"))
     sent = 1
@@ -735,5 +738,6 @@ def test_production_path_shares_jobs_deliveries_and_the_access_token(procs, prod
         elif job != "templates":  # (started last, its second run may have come)
             assert len(job_runs) == 1, f"{job} ran {len(job_runs)} times at start"
     assert {lease["owner"] for lease in runs["leases"]} <= owners
-    assert db["lavico/activity"].count_documents({}) > 0  # pulled from the standalone CRM
+    pulled = db["lavico/activity"].count_documents({})
+    assert pulled == len(PROMOTIONS)  # every coupon activity of the standalone CRM
     assert all(worker.poll() is None for worker in workers)

@@ -88,12 +88,88 @@ def test_a_purchase_upgrades_at_once_and_tells_the_member(app, graded, clock):
     assert message["openid"] == "oGrowing" and message["data"]["grade"] == "银卡"
 
 
-def test_downgrade_waits_for_the_months_then_counts_the_window(graded, clock):
+def refund(system, form_id, yuan, of, when, member=MEMBER, clock=None):
+    clock.set(when)
+    body = {"formId": form_id, "memberID": member, "type": "refund", "amount": yuan}
+    return system.transactions.apply(parse({**body, "refundOf": of}))
+
+
+def test_downgrade_counts_the_spend_of_the_window(graded, clock):
     buy(graded, "D1", 1000, ms(2026, 1, 31, 12), clock=clock)
     assert graded.grades.level(MEMBER) == 1  # upgraded on Jan 31st
 
-    assert graded.grades.evaluate(MEMBER, now=ms(2026, 4, 30, 12)) is None  # 3 months not yet held
+    assert graded.grades.evaluate(MEMBER, now=ms(2026, 4, 30, 12)) is None  # Jan 31st's 1000 in
     assert graded.grades.evaluate(MEMBER, now=ms(2026, 5, 1, 12)) == 0  # spend since Feb 1st < 500
+
+
+# The hold: a downgrade is only considered once the grade has been held for the down rule's
+# months, counted from GradeDate (seed 002: 等级更新时间, 是否升降级按此时间进行计算). A refund
+# right after the upgrade takes the window's spend below the down rule's 500 yuan at once,
+# so only the hold keeps the grade until then.
+UPGRADED = ms(2026, 2, 10, 12)  # GradeDate of the upgrade below
+HELD_UNTIL = ms(2026, 5, 10, 12)  # three calendar months later: from here a downgrade may come
+
+
+@pytest.fixture
+def upgraded_then_refunded(graded, clock):
+    buy(graded, "H0", 100, ms(2026, 1, 5), clock=clock)  # a member since January
+    buy(graded, "H1", 1000, UPGRADED, clock=clock)
+    refund(graded, "H1R", 700, "H1", ms(2026, 2, 11), clock=clock)
+    member = graded.grades.member(MEMBER)
+    assert (member["GradeID"], member["GradeDate"]) == (1, UPGRADED)
+    rule = graded.grades.grades.find_one({"_id": 1})["down"]
+    assert graded.grades.measure(MEMBER, rule, HELD_UNTIL) == 300_00  # below the rule's 500
+    return graded
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        pytest.param(ms(2026, 2, 11, 12), id="the-day-after-the-refund"),
+        pytest.param(ms(2026, 4, 5), id="3-months-after-the-first-purchase-not-the-upgrade"),
+        pytest.param(HELD_UNTIL - 1, id="the-last-millisecond-of-the-hold"),
+    ],
+)
+def test_a_grade_is_kept_until_it_has_been_held_for_the_down_rules_months(
+    upgraded_then_refunded, now
+):
+    grades = upgraded_then_refunded.grades
+    assert grades.evaluate(MEMBER, now=now) is None
+    member = grades.member(MEMBER)
+    assert (member["GradeID"], member["GradeDate"]) == (1, UPGRADED)
+    assert grades.member_log.count_documents({}) == 1  # the upgrade's entry only
+
+
+def test_the_hold_ends_at_the_same_moment_the_down_rules_months_later(upgraded_then_refunded):
+    grades = upgraded_then_refunded.grades
+    assert grades.evaluate(MEMBER, now=HELD_UNTIL) == 0
+    member = grades.member(MEMBER)
+    assert (member["GradeID"], member["GradeDate"]) == (0, HELD_UNTIL)
+    latest = grades.member_log.find_one({"Date": HELD_UNTIL})
+    assert "银卡降级为普卡" in latest["Contents"]
+
+
+def test_the_grade_job_keeps_a_held_grade_and_downgrades_it_after_the_hold(
+    upgraded_then_refunded,
+):
+    grades = upgraded_then_refunded.grades
+    held = grades.evaluate_all(now=HELD_UNTIL - 1)
+    assert held == {"members": 1, "upgraded": 0, "downgraded": 0}
+    assert grades.level(MEMBER) == 1
+    after = grades.evaluate_all(now=HELD_UNTIL)
+    assert after == {"members": 1, "upgraded": 0, "downgraded": 1}
+    assert grades.level(MEMBER) == 0
+
+
+def test_the_hold_starts_again_at_each_change_of_grade(upgraded_then_refunded, clock):
+    grades = upgraded_then_refunded.grades
+    assert grades.evaluate(MEMBER, now=HELD_UNTIL) == 0
+    again = ms(2026, 6, 1, 9)
+    buy(upgraded_then_refunded, "H2", 1000, again, clock=clock)  # upgraded again
+    refund(upgraded_then_refunded, "H2R", 900, "H2", ms(2026, 6, 2), clock=clock)
+    assert grades.member(MEMBER)["GradeDate"] == again
+    assert grades.evaluate(MEMBER, now=ms(2026, 9, 1, 9) - 1) is None  # held since June 1st
+    assert grades.evaluate(MEMBER, now=ms(2026, 9, 1, 9)) == 0
 
 
 def test_enough_recent_spend_keeps_the_grade(graded, clock):

@@ -67,31 +67,116 @@ def test_without_appsecret_the_page_says_to_open_it_in_wechat(make_app):
     assert "请在微信中打开" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize(
-    "target",
-    [
-        "https://evil.example/",
-        "//evil.example/m/bind",
-        "/\\evil.example",
-        "/m/../admin",
-        "/m/shake\r\nSet-Cookie: wxmember_session=forged",
-        "/m/shake%0d%0aSet-Cookie:x",
-        "/api/logs",
-        "",
-    ],
-)
-def test_next_after_login_is_only_a_member_page_of_ours(make_app, target):
+# ``next=`` after login: only a page of ours under /m/, never elsewhere. Each target is what
+# the app reads from the query (the test client encodes it), so "%2F%2Fevil" is a link whose
+# next was encoded twice, and "/m/%2e%2e/..." one that a browser would read as "/m/../...".
+OFF_SITE = [
+    "https://evil.example/",
+    "http://evil.example",
+    "HTTPS://EVIL.EXAMPLE",
+    "//evil.example",
+    "//evil.example/m/bind",
+    "///evil.example",
+    "/\\evil.example",
+    "\\/evil.example",
+    "\\\\evil",
+    "/m/\\/evil.example",
+    "http:evil",
+    "http:/evil.example",
+    "https:evil.example",
+    "https:%2F%2Fevil.example",
+    "%2F%2Fevil",
+    "%2f%2fevil.example",
+    "%5C%5Cevil",
+    "/%5Cevil.example",
+    "/%2F/evil.example",
+    " //evil.example",
+    "\t//evil.example",
+    "/\t/evil.example",
+    "/m/@evil.example",
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    " javascript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "/m/../admin",
+    "/m/%2e%2e/%2e%2e//evil.example",
+    "/m/%2E%2E/api/logs",
+    "/m/.%2e/api/logs",
+    "/m/%2e./api/logs",
+    "/m/shake\r\nSet-Cookie: wxmember_session=forged",
+    "/m/shake%0d%0aSet-Cookie:x",
+    "/api/logs",
+    "/mx/shake",
+    "m/shake",
+    "",
+]
+MEMBER_PAGES = ["/m/shake", "/m/bind", "/m/shake?tab=prizes"]
+
+
+def _login(make_app, target):
     client = make_app().test_client()
-    response = client.get("/m/dev/login", query_string={"openid": "oNext", "next": target})
+    return client.get("/m/dev/login", query_string={"openid": "oNext", "next": target})
+
+
+def _oauth_login(oauth_app, wechat_api, target, client=None):
+    """Start WeChat's OAuth with ``next``, come back with a code: the redirect after login."""
+    client = client or oauth_app.test_client()
+    authorize = client.get("/m/oauth/start", query_string={"next": target})
+    assert urlsplit(authorize.location).netloc == "open.weixin.qq.com"
+    state = parse_qs(urlsplit(authorize.location).query)["state"][0]
+    wechat_api.oauth_codes["code-next"] = "oNext"
+    return client.get("/m/oauth/callback", query_string={"code": "code-next", "state": state})
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_next_after_login_is_only_a_member_page_of_ours(make_app, target):
+    response = _login(make_app, target)
     assert response.status_code == 302
     assert response.location == "/m/bind"  # the default page, never the given target
     assert "Set-Cookie: wxmember_session=forged" not in str(response.headers)
 
 
-def test_next_after_login_keeps_a_member_page(make_app):
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_next_after_wechat_oauth_is_only_a_member_page_of_ours(oauth_app, wechat_api, target):
+    response = _oauth_login(oauth_app, wechat_api, target)
+    assert (response.status_code, response.location) == (302, "/m/bind")
+    assert "Set-Cookie: wxmember_session=forged" not in str(response.headers)
+
+
+@pytest.mark.parametrize(
+    ("query", "location"),
+    [
+        ("next=//evil.example", "/m/bind"),
+        ("next=/\\evil.example", "/m/bind"),
+        ("next=%2F%2Fevil.example", "/m/bind"),
+        ("next=%252F%252Fevil.example", "/m/bind"),
+        ("next=https%3A%2F%2Fevil.example", "/m/bind"),
+        ("next=/m/%2e%2e/%2e%2e//evil.example", "/m/bind"),
+        ("next=/m/%252e%252e/%252e%252e//evil.example", "/m/bind"),
+        ("next=//evil.example&next=/m/shake", "/m/bind"),  # the first one counts
+        ("next=/m/shake&next=//evil.example", "/m/shake"),
+        ("next=%2Fm%2Fshake", "/m/shake"),
+    ],
+)
+def test_next_written_into_the_link_by_hand_stays_ours(make_app, query, location):
+    """The query as an attacker types it into a link, encoded once, twice or not at all."""
     client = make_app().test_client()
-    response = client.get("/m/dev/login", query_string={"openid": "oNext", "next": "/m/shake"})
-    assert (response.status_code, response.location) == (302, "/m/shake")
+    response = client.get(f"/m/dev/login?openid=oNext&{query}")
+    assert (response.status_code, response.location) == (302, location)
+
+
+@pytest.mark.parametrize("target", MEMBER_PAGES)
+def test_next_after_login_keeps_a_member_page(make_app, target):
+    response = _login(make_app, target)
+    assert (response.status_code, response.location) == (302, target)
+
+
+@pytest.mark.parametrize("target", MEMBER_PAGES)
+def test_next_after_wechat_oauth_keeps_a_member_page(oauth_app, wechat_api, target):
+    client = oauth_app.test_client()
+    response = _oauth_login(oauth_app, wechat_api, target, client)
+    assert (response.status_code, response.location) == (302, target)
+    assert client.get("/m/api/me").json["ok"] is True  # logged in, then sent there
 
 
 @pytest.mark.parametrize(

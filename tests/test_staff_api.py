@@ -1,10 +1,18 @@
 """The staff API: token auth, log queries newest first with cursors, customers."""
 
+import base64
+import dataclasses
+import http.client
+import json
+import socket
+
+import pymongo
 import pytest
 
 from tests import samples
 from tests.conftest import STAFF_TOKEN, WeChat
 from tests.crm_helpers import Sim
+from wxmember import create_app
 
 AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 
@@ -43,6 +51,95 @@ def test_api_needs_the_bearer_token(client, headers, path):
     response = client.get(path, headers=headers)
     assert response.status_code == 401
     assert response.json["error"] == "unauthorized"
+
+
+def basic(credentials):
+    return "Basic " + base64.b64encode(credentials.encode()).decode()
+
+
+# Look-alikes of ``Bearer <console.api_token>``: each is refused 401 and writes nothing.
+NOT_THE_TOKEN = {
+    "basic-with-the-token": f"Basic {STAFF_TOKEN}",
+    "basic-user-colon-token": basic(f"staff:{STAFF_TOKEN}"),
+    "basic-colon-token": basic(f":{STAFF_TOKEN}"),
+    "basic-token-colon": basic(f"{STAFF_TOKEN}:"),
+    "basic-token-base64": basic(STAFF_TOKEN),
+    "bearer-the-token-in-base64": f"Bearer {base64.b64encode(STAFF_TOKEN.encode()).decode()}",
+    "two-spaces": f"Bearer  {STAFF_TOKEN}",
+    "tab": f"Bearer\t{STAFF_TOKEN}",
+    "no-space": f"Bearer{STAFF_TOKEN}",
+    "trailing-space": f"Bearer {STAFF_TOKEN} ",
+    "space-inside-the-token": f"Bearer {STAFF_TOKEN[:5]} {STAFF_TOKEN[5:]}",
+    "prefix-added": f"Bearer x{STAFF_TOKEN}",
+    "suffix-added": f"Bearer {STAFF_TOKEN}x",
+    "a-prefix-of-the-token": f"Bearer {STAFF_TOKEN[:-1]}",
+    "a-suffix-of-the-token": f"Bearer {STAFF_TOKEN[1:]}",
+    "lowercase-bearer-with-a-suffix": f"bearer {STAFF_TOKEN}x",
+    "the-token-twice": f"Bearer {STAFF_TOKEN} {STAFF_TOKEN}",
+    "then-another-credential": f"Bearer {STAFF_TOKEN}, Basic {basic('a:b')[6:]}",
+    "token-type-and-token": f"Token {STAFF_TOKEN}",
+    "scheme-only": "Bearer",
+    "uppercase-token": f"Bearer {STAFF_TOKEN.upper()}",
+}
+PURCHASE = {"formId": "AUTH1", "memberID": 16426780, "type": "purchase", "amount": 10}
+
+
+def every_collection(app):
+    database = app.extensions["wxmember"].database
+    return {name: database[name].count_documents({}) for name in database.list_collection_names()}
+
+
+@pytest.mark.parametrize("header", NOT_THE_TOKEN.values(), ids=NOT_THE_TOKEN.keys())
+def test_a_look_alike_of_the_bearer_token_is_refused_and_changes_nothing(app, client, header):
+    before = every_collection(app)
+    response = client.post("/api/transactions", json=PURCHASE, headers={"Authorization": header})
+    assert response.status_code == 401
+    assert response.json["error"] == "unauthorized"
+    assert client.get("/api/logs", headers={"Authorization": header}).status_code == 401
+    assert every_collection(app) == before
+
+
+def test_the_same_purchase_with_the_token_is_applied(app, client):
+    """The refusals above are the token's doing: with it, the very request writes."""
+    response = client.post("/api/transactions", json=PURCHASE, headers=AUTH)
+    assert response.status_code == 200 and response.json["transaction"]["status"] == "applied"
+    database = app.extensions["wxmember"].database
+    assert database["member/transactions"].count_documents({"_id": "AUTH1"}) == 1
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "bEaReR"])
+def test_the_scheme_name_is_case_insensitive_as_http_says(client, scheme):
+    """RFC 7235 2.1 (and RFC 6750): the auth-scheme is case-insensitive; the token is not."""
+    good = client.get("/api/logs", headers={"Authorization": f"{scheme} {STAFF_TOKEN}"})
+    assert good.status_code == 200
+    wrong = client.get("/api/logs", headers={"Authorization": f"{scheme} {STAFF_TOKEN.upper()}"})
+    assert wrong.status_code == 401
+
+
+def test_look_alikes_are_refused_over_real_http_too(app, live_server_for):
+    """Over a socket, as a proxy or curl would send them (the server parses the header)."""
+    server = live_server_for(app)
+    host, port = server.url.split("//")[1].rstrip("/").split(":")
+    before = every_collection(app)
+
+    def status(header):
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            connection.putrequest("POST", "/api/transactions")
+            connection.putheader("Authorization", header)
+            connection.putheader("Content-Type", "application/json")
+            body = json.dumps(PURCHASE).encode()
+            connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body)
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    assert {name: status(header) for name, header in NOT_THE_TOKEN.items()} == dict.fromkeys(
+        NOT_THE_TOKEN, 401
+    )
+    assert every_collection(app) == before
+    assert status(AUTH["Authorization"]) == 200
 
 
 def test_api_refuses_everyone_when_no_token_is_configured(make_app):
@@ -179,13 +276,20 @@ def test_embedded_simulator_trial_routes_answer_on_the_app(client):
     assert client.get("/sim/promotions").json[0]["PROMOTION_CODE"]
 
 
-def test_healthz_is_503_when_mongo_is_down(app, client, monkeypatch):
-    from pymongo.errors import ServerSelectionTimeoutError
-
-    def down(*args, **kwargs):
-        raise ServerSelectionTimeoutError("no servers")
-
-    monkeypatch.setattr(app.extensions["wxmember"].database, "command", down, raising=False)
-    response = client.get("/healthz")
+def test_healthz_is_503_when_mongo_is_down(app):
+    """The app's services with their database on a closed port: a real connection failure."""
+    with socket.socket() as probe:  # a port of this machine that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    down = pymongo.MongoClient(f"mongodb://127.0.0.1:{port}/", serverSelectionTimeoutMS=300)
+    services = dataclasses.replace(app.extensions["wxmember"], database=down["wxmember"])
+    try:
+        response = create_app(services=services).test_client().get("/healthz")
+    finally:
+        down.close()
     assert response.status_code == 503
-    assert response.json["mongo"].startswith("error")
+    assert (response.json["ok"], response.json["mongo"]) == (
+        False,
+        "error: ServerSelectionTimeoutError",
+    )
+    assert app.test_client().get("/healthz").status_code == 200  # the same app, its database up

@@ -8,7 +8,7 @@ See https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/Wechat_webpage_
 import logging
 import re
 import secrets
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import requests
 from flask import (
@@ -116,12 +116,15 @@ def _openid_for_code(code):
 
 
 def _safe_next(target):
-    """Only our own member pages are valid targets after login (no control characters)."""
+    """Only our own member pages are valid targets after login (no control characters).
+
+    No dot segments, spelled out or percent-encoded: a browser reads ``%2e%2e`` as ``..``.
+    """
     if (
         isinstance(target, str)
         and SAFE_NEXT.fullmatch(target)
         and not target.startswith("//")
-        and ".." not in target
+        and ".." not in unquote(target)
     ):
         return target
     return url_for("member.bind_page")
