@@ -13,6 +13,7 @@ import requests
 from jobs.runner import JOBS, JobBusy, run_job
 from wxmember.config import ConfigError, load_config
 from wxmember.logsafe import configure_logging
+from wxmember.staff.cli import staff
 from wxmember.timeparse import SHANGHAI
 from wxmember.wechat import simulator
 from wxmember.wechat.crypto import MessageCrypto
@@ -428,6 +429,9 @@ def crm_simulator(host, port, members, api_key, latency_ms, error_rate):
     app = create_simulator(members, api_key, latency_ms, error_rate)
     click.echo(f"CRM simulator with {members} members", err=True)
     run_simple(host, port, app, threaded=True)
+
+
+cli.add_command(staff)
 
 
 def main():

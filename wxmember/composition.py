@@ -27,6 +27,7 @@ from wxmember.members.system import MemberSystem
 from wxmember.records import Records, open_records
 from wxmember.shake.activities import ShakeActivities
 from wxmember.shake.draws import ShakeDraws
+from wxmember.staff import Staff
 from wxmember.wechat.crypto import MessageCrypto
 from wxmember.wechat.profile import ProfileFetcher, build_client
 
@@ -55,6 +56,7 @@ class Services:
     shakes: ShakeDraws = None
     owner: str = field(default_factory=new_owner)
     scheduler: object = None
+    staff: Staff = None  # staff accounts, API tokens, console sessions, audit log
 
     def close(self):
         """Stop the scheduler, background work and the in-process CRM simulator."""
@@ -120,6 +122,7 @@ def bootstrap(config, database=None, wechat_client=None):
         members=members,
         shake_activities=shake_activities,
         shakes=shakes,
+        staff=Staff.build(database, config["console"]),
     )
 
 

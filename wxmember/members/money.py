@@ -85,17 +85,15 @@ class Money:
         entry = Entry(form_id, "退款", "退款返还")
         return self.ledger.post("money", member_id, amount_fen, entry, f"{form_id}:{key_suffix}")
 
-    def freeze(self, member_id, amount_fen, form_id):
-        """Move money to frozen money."""
-        return self._move(
-            "money", "frozen", member_id, amount_fen, Entry(form_id, "冻结", "资金冻结"), "freeze"
-        )
+    def freeze(self, member_id, amount_fen, form_id, operator=0):
+        """Move money to frozen money (``operator``: the staff account, 0 = the system)."""
+        entry = Entry(form_id, "冻结", "资金冻结", operator=operator)
+        return self._move("money", "frozen", member_id, amount_fen, entry, "freeze")
 
-    def release(self, member_id, amount_fen, form_id):
+    def release(self, member_id, amount_fen, form_id, operator=0):
         """Move frozen money back to money."""
-        return self._move(
-            "frozen", "money", member_id, amount_fen, Entry(form_id, "解冻", "资金解冻"), "release"
-        )
+        entry = Entry(form_id, "解冻", "资金解冻", operator=operator)
+        return self._move("frozen", "money", member_id, amount_fen, entry, "release")
 
     def _move(self, source, target, member_id, amount_fen, entry, step):
         """Two keyed writes: a retry after a failure between them completes, never doubles."""
@@ -103,9 +101,9 @@ class Money:
         self.ledger.post(source, member_id, -amount_fen, entry, f"{key}-out")
         return self.ledger.post(target, member_id, amount_fen, entry, f"{key}-in")
 
-    def earn(self, member_id, amount_fen, form_id, summary):
+    def earn(self, member_id, amount_fen, form_id, summary, operator=0):
         """Credit earnings (commission, referral reward…)."""
-        entry = Entry(form_id, "收益", summary, explain=summary)
+        entry = Entry(form_id, "收益", summary, explain=summary, operator=operator)
         return self.ledger.post("earnings", member_id, amount_fen, entry, f"{form_id}:earning")
 
 
