@@ -6,7 +6,7 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from jobs import scheduler
-from wxmember import db
+from wxmember import console, db
 from wxmember.composition import bootstrap
 from wxmember.config import is_embedded, load_config
 from wxmember.logsafe import configure_logging
@@ -40,6 +40,7 @@ def create_app(config_path=None, *, config=None, services=None):
     app.register_blueprint(health.bp)
     app.register_blueprint(member_session.bp)
     app.register_blueprint(member_pages.bp)
+    console.register(app)  # /console: the staff web console
     _mount_simulator_tools(app, services)
     _announce(services)
     return app
