@@ -156,7 +156,8 @@ def _member(database, member_id):
     system = services().members
     balances = system.ledger.balances(member_id)
     data = database[MEMBERS].find_one({"_id": member_id}) or {}
-    grade = database[GRADES].find_one({"_id": data.get("GradeID")}) if data else None
+    # a member without grade data yet is at the lowest grade (where the first look puts it)
+    grade = database[GRADES].find_one({"_id": data["GradeID"]}) if data else system.grades.lowest()
     names = {a["userId"]: a["_id"] for a in database[STAFF].find({}, {"userId": 1})}
     ledgers = []
     for kind, ledger in KINDS.items():
