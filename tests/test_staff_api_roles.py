@@ -121,3 +121,17 @@ def test_a_withdrawal_decision_records_the_deciding_account(app, client, token_o
     assert answer.json["withdrawal"]["VerifyID"] == account["userId"]
     returned = database_of(app)["member/refund"].find_one({"Type": "提现退回"})
     assert returned["CreateUser"] == account["userId"]
+
+
+def test_a_viewer_token_reads_mobiles_and_card_numbers_masked(app, client, token_of, member):
+    _, viewer = token_of("victor", "viewer")
+    app.extensions["wxmember"].records.logs.append(
+        "oMember", "bind", {"memberCardNumber": "V0016426780", "memberID": MEMBER}
+    )
+    customer = client.get("/api/customers/oMember", headers=viewer).json
+    assert customer["mobile"] == "139****0000"
+    assert customer["HaiLanMemberInfo"]["memberCardNumber"] == "V00****6780"
+    [record] = client.get("/api/logs?wxid=oMember", headers=viewer).json["items"]
+    assert record["data"]["memberCardNumber"] == "V00****6780"
+    _, operator = token_of("olivia", "operator")
+    assert client.get("/api/customers/oMember", headers=operator).json["mobile"] == "13912340000"

@@ -10,6 +10,7 @@ from jobs.lease import COLLECTION as LEASES
 from jobs.runner import JOBS, JobBusy, start_job
 from jobs.runs import JobRuns
 from wxmember.console import api_access
+from wxmember.console.present import mask_data
 from wxmember.records.logs import InvalidQuery
 from wxmember.timeparse import to_ms
 from wxmember.web import api_schema, member_api, shake_api
@@ -42,6 +43,8 @@ def list_logs():
         limit=_int_arg("limit", 50),
         cursor=args.get("cursor") or None,
     )
+    if api_access.current_actor().masked:  # a viewer's token: mobiles and card numbers masked
+        records = [{**record, "data": mask_data(record.get("data") or {})} for record in records]
     return jsonify({"items": records, "next": next_cursor})
 
 
@@ -51,7 +54,7 @@ def get_customer(wxid):
     customer = current_app.extensions["wxmember"].records.customers.get(wxid)
     if customer is None:
         return json_error(404, "not_found", f"no customer with wechatid {wxid}")
-    return jsonify(customer)
+    return jsonify(mask_data(customer) if api_access.current_actor().masked else customer)
 
 
 @bp.get("/jobs")
