@@ -14,6 +14,7 @@ from wxmember.composition import JOB_NAMES, bootstrap, create_app, start_schedul
 from wxmember.config import ConfigError, load_config
 from wxmember.logsafe import configure_logging
 from wxmember.scheduling import JobBusy
+from wxmember.staff.cli import staff
 from wxmember.timeparse import SHANGHAI
 from wxmember.wechat import simulator
 from wxmember.wechat.crypto import MessageCrypto
@@ -420,6 +421,9 @@ def crm_simulator(host, port, members, api_key, latency_ms, error_rate):
     app = create_simulator(members, api_key, latency_ms, error_rate)
     click.echo(f"CRM simulator with {members} members", err=True)
     run_simple(host, port, app, threaded=True)
+
+
+cli.add_command(staff)
 
 
 def main():

@@ -42,6 +42,7 @@ from wxmember.scheduling import JobControl
 from wxmember.shake.activities import ShakeActivities
 from wxmember.shake.draws import ShakeDraws
 from wxmember.web.app import make_app
+from wxmember.staff import Staff
 from wxmember.wechat.crypto import MessageCrypto
 from wxmember.wechat.profile import ProfileFetcher, build_client
 
@@ -70,6 +71,7 @@ class Services:
     jobs: JobControl | None = None
     scheduler: BaseScheduler | None = None  # when this process runs the jobs
     clock: Clock = field(default_factory=Clock)  # the one clock of every store and service
+    staff: Staff | None = None  # staff accounts, API tokens, console sessions, audit log
 
     def close(self):
         """Stop the scheduler, background work and the in-process CRM simulator."""
@@ -140,6 +142,7 @@ def bootstrap(config, database=None, wechat_client=None, clock=None):
         shake_activities=shake_activities,
         shakes=shakes,
         clock=clock,
+        staff=Staff.build(database, config["console"]),
     )
     services.jobs = Jobs(services)
     return services

@@ -50,7 +50,12 @@ DEFAULTS = {
         "shake_sweep_minutes": 5,
         "template_seconds": 60,
     },
-    "console": {"api_token": "", "session_secret": ""},
+    "console": {
+        "api_token": "",
+        "session_secret": "",
+        "session_idle_minutes": 30,  # a staff console session ends after this long unused
+        "session_hours": 12,  # and this long after sign-in in any case
+    },
     "replies": {"welcome": "", "keywords": {}},
     "member": {"points_expiry": "never"},
 }
@@ -189,7 +194,13 @@ def validate(config):
         raise ConfigError(
             "wechat.dedup_ttl_s", "must be at least wechat.timestamp_window_s (replays)"
         )
-    for key in ("wechat.api_timeout_s", "wechat.dedup_ttl_s", "crm.timeout_s"):
+    for key in (
+        "wechat.api_timeout_s",
+        "wechat.dedup_ttl_s",
+        "crm.timeout_s",
+        "console.session_idle_minutes",
+        "console.session_hours",
+    ):
         section, name = key.split(".")
         if config[section][name] <= 0:
             raise ConfigError(key, "must be greater than 0")

@@ -100,17 +100,15 @@ class Money:
         entry = Entry(form_id, "退款", "退款返还")
         return self.ledger.post("money", member_id, amount_fen, entry, f"{form_id}:{key_suffix}")
 
-    def freeze(self, member_id: int, amount_fen: int, form_id: str) -> dict:
-        """Move money to frozen money."""
-        return self._move(
-            "money", "frozen", member_id, amount_fen, Entry(form_id, "冻结", "资金冻结"), "freeze"
-        )
+    def freeze(self, member_id: int, amount_fen: int, form_id: str, operator: int = 0) -> dict:
+        """Move money to frozen money (``operator``: the staff account, 0 = the system)."""
+        entry = Entry(form_id, "冻结", "资金冻结", operator=operator)
+        return self._move("money", "frozen", member_id, amount_fen, entry, "freeze")
 
-    def release(self, member_id: int, amount_fen: int, form_id: str) -> dict:
+    def release(self, member_id: int, amount_fen: int, form_id: str, operator: int = 0) -> dict:
         """Move frozen money back to money."""
-        return self._move(
-            "frozen", "money", member_id, amount_fen, Entry(form_id, "解冻", "资金解冻"), "release"
-        )
+        entry = Entry(form_id, "解冻", "资金解冻", operator=operator)
+        return self._move("frozen", "money", member_id, amount_fen, entry, "release")
 
     def _move(self, source, target, member_id, amount_fen, entry, step):
         """Two keyed writes: a retry after a failure between them completes, never doubles."""
@@ -118,9 +116,11 @@ class Money:
         self.ledger.post(source, member_id, -amount_fen, entry, f"{key}-out")
         return self.ledger.post(target, member_id, amount_fen, entry, f"{key}-in")
 
-    def earn(self, member_id: int, amount_fen: int, form_id: str, summary: str) -> dict:
+    def earn(
+        self, member_id: int, amount_fen: int, form_id: str, summary: str, operator: int = 0
+    ) -> dict:
         """Credit earnings (commission, referral reward…)."""
-        entry = Entry(form_id, "收益", summary, explain=summary)
+        entry = Entry(form_id, "收益", summary, explain=summary, operator=operator)
         return self.ledger.post("earnings", member_id, amount_fen, entry, f"{form_id}:earning")
 
 

@@ -5,7 +5,7 @@ import logging
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from wxmember import db
+from wxmember import console, db
 from wxmember.config import is_embedded
 from wxmember.logsafe import configure_logging
 from wxmember.refusals import Refused
@@ -37,6 +37,7 @@ def make_app(services):
     app.register_blueprint(health.bp)
     app.register_blueprint(member_session.bp)
     app.register_blueprint(member_pages.bp)
+    console.register(app)  # /console: the staff web console
     _mount_simulator_tools(app, services)
     _announce(services)
     return app

@@ -6,6 +6,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from flask import Blueprint, current_app, jsonify, request
 
+from wxmember.console.api_access import current_actor
 from wxmember.members.ledger import KINDS
 from wxmember.members.transactions import MAX_ID, InvalidTransaction, form_id, parse, to_fen
 from wxmember.web.jsonerrors import json_error
@@ -77,7 +78,9 @@ def adjust_points(member_id):
     if not isinstance(reason, str) or not 0 < len(reason.strip()) <= 200:
         raise InvalidTransaction("invalid_reason", "reason is required (at most 200 characters)")
     form = form_id(body.get("formId"))
-    row = _system().points.adjust(_known(member_id), amount, reason.strip(), form)
+    row = _system().points.adjust(
+        _known(member_id), amount, reason.strip(), form, operator=current_actor().user_id
+    )
     return jsonify({"ok": True, "row": ledger_row("points", row)})
 
 
@@ -126,7 +129,9 @@ def move_frozen(member_id, action):
     body = _body()
     amount = to_fen(body.get("amount"), "amount")
     operation = getattr(_system().money, action)
-    operation(_known(member_id), amount, form_id(body.get("formId")))
+    operation(
+        _known(member_id), amount, form_id(body.get("formId")), operator=current_actor().user_id
+    )
     return jsonify({"ok": True, **_system().summary(member_id)})
 
 
@@ -136,7 +141,11 @@ def credit_earnings(member_id):
     body = _body()
     amount = to_fen(body.get("amount"), "amount")
     row = _system().money.earn(
-        _known(member_id), amount, form_id(body.get("formId")), str(body.get("summary") or "收益")
+        _known(member_id),
+        amount,
+        form_id(body.get("formId")),
+        str(body.get("summary") or "收益"),
+        operator=current_actor().user_id,
     )
     return jsonify({"ok": True, "row": ledger_row("earnings", row)})
 
@@ -156,7 +165,7 @@ def decide_withdrawal(withdrawal_id, decision):
     except InvalidId:
         return json_error(404, "not_found", "no such withdrawal")
     memo = str((request.get_json(silent=True) or {}).get("memo") or "")
-    doc = getattr(_system().withdrawals, decision)(oid, operator=0, memo=memo)
+    doc = getattr(_system().withdrawals, decision)(oid, operator=current_actor().user_id, memo=memo)
     return jsonify({"ok": True, "withdrawal": doc})
 
 

@@ -1,37 +1,26 @@
-"""``/api``: the staff JSON API, authenticated by ``Authorization: Bearer <console.api_token>``."""
-
-import hmac
+"""``/api``: the staff JSON API, authenticated by ``Authorization: Bearer <token>``: the shared
+``console.api_token`` (machines) or a staff account's own token (``wxmember.console.api_access``).
+"""
 
 from bson import ObjectId
 from bson.errors import InvalidId
 from flask import Blueprint, current_app, jsonify, request
 
-from wxmember.config import DEV_API_TOKEN
+from wxmember.console import api_access
+from wxmember.console.present import mask_data
 from wxmember.records.logs import InvalidQuery
 from wxmember.timeparse import to_ms
 from wxmember.web import api_schema, member_api, shake_api
 from wxmember.web.jsonerrors import json_error
-from wxmember.web.loopback import from_this_machine
 
 bp = Blueprint("staff_api", __name__, url_prefix="/api")
 bp.register_blueprint(member_api.bp)  # the member system's routes, under the same auth
 bp.register_blueprint(shake_api.bp)
 
 
-@bp.before_request
-def _authenticate():
-    expected = current_app.extensions["wxmember"].config["console"]["api_token"]
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if not expected:
-        return json_error(401, "unauthorized", "console.api_token is not configured")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
-        return json_error(401, "unauthorized", "a valid Bearer token is required")
-    if expected == DEV_API_TOKEN and not from_this_machine():
-        return json_error(401, "unauthorized", "the development token works only on this machine")
-    return None
-
-
+bp.before_request(api_access.authenticate)  # the machine token or a staff token, roles
 bp.before_request(api_schema.check_request)  # after the token: bodies and queries as documented
+bp.after_request(api_access.record_change)  # each change that succeeded, with its author
 
 
 @bp.get("/logs")
@@ -46,6 +35,8 @@ def list_logs():
         limit=_int_arg("limit", 50),
         cursor=args.get("cursor") or None,
     )
+    if api_access.current_actor().masked:  # a viewer's token: mobiles and card numbers masked
+        records = [{**record, "data": mask_data(record.get("data") or {})} for record in records]
     return jsonify({"items": records, "next": next_cursor})
 
 
@@ -55,7 +46,7 @@ def get_customer(wxid):
     customer = current_app.extensions["wxmember"].records.customers.get(wxid)
     if customer is None:
         return json_error(404, "not_found", f"no customer with wechatid {wxid}")
-    return jsonify(customer)
+    return jsonify(mask_data(customer) if api_access.current_actor().masked else customer)
 
 
 @bp.get("/jobs")

@@ -1,0 +1,276 @@
+"""Console: find a customer (openid, mobile, card number, member id) and see everything
+about them: record, binding, grade, the four ledgers, transactions, coupons, shakes,
+feed items and logs. Operators adjust points (with a reason) and lock the grade.
+"""
+
+import uuid
+
+from flask import g, redirect, render_template, request, url_for
+
+from wxmember.console.auth import bp, refuse, requires, services
+from wxmember.console.present import (
+    CARD_TYPES,
+    LEDGER_NAMES,
+    action_name,
+    fields,
+    mask_data,
+    mask_number,
+    when,
+    when_s,
+)
+from wxmember.members.grades import GRADES, LOCK, MEMBERS
+from wxmember.members.ledger import KINDS, InsufficientBalance
+from wxmember.members.transactions import COLLECTION as TRANSACTIONS
+from wxmember.members.transactions import MAX_ID
+from wxmember.records.feeds import COLLECTION as FEEDS
+from wxmember.shake.activities import DRAWS
+from wxmember.staff.accounts import COLLECTION as STAFF
+
+SHOWN = 10  # rows of each list on the page
+MAX_POINTS = 1_000_000_000
+TX_TYPES = {"purchase": "消费", "recharge": "充值", "refund": "退款"}
+TX_STATUS = {"applied": "已入账", "applying": "处理中", "refused": "已拒绝"}
+DRAW_STATES = {"done": "完成", "refused": "未成功", "drawing": "确认中", "returned": "已退回"}
+NOTICES = {
+    "points": "积分已调整。",
+    "locked": "已锁定会员等级：等级评估不再改变它。",
+    "unlocked": "已解除等级锁定。",
+}
+
+
+def ensure_indexes(database):
+    """A customer's shakes newest first (the page reads them by openid)."""
+    database[DRAWS].create_index([("openid", 1), ("createDate", -1)])
+
+
+def _customers():
+    return services().records.customers.collection
+
+
+@bp.get("/customers")
+@requires("viewer")
+def customers():
+    """Search by openid, mobile, card number or member id; one match opens its page."""
+    query = request.args.get("q", "").strip()[:64]
+    found = _search(query) if query else []
+    if len(found) == 1:
+        return redirect(url_for("console.customer", wxid=found[0]["wechatid"]))
+    rows = [_summary_row(customer) for customer in found]
+    return render_template("console/customers.html", query=query, rows=rows)
+
+
+def _search(query):
+    bound = {"isRegister": True}
+    tries = [
+        {"wechatid": query},
+        {"mobile": query, **bound},
+        {"HaiLanMemberInfo.memberCardNumber": query, **bound},
+    ]
+    if query.isascii() and query.isdigit() and 0 < int(query) < MAX_ID:
+        tries.append({"HaiLanMemberInfo.memberID": int(query), **bound})
+    found = {}
+    for condition in tries:
+        for customer in _customers().find(condition).limit(20):
+            found.setdefault(customer["wechatid"], customer)
+    return list(found.values())
+
+
+def _summary_row(customer):
+    info = customer.get("HaiLanMemberInfo") or {}
+    bound = bool(customer.get("isRegister"))
+    return {
+        "wechatid": customer["wechatid"],
+        "nickname": customer.get("nickname", ""),
+        "mobile": _shown(customer.get("mobile")) if bound else "",
+        "card": _shown(info.get("memberCardNumber")) if bound else "",
+        "bound": bound,
+    }
+
+
+def _shown(number):
+    """A mobile or card number as this staff member may see it."""
+    if number in (None, ""):
+        return ""
+    return mask_number(number) if g.actor.masked else str(number)
+
+
+@bp.get("/customers/<wxid>")
+@requires("viewer")
+def customer(wxid):
+    """Everything the platform knows about one customer."""
+    found = services().records.customers.get(wxid)
+    if found is None:
+        return refuse(404, f"没有找到用户 {wxid}。")
+    return render_template("console/customer.html", **_view(found))
+
+
+def _view(customer, status=200, error="", amount="", reason=""):
+    database = services().database
+    wxid = customer["wechatid"]
+    info = customer.get("HaiLanMemberInfo") or {}
+    member_id = info.get("memberID") if customer.get("isRegister") else None
+    view = {
+        "c": customer,
+        "wxid": wxid,
+        "bound": member_id is not None,
+        "member_id": member_id,
+        "mobile": _shown(customer.get("mobile")),
+        "card": _shown(info.get("memberCardNumber")),
+        "card_type": CARD_TYPES.get(info.get("type"), info.get("type") or ""),
+        "follow_time": when_s(customer.get("followTime")),
+        "when": when,
+        "error": error,
+        "notice": NOTICES.get(request.args.get("done", ""), ""),
+        "amount": amount,
+        "reason": reason,
+        "form_id": f"console-{uuid.uuid4().hex}",
+        "coupons": [win for win in customer.get("shake", []) if win.get("coupon_no")][-SHOWN:][
+            ::-1
+        ],
+        "feeds": list(database[FEEDS].find({"wxid": wxid}).sort("createTime", -1).limit(SHOWN)),
+        "draws": [
+            {**draw, "state_name": DRAW_STATES.get(draw.get("state"), draw.get("state"))}
+            for draw in database[DRAWS].find({"openid": wxid}).sort("createDate", -1).limit(SHOWN)
+        ],
+        "logs": _logs(wxid),
+    }
+    if member_id is not None:
+        view.update(_member(database, member_id))
+    return view
+
+
+def _logs(wxid):
+    records, _ = services().records.logs.query(wxid=wxid, limit=SHOWN)
+    masked = g.actor.masked
+    return [
+        {
+            "time": when(record["createTime"]),
+            "action_name": action_name(record["action"]),
+            "fields": fields(mask_data(record.get("data")) if masked else record.get("data")),
+        }
+        for record in records
+    ]
+
+
+def _member(database, member_id):
+    system = services().members
+    balances = system.ledger.balances(member_id)
+    data = database[MEMBERS].find_one({"_id": member_id}) or {}
+    # a member without grade data yet is at the lowest grade (where the first look puts it)
+    grade = database[GRADES].find_one({"_id": data["GradeID"]}) if data else system.grades.lowest()
+    names = {a["userId"]: a["_id"] for a in database[STAFF].find({}, {"userId": 1})}
+    ledgers = []
+    for kind, ledger in KINDS.items():
+        scale = 1 if kind == "points" else 100
+        rows = system.ledger.rows(kind, member_id, SHOWN)
+        ledgers.append(
+            {
+                "kind": kind,
+                "name": LEDGER_NAMES[kind],
+                "balance": _amount(balances[kind], scale),
+                "rows": [
+                    {
+                        **row,
+                        "amount": _amount(row[ledger.amount_field], scale),
+                        "balance": _amount(row["Balance"], scale),
+                        "operator": _operator(row.get("CreateUser"), names),
+                    }
+                    for row in rows
+                ],
+            }
+        )
+    transactions = [
+        {
+            **tx,
+            "type_name": TX_TYPES.get(tx["type"], tx["type"]),
+            "status_name": TX_STATUS.get(tx.get("status"), tx.get("status")),
+            "yuan": _amount(tx["amount"], 100),
+        }
+        for tx in database[TRANSACTIONS]
+        .find({"memberID": member_id})
+        .sort("createTime", -1)
+        .limit(SHOWN)
+    ]
+    return {
+        "grade": grade,
+        "grade_date": when(data.get("GradeDate")),
+        "locked": LOCK in data.get("Purview", []),
+        "ledgers": ledgers,
+        "transactions": transactions,
+    }
+
+
+def _amount(value, scale):
+    return f"{value:,}" if scale == 1 else f"{value / scale:,.2f}"
+
+
+def _operator(user_id, names):
+    if not user_id:
+        return "系统"
+    return names.get(user_id, f"#{user_id}")
+
+
+# -- staff actions -----------------------------------------------------------------
+
+
+def _bound_member(wxid):
+    customer = services().records.customers.get(wxid)
+    if customer is None:
+        return None, None
+    info = customer.get("HaiLanMemberInfo") or {}
+    return customer, info.get("memberID") if customer.get("isRegister") else None
+
+
+@bp.post("/customers/<wxid>/points")
+@requires("operator")
+def adjust_points(wxid):
+    """Add or take points with a reason; once per form (a second submit changes nothing)."""
+    customer, member_id = _bound_member(wxid)
+    if member_id is None:
+        return refuse(404, "该用户未绑定会员卡，不能调整积分。")
+    amount_text = request.form.get("amount", "").strip()
+    reason = request.form.get("reason", "").strip()
+    form_id = request.form.get("formId", "").strip()[:100] or f"console-{uuid.uuid4().hex}"
+
+    def again(status, message):
+        view = _view(customer, error=message, amount=amount_text, reason=reason)
+        return render_template("console/customer.html", **view), status
+
+    try:
+        amount = int(amount_text)
+    except ValueError:
+        return again(400, "调整数量须为整数（负数表示扣减）。")
+    if not 0 < abs(amount) <= MAX_POINTS:
+        return again(400, f"调整数量须为非零整数，绝对值不超过{MAX_POINTS:,}。")
+    if not 0 < len(reason) <= 200:
+        return again(400, "请填写调整原因（不超过200字）。")
+    points = services().members.points
+    if points.ledger.row("points", f"adjust:{form_id}") is not None:  # the form sent twice
+        return redirect(url_for("console.customer", wxid=wxid, done="points") + "#points")
+    try:
+        row = points.adjust(member_id, amount, reason, form_id, operator=g.actor.user_id)
+    except InsufficientBalance as short:
+        return again(409, f"积分不足：当前余额 {short.balance}，不能扣减 {abs(amount)}。")
+    services().staff.audit.record(
+        g.actor,
+        "points.adjust",
+        f"member:{member_id}",
+        {"wxid": wxid, "amount": amount, "reason": reason, "formId": form_id, "row": row["_id"]},
+    )
+    return redirect(url_for("console.customer", wxid=wxid, done="points") + "#points")
+
+
+@bp.post("/customers/<wxid>/grade-lock")
+@requires("operator")
+def grade_lock(wxid):
+    """Lock (``lock=1``) or unlock (``lock=0``) the member's grade."""
+    _, member_id = _bound_member(wxid)
+    if member_id is None:
+        return refuse(404, "该用户未绑定会员卡，不能锁定等级。")
+    lock = request.form.get("lock") == "1"
+    services().members.grades.set_member(member_id, lock=lock)
+    services().staff.audit.record(
+        g.actor, "grade.lock" if lock else "grade.unlock", f"member:{member_id}", {"wxid": wxid}
+    )
+    done = "locked" if lock else "unlocked"
+    return redirect(url_for("console.customer", wxid=wxid, done=done) + "#grade")
