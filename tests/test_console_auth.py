@@ -4,9 +4,8 @@ import pytest
 
 from tests.conftest import database_of
 from tests.console_helpers import PASSWORD, Console, add_staff, login
-from wxmember.clock import now_ms
-from wxmember.console import auth
 from wxmember.staff.actor import cli_actor
+from wxmember.web.console import auth
 
 
 @pytest.fixture
@@ -110,29 +109,27 @@ def test_sign_out_ends_the_session(app, admin):
     assert database_of(app)["wxmember/staff_sessions"].count_documents({}) == 0
 
 
-def test_a_session_ends_after_the_idle_time(app, monkeypatch):
-    clock = {"now": now_ms()}  # the TTL index would clear a session made in the past
-    monkeypatch.setattr("wxmember.staff.sessions.now_ms", lambda: clock["now"])
+def test_a_session_ends_after_the_idle_time(make_app, clock):
+    app = make_app(clock=clock)  # starts at the real time: the TTL index keeps the session
     sessions = app.extensions["wxmember"].staff.sessions
     fresh = Console(app, "idle", "viewer")
-    clock["now"] += sessions.idle_ms - 120_000  # used shortly before the end: kept alive
+    clock.advance(sessions.idle_ms - 120_000)  # used shortly before the end: kept alive
     assert fresh.get("/console").status_code == 200
-    clock["now"] += sessions.idle_ms - 1000
+    clock.advance(sessions.idle_ms - 1000)
     assert fresh.get("/console").status_code == 200
-    clock["now"] += sessions.idle_ms
+    clock.advance(sessions.idle_ms)
     assert fresh.get("/console").status_code == 302
 
 
-def test_a_session_ends_after_the_absolute_time_however_busy(app, monkeypatch):
-    start = now_ms()
-    clock = {"now": start}
-    monkeypatch.setattr("wxmember.staff.sessions.now_ms", lambda: clock["now"])
+def test_a_session_ends_after_the_absolute_time_however_busy(make_app, clock):
+    app = make_app(clock=clock)
+    start = clock.now_ms()
     sessions = app.extensions["wxmember"].staff.sessions
     busy = Console(app, "busy", "viewer")
-    while clock["now"] < start + sessions.absolute_ms - sessions.idle_ms:
-        clock["now"] += sessions.idle_ms // 2
+    while clock.now_ms() < start + sessions.absolute_ms - sessions.idle_ms:
+        clock.advance(sessions.idle_ms // 2)
         assert busy.get("/console").status_code == 200
-    clock["now"] = start + sessions.absolute_ms
+    clock.set(start + sessions.absolute_ms)
     assert busy.get("/console").status_code == 302
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from tests.conftest import database_of
 from tests.console_helpers import MEMBER, Console, bind_member
-from wxmember.console import exports
 from wxmember.members.transactions import parse
+from wxmember.web.console import exports
 
 LOGS = "lavico/user/logs"
 BASE = 1_780_000_000_000  # 2026-05-29 04:26:40 in Shanghai: the first generated record

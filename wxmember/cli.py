@@ -14,7 +14,7 @@ from wxmember.composition import JOB_NAMES, bootstrap, create_app, start_schedul
 from wxmember.config import ConfigError, load_config
 from wxmember.logsafe import configure_logging
 from wxmember.scheduling import JobBusy
-from wxmember.staff.cli import staff
+from wxmember.staff_commands import staff
 from wxmember.timeparse import SHANGHAI
 from wxmember.wechat import simulator
 from wxmember.wechat.crypto import MessageCrypto

@@ -41,8 +41,8 @@ from wxmember.records import Records, open_records
 from wxmember.scheduling import JobControl
 from wxmember.shake.activities import ShakeActivities
 from wxmember.shake.draws import ShakeDraws
-from wxmember.web.app import make_app
 from wxmember.staff import Staff
+from wxmember.web.app import make_app
 from wxmember.wechat.crypto import MessageCrypto
 from wxmember.wechat.profile import ProfileFetcher, build_client
 
@@ -142,7 +142,7 @@ def bootstrap(config, database=None, wechat_client=None, clock=None):
         shake_activities=shake_activities,
         shakes=shakes,
         clock=clock,
-        staff=Staff.build(database, config["console"]),
+        staff=Staff.build(database, config["console"], clock),
     )
     services.jobs = Jobs(services)
     return services

@@ -42,3 +42,11 @@ WECHAT_KV = "wxmember/kv"  # WeChat's access token, shared by all processes (Mon
 SETTINGS = "wxmember/settings"  # the development session secret (composition)
 JOB_RUNS = "wxmember/job_runs"  # each run of a job (JobRuns)
 JOB_LEASES = "wxmember/job_leases"  # which process may run each job now (Lease)
+
+# -- staff and the console ------------------------------------------------------------
+STAFF = "wxmember/staff"  # staff accounts: role, Argon2 hash, numeric userId (StaffAccounts)
+STAFF_COUNTERS = "wxmember/staff_counters"  # the next numeric userId (StaffAccounts)
+STAFF_TOKENS = "wxmember/staff_tokens"  # SHA-256 of each staff API token (StaffTokens)
+STAFF_SESSIONS = "wxmember/staff_sessions"  # console sign-ins, with a TTL (ConsoleSessions)
+AUDIT = "wxmember/audit"  # who changed what, append-only (AuditLog)
+CONSOLE_EXPORTS = "wxmember/console_exports"  # progress of log exports, with a TTL (exports)

@@ -170,6 +170,10 @@ class Grades:
             return_document=ReturnDocument.AFTER,
         )
 
+    def member_if_known(self, member_id: int) -> dict | None:
+        """The member's data as it stands, or None before the first look (nothing written)."""
+        return self.members.find_one({"_id": member_id})
+
     def level(self, member_id: int) -> int | None:
         """The member's grade level (None when no grades are defined)."""
         return self.member(member_id).get("GradeID")

@@ -155,6 +155,11 @@ class Transactions:
         self.points, self.money, self.grades = points, money, grades
         self.clock = clock
 
+    def recent(self, member_id: int, limit: int) -> list[dict]:
+        """The newest ``limit`` transactions of a member, whatever their status."""
+        cursor = self.collection.find({"memberID": member_id}).sort("createTime", -1)
+        return list(cursor.limit(limit))
+
     def apply(self, tx: dict) -> dict:
         """Apply ``tx`` (from ``parse``) once; return the recorded transaction."""
         recorded = self.collection.find_one({"_id": tx["_id"]})

@@ -249,6 +249,22 @@ class CustomerStore:
         """The customer document, or None."""
         return self.collection.find_one({"wechatid": openid})
 
+    def find(self, query: str, limit: int = 20) -> list[dict]:
+        """Customers whose openid is ``query``, or bound ones whose mobile, card number or
+        member id (digits) it is; each once, at most ``limit`` per way of matching."""
+        tries = [
+            {"wechatid": query},
+            {"mobile": query, BOUND: True},
+            {CARD_NUMBER: query, BOUND: True},
+        ]
+        if query.isascii() and query.isdigit() and 0 < int(query) < 2**53:
+            tries.append({MEMBER_ID: int(query), BOUND: True})
+        found = {}
+        for condition in tries:
+            for customer in self.collection.find(condition).limit(limit):
+                found.setdefault(customer["wechatid"], customer)
+        return list(found.values())
+
     def count_bound(self) -> int:
         """How many customers are bound to a card."""
         return self.collection.count_documents({BOUND: True})

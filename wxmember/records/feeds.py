@@ -20,6 +20,10 @@ class FeedStore:
         self.collection.create_index([("createTime", -1)])
         self.collection.create_index([("wxid", 1), ("createTime", -1)])
 
+    def recent(self, wxid: str, limit: int) -> list[dict]:
+        """The newest ``limit`` items of one user."""
+        return list(self.collection.find({"wxid": wxid}).sort("createTime", -1).limit(limit))
+
     def append(
         self,
         wxid: str,

@@ -9,6 +9,7 @@ import base64
 import binascii
 import json
 import logging
+from collections.abc import Iterator
 
 import pymongo
 from bson import ObjectId
@@ -135,6 +136,16 @@ class LogStore:
         records = records[:limit]
         return records, encode_cursor(records[-1])
 
+    def count(self, **filters) -> int:
+        """How many records ``scan`` with the same filters gives."""
+        return self.collection.count_documents(_match(**filters))
+
+    def scan(self, batch_size: int = 1000, **filters) -> Iterator[dict]:
+        """Every record of the filters (``wxid``, ``action``, ``since``, ``until``), newest
+        first, read ``batch_size`` at a time: for exports, whatever their size."""
+        cursor = self.collection.find(_match(**filters), {"msgKey": 0, "reply": 0})
+        return iter(cursor.sort(NEWEST_FIRST).batch_size(batch_size))
+
     def _newest(self, query, limit):
         return list(self.collection.find(query).sort(NEWEST_FIRST).limit(limit))
 
@@ -148,6 +159,11 @@ def check_record(record: dict) -> None:
             raise InvalidRecord(f"{field} is required")
     if not isinstance(record.get("data"), dict):
         raise InvalidRecord("data must be an object")
+
+
+def _match(wxid=None, action=None, since=None, until=None):
+    equal = {name: value for name, value in (("wxid", wxid), ("action", action)) if value}
+    return {**equal, **_time_range(since, until)}
 
 
 def _time_range(since, until):

@@ -80,8 +80,14 @@ class ShakeDraws:
         self.clock = clock
 
     def ensure_indexes(self) -> None:
-        """An activity's draws by time, for its statistics."""
+        """An activity's draws by time, for its statistics; a member's, newest first."""
         self.database[SHAKE_DRAWS].create_index([("aid", 1), ("createDate", 1)])
+        self.database[SHAKE_DRAWS].create_index([("openid", 1), ("createDate", -1)])
+
+    def recent_of(self, openid: str, limit: int) -> list[dict]:
+        """The newest ``limit`` draws of one member, whatever their state."""
+        cursor = self.database[SHAKE_DRAWS].find({"openid": openid})
+        return list(cursor.sort("createDate", -1).limit(limit))
 
     def shake(
         self,

@@ -6,9 +6,11 @@ builds it once (``services.staff``), the console and the staff API use it.
 
 from dataclasses import dataclass
 
+from wxmember.clock import SYSTEM_CLOCK
 from wxmember.staff.accounts import ROLES, StaffAccounts, StaffRefused, role_allows
 from wxmember.staff.actor import MACHINE, Actor
 from wxmember.staff.audit import AuditLog
+from wxmember.staff.export_progress import ExportProgress
 from wxmember.staff.sessions import ConsoleSessions
 from wxmember.staff.tokens import StaffTokens
 
@@ -17,6 +19,7 @@ __all__ = [
     "ROLES",
     "Actor",
     "AuditLog",
+    "ExportProgress",
     "ConsoleSessions",
     "Staff",
     "StaffAccounts",
@@ -34,22 +37,25 @@ class Staff:
     tokens: StaffTokens
     sessions: ConsoleSessions
     audit: AuditLog
+    exports: ExportProgress
 
     @classmethod
-    def build(cls, database, console_config=None):
+    def build(cls, database, console_config=None, clock=SYSTEM_CLOCK):
         """The stores over ``database``, their indexes made; session lengths from ``console``."""
         console_config = console_config or {}
         staff = cls(
-            StaffAccounts(database),
-            StaffTokens(database),
+            StaffAccounts(database, clock),
+            StaffTokens(database, clock),
             ConsoleSessions(
                 database,
                 idle_s=int(console_config.get("session_idle_minutes", 30) * 60),
                 absolute_s=int(console_config.get("session_hours", 12) * 3600),
+                clock=clock,
             ),
-            AuditLog(database),
+            AuditLog(database, clock),
+            ExportProgress(database, clock),
         )
-        for store in (staff.accounts, staff.tokens, staff.sessions, staff.audit):
+        for store in (staff.accounts, staff.tokens, staff.sessions, staff.audit, staff.exports):
             store.ensure_indexes()
         return staff
 

@@ -12,11 +12,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from wxmember.clock import now_ms
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.db.collections import STAFF, STAFF_COUNTERS
 from wxmember.refusals import Refused
 
-COLLECTION = "wxmember/staff"
-COUNTERS = "wxmember/staff_counters"
 ROLES = ("viewer", "operator", "admin")
 ROLE_NAMES = {"viewer": "只读", "operator": "运营", "admin": "管理员"}
 USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,31}")
@@ -55,9 +54,14 @@ def check_password(password):
 class StaffAccounts:
     """Creates, updates, disables and verifies staff accounts."""
 
-    def __init__(self, database):
-        self.collection = database[COLLECTION]
-        self.counters = database[COUNTERS]
+    def __init__(self, database, clock: Clock = SYSTEM_CLOCK):
+        self.clock = clock
+        self.collection = database[STAFF]
+        self.counters = database[STAFF_COUNTERS]
+
+    def usernames_by_user_id(self):
+        """``{userId: username}`` of every account (ledger rows name staff by userId)."""
+        return {a["userId"]: a["_id"] for a in self.collection.find({}, {"userId": 1})}
 
     def ensure_indexes(self):
         """The username is the ``_id``; the numeric id (``CreateUser``) is unique too."""
@@ -72,14 +76,19 @@ class StaffAccounts:
             "role": role,
             "passwordHash": _hasher.hash(check_password(password)),
             "disabled": False,
-            "updatedAt": now_ms(),
+            "updatedAt": self.clock.now_ms(),
         }
         updated = self.collection.find_one_and_update(
             {"_id": username}, {"$set": fields}, return_document=ReturnDocument.AFTER
         )
         if updated is not None:
             return updated, False
-        account = {"_id": username, "userId": self._next_id(), "createdAt": now_ms(), **fields}
+        account = {
+            "_id": username,
+            "userId": self._next_id(),
+            "createdAt": self.clock.now_ms(),
+            **fields,
+        }
         try:
             self.collection.insert_one(account)
         except DuplicateKeyError:  # created at the same moment by another process
@@ -112,7 +121,7 @@ class StaffAccounts:
         """Disable the account; StaffRefused (404) when there is none."""
         account = self.collection.find_one_and_update(
             {"_id": (username or "").strip().lower()},
-            {"$set": {"disabled": True, "updatedAt": now_ms()}},
+            {"$set": {"disabled": True, "updatedAt": self.clock.now_ms()}},
             return_document=ReturnDocument.AFTER,
         )
         if account is None:
@@ -135,5 +144,7 @@ class StaffAccounts:
                 {"_id": account["_id"], "passwordHash": stored},
                 {"$set": {"passwordHash": new_hash}},
             )
-        self.collection.update_one({"_id": account["_id"]}, {"$set": {"lastLoginAt": now_ms()}})
+        self.collection.update_one(
+            {"_id": account["_id"]}, {"$set": {"lastLoginAt": self.clock.now_ms()}}
+        )
         return account

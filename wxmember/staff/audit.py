@@ -8,9 +8,9 @@ machine token), ``userId``, ``role``, ``via`` (console, api, cli), ``action``
 
 import pymongo
 
-from wxmember.clock import now_ms
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.db.collections import AUDIT
 
-COLLECTION = "wxmember/audit"
 NEWEST_FIRST = [("time", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)]
 MAX_DETAIL = 2000  # characters of one detail value kept (a body can be large)
 
@@ -27,8 +27,9 @@ def _trimmed(details):
 class AuditLog:
     """Records changes and reads them back newest first, filtered."""
 
-    def __init__(self, database):
-        self.collection = database[COLLECTION]
+    def __init__(self, database, clock: Clock = SYSTEM_CLOCK):
+        self.clock = clock
+        self.collection = database[AUDIT]
 
     def ensure_indexes(self):
         self.collection.create_index(NEWEST_FIRST)
@@ -38,7 +39,7 @@ class AuditLog:
     def record(self, actor, action, target, details=None):
         """Append one row for a change ``actor`` made."""
         row = {
-            "time": now_ms(),
+            "time": self.clock.now_ms(),
             "who": actor.username,
             "userId": actor.user_id,
             "role": actor.role,

@@ -12,9 +12,9 @@ import hashlib
 import secrets
 from datetime import datetime, timezone
 
-from wxmember.clock import now_ms
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.db.collections import STAFF_SESSIONS
 
-COLLECTION = "wxmember/staff_sessions"
 TOUCH_EVERY_MS = 60_000  # the idle clock is moved at most once a minute (one write)
 
 
@@ -29,8 +29,9 @@ def _at(ms):
 class ConsoleSessions:
     """Opens, resolves and ends console sessions."""
 
-    def __init__(self, database, idle_s=1800, absolute_s=12 * 3600):
-        self.collection = database[COLLECTION]
+    def __init__(self, database, idle_s=1800, absolute_s=12 * 3600, clock: Clock = SYSTEM_CLOCK):
+        self.clock = clock
+        self.collection = database[STAFF_SESSIONS]
         self.idle_ms, self.absolute_ms = idle_s * 1000, absolute_s * 1000
 
     def ensure_indexes(self):
@@ -39,7 +40,7 @@ class ConsoleSessions:
 
     def open(self, username):
         """A new session for ``username``: ``(session_id, csrf_token)``."""
-        session_id, now = secrets.token_urlsafe(32), now_ms()
+        session_id, now = secrets.token_urlsafe(32), self.clock.now_ms()
         csrf = secrets.token_urlsafe(32)
         self.collection.insert_one(
             {
@@ -61,7 +62,7 @@ class ConsoleSessions:
         if not session_id or len(session_id) > 100:
             return None
         found = self.collection.find_one({"_id": _digest(session_id)})
-        now = now_ms()
+        now = self.clock.now_ms()
         if found is None or now >= self._ends(found["createdAt"], found["lastSeen"]):
             return None
         if now - found["lastSeen"] >= TOUCH_EVERY_MS:

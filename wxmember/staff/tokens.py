@@ -8,9 +8,9 @@ token itself is shown once, when it is issued.
 import hashlib
 import secrets
 
-from wxmember.clock import now_ms
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.db.collections import STAFF_TOKENS
 
-COLLECTION = "wxmember/staff_tokens"
 PREFIX = "wxs_"
 
 
@@ -21,8 +21,9 @@ def _digest(token):
 class StaffTokens:
     """Issues, resolves and revokes the API tokens of staff accounts."""
 
-    def __init__(self, database):
-        self.collection = database[COLLECTION]
+    def __init__(self, database, clock: Clock = SYSTEM_CLOCK):
+        self.clock = clock
+        self.collection = database[STAFF_TOKENS]
 
     def ensure_indexes(self):
         self.collection.create_index("username")
@@ -31,7 +32,7 @@ class StaffTokens:
         """A new token for ``username``: returned once, stored only as its hash."""
         token = PREFIX + secrets.token_urlsafe(32)
         self.collection.insert_one(
-            {"_id": _digest(token), "username": username, "createdAt": now_ms()}
+            {"_id": _digest(token), "username": username, "createdAt": self.clock.now_ms()}
         )
         return token
 

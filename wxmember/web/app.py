@@ -5,11 +5,19 @@ import logging
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from wxmember import console, db
+from wxmember import db
 from wxmember.config import is_embedded
 from wxmember.logsafe import configure_logging
 from wxmember.refusals import Refused
-from wxmember.web import api_schema, health, member_pages, member_session, staff_api, webhook
+from wxmember.web import (
+    api_schema,
+    console,
+    health,
+    member_pages,
+    member_session,
+    staff_api,
+    webhook,
+)
 from wxmember.web.jsonerrors import http_error, refused_error
 from wxmember.web.jsonio import MongoJSONProvider
 

@@ -6,9 +6,9 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from flask import Blueprint, current_app, jsonify, request
 
-from wxmember.console.api_access import current_actor
 from wxmember.members.ledger import KINDS
 from wxmember.members.transactions import MAX_ID, InvalidTransaction, form_id, parse, to_fen
+from wxmember.web.console.api_access import current_actor
 from wxmember.web.jsonerrors import json_error
 
 bp = Blueprint("member_api", __name__)

@@ -1,16 +1,16 @@
 """``/api``: the staff JSON API, authenticated by ``Authorization: Bearer <token>``: the shared
-``console.api_token`` (machines) or a staff account's own token (``wxmember.console.api_access``).
+``console.api_token`` (machines) or a staff account's own token (``web.console.api_access``).
 """
 
 from bson import ObjectId
 from bson.errors import InvalidId
 from flask import Blueprint, current_app, jsonify, request
 
-from wxmember.console import api_access
-from wxmember.console.present import mask_data
 from wxmember.records.logs import InvalidQuery
 from wxmember.timeparse import to_ms
 from wxmember.web import api_schema, member_api, shake_api
+from wxmember.web.console import api_access
+from wxmember.web.console.present import mask_data
 from wxmember.web.jsonerrors import json_error
 
 bp = Blueprint("staff_api", __name__, url_prefix="/api")

@@ -8,10 +8,7 @@ static files live beside them; nothing is loaded from another site.
 
 def register(app):
     """Mount the console on ``app`` (``/console``; ``/`` and ``/admin`` lead there)."""
-    from wxmember.console import auth, customers, exports, pages  # noqa: F401 - routes
+    from wxmember.web.console import auth, customers, pages  # noqa: F401 - routes
 
-    database = app.extensions["wxmember"].database
-    exports.ensure_indexes(database)
-    customers.ensure_indexes(database)
     app.register_blueprint(auth.bp)
     app.register_blueprint(auth.root)

@@ -4,7 +4,7 @@ Both read one MongoDB cursor in batches and never hold the result: the CSV is
 written to the response a few hundred rows at a time; the Excel file is written by
 openpyxl's write-only mode to a temporary file (rows go to disk as they are
 added), then sent in chunks and deleted. Progress (rows written of the total) is
-kept in ``wxmember/console_exports`` under an id the page chose, so the page can
+kept in ``wxmember/web/console_exports`` under an id the page chose, so the page can
 show it while the download runs, whichever process serves it.
 """
 
@@ -12,20 +12,14 @@ import csv
 import io
 import json
 import os
-import re
 import tempfile
-from datetime import timedelta
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from wxmember.clock import now_ms, utcnow
-from wxmember.console.present import action_name, mask_data, when
-from wxmember.records.logs import NEWEST_FIRST
+from wxmember.web.console.present import action_name, mask_data, when
 
-PROGRESS = "wxmember/console_exports"
-PROGRESS_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 HEADER = ["时间", "用户openid", "动作", "动作说明", "数据"]
 BATCH = 1000
 REPORT_EVERY = 2000  # rows between two progress writes
@@ -35,23 +29,9 @@ CHUNK = 64 * 1024
 FORMULA_START = ("=", "+", "-", "@")
 
 
-def log_filter(wxid=None, action=None, since=None, until=None):
-    """The MongoDB filter of the logs page's query (times in ms, ``until`` exclusive)."""
-    match = {name: value for name, value in (("wxid", wxid), ("action", action)) if value}
-    bounds = {}
-    if since is not None:
-        bounds["$gte"] = since
-    if until is not None:
-        bounds["$lt"] = until
-    if bounds:
-        match["createTime"] = bounds
-    return match
-
-
-def log_rows(collection, match, masked):
+def log_rows(logs, filters, masked):
     """``[time, wxid, action, 动作说明, data JSON]`` per record, newest first, a batch at a time."""
-    cursor = collection.find(match, {"msgKey": 0, "reply": 0}).sort(NEWEST_FIRST)
-    for record in cursor.batch_size(BATCH):
+    for record in logs.scan(BATCH, **filters):
         data = record.get("data") or {}
         if masked:
             data = mask_data(data)
@@ -62,46 +42,6 @@ def log_rows(collection, match, masked):
             action_name(record.get("action", "")),
             json.dumps(data, ensure_ascii=False, sort_keys=True, default=str),
         ]
-
-
-class Progress:
-    """Rows written of the total, for one export the page follows."""
-
-    def __init__(self, database, export_id, username, fmt, total):
-        self.collection = database[PROGRESS]
-        self.export_id = export_id if export_id and PROGRESS_ID.fullmatch(export_id) else None
-        if self.export_id is None:
-            return
-        self.collection.replace_one(
-            {"_id": self.export_id},
-            {
-                "username": username,
-                "format": fmt,
-                "state": "writing",
-                "done": 0,
-                "total": total,
-                "createdAt": now_ms(),
-                "expireAt": utcnow() + timedelta(days=1),
-            },
-            upsert=True,
-        )
-
-    def update(self, done, state="writing"):
-        if self.export_id is not None:
-            self.collection.update_one(
-                {"_id": self.export_id}, {"$set": {"done": done, "state": state}}
-            )
-
-
-def ensure_indexes(database):
-    database[PROGRESS].create_index("expireAt", expireAfterSeconds=0)
-
-
-def progress_of(database, export_id, username):
-    """The progress document of ``username``'s export, or None."""
-    if not PROGRESS_ID.fullmatch(export_id or ""):
-        return None
-    return database[PROGRESS].find_one({"_id": export_id, "username": username})
 
 
 def _csv_safe(value):

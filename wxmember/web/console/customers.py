@@ -7,8 +7,11 @@ import uuid
 
 from flask import g, redirect, render_template, request, url_for
 
-from wxmember.console.auth import bp, refuse, requires, services
-from wxmember.console.present import (
+from wxmember.members.grades import LOCK
+from wxmember.members.ledger import KINDS, InsufficientBalance
+from wxmember.records.member_card import bound_card, bound_member_id, card_of
+from wxmember.web.console.auth import bp, refuse, requires, services
+from wxmember.web.console.present import (
     CARD_TYPES,
     LEDGER_NAMES,
     action_name,
@@ -18,13 +21,6 @@ from wxmember.console.present import (
     when,
     when_s,
 )
-from wxmember.members.grades import GRADES, LOCK, MEMBERS
-from wxmember.members.ledger import KINDS, InsufficientBalance
-from wxmember.members.transactions import COLLECTION as TRANSACTIONS
-from wxmember.members.transactions import MAX_ID
-from wxmember.records.feeds import COLLECTION as FEEDS
-from wxmember.shake.activities import DRAWS
-from wxmember.staff.accounts import COLLECTION as STAFF
 
 SHOWN = 10  # rows of each list on the page
 MAX_POINTS = 1_000_000_000
@@ -36,15 +32,6 @@ NOTICES = {
     "locked": "已锁定会员等级：等级评估不再改变它。",
     "unlocked": "已解除等级锁定。",
 }
-
-
-def ensure_indexes(database):
-    """A customer's shakes newest first (the page reads them by openid)."""
-    database[DRAWS].create_index([("openid", 1), ("createDate", -1)])
-
-
-def _customers():
-    return services().records.customers.collection
 
 
 @bp.get("/customers")
@@ -60,29 +47,17 @@ def customers():
 
 
 def _search(query):
-    bound = {"isRegister": True}
-    tries = [
-        {"wechatid": query},
-        {"mobile": query, **bound},
-        {"HaiLanMemberInfo.memberCardNumber": query, **bound},
-    ]
-    if query.isascii() and query.isdigit() and 0 < int(query) < MAX_ID:
-        tries.append({"HaiLanMemberInfo.memberID": int(query), **bound})
-    found = {}
-    for condition in tries:
-        for customer in _customers().find(condition).limit(20):
-            found.setdefault(customer["wechatid"], customer)
-    return list(found.values())
+    return services().records.customers.find(query)
 
 
 def _summary_row(customer):
-    info = customer.get("HaiLanMemberInfo") or {}
-    bound = bool(customer.get("isRegister"))
+    card = bound_card(customer)
+    bound = card is not None
     return {
         "wechatid": customer["wechatid"],
         "nickname": customer.get("nickname", ""),
         "mobile": _shown(customer.get("mobile")) if bound else "",
-        "card": _shown(info.get("memberCardNumber")) if bound else "",
+        "card": _shown(card.card_number) if bound else "",
         "bound": bound,
     }
 
@@ -105,18 +80,17 @@ def customer(wxid):
 
 
 def _view(customer, status=200, error="", amount="", reason=""):
-    database = services().database
     wxid = customer["wechatid"]
-    info = customer.get("HaiLanMemberInfo") or {}
-    member_id = info.get("memberID") if customer.get("isRegister") else None
+    card = card_of(customer)
+    member_id = bound_member_id(customer)
     view = {
         "c": customer,
         "wxid": wxid,
         "bound": member_id is not None,
         "member_id": member_id,
         "mobile": _shown(customer.get("mobile")),
-        "card": _shown(info.get("memberCardNumber")),
-        "card_type": CARD_TYPES.get(info.get("type"), info.get("type") or ""),
+        "card": _shown(card.card_number if card else None),
+        "card_type": CARD_TYPES.get(card.card_type, card.card_type or "") if card else "",
         "follow_time": when_s(customer.get("followTime")),
         "when": when,
         "error": error,
@@ -127,15 +101,15 @@ def _view(customer, status=200, error="", amount="", reason=""):
         "coupons": [win for win in customer.get("shake", []) if win.get("coupon_no")][-SHOWN:][
             ::-1
         ],
-        "feeds": list(database[FEEDS].find({"wxid": wxid}).sort("createTime", -1).limit(SHOWN)),
+        "feeds": services().records.feeds.recent(wxid, SHOWN),
         "draws": [
             {**draw, "state_name": DRAW_STATES.get(draw.get("state"), draw.get("state"))}
-            for draw in database[DRAWS].find({"openid": wxid}).sort("createDate", -1).limit(SHOWN)
+            for draw in services().shakes.recent_of(wxid, SHOWN)
         ],
         "logs": _logs(wxid),
     }
     if member_id is not None:
-        view.update(_member(database, member_id))
+        view.update(_member(member_id))
     return view
 
 
@@ -152,13 +126,13 @@ def _logs(wxid):
     ]
 
 
-def _member(database, member_id):
+def _member(member_id):
     system = services().members
     balances = system.ledger.balances(member_id)
-    data = database[MEMBERS].find_one({"_id": member_id}) or {}
+    data = system.grades.member_if_known(member_id) or {}
     # a member without grade data yet is at the lowest grade (where the first look puts it)
-    grade = database[GRADES].find_one({"_id": data["GradeID"]}) if data else system.grades.lowest()
-    names = {a["userId"]: a["_id"] for a in database[STAFF].find({}, {"userId": 1})}
+    grade = system.grades.get(data["GradeID"]) if data else system.grades.lowest()
+    names = services().staff.accounts.usernames_by_user_id()
     ledgers = []
     for kind, ledger in KINDS.items():
         scale = 1 if kind == "points" else 100
@@ -186,10 +160,7 @@ def _member(database, member_id):
             "status_name": TX_STATUS.get(tx.get("status"), tx.get("status")),
             "yuan": _amount(tx["amount"], 100),
         }
-        for tx in database[TRANSACTIONS]
-        .find({"memberID": member_id})
-        .sort("createTime", -1)
-        .limit(SHOWN)
+        for tx in system.transactions.recent(member_id, SHOWN)
     ]
     return {
         "grade": grade,
@@ -217,8 +188,7 @@ def _bound_member(wxid):
     customer = services().records.customers.get(wxid)
     if customer is None:
         return None, None
-    info = customer.get("HaiLanMemberInfo") or {}
-    return customer, info.get("memberID") if customer.get("isRegister") else None
+    return customer, bound_member_id(customer)
 
 
 @bp.post("/customers/<wxid>/points")

@@ -204,7 +204,7 @@ def login():
     given = request.form.get("csrf_token", "")
     if not nonce or not hmac.compare_digest(given.encode(), _login_token(nonce).encode()):
         return _login_page(400, "页面已过期，请重新输入后登录。", username, next_page)
-    limiter = RateLimiter(services().database)
+    limiter = RateLimiter(services().database, services().clock)
     address = request.remote_addr or "unknown"
     hits = []
     for name, key, limit in (

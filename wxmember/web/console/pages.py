@@ -5,12 +5,12 @@ from datetime import datetime
 
 from flask import Response, g, jsonify, render_template, request
 
-from wxmember.console import exports
-from wxmember.console.auth import bp, refuse, requires, services
-from wxmember.console.present import ACTION_NAMES, action_name, fields, mask_data, when
 from wxmember.records.logs import InvalidQuery
 from wxmember.staff.accounts import ROLE_NAMES
 from wxmember.timeparse import SHANGHAI, to_ms
+from wxmember.web.console import exports
+from wxmember.web.console.auth import bp, refuse, requires, services
+from wxmember.web.console.present import ACTION_NAMES, action_name, fields, mask_data, when
 
 PAGE_SIZES = (20, 50, 100)
 AUDIT_PAGE = 50
@@ -64,6 +64,10 @@ class Filters:
         }
         return {name: value for name, value in pairs.items() if value}
 
+    def log_filters(self):
+        """The filter as ``LogStore.count``/``scan`` take it (times in ms)."""
+        return {"wxid": self.wxid, "action": self.action, "since": self.since, "until": self.until}
+
 
 def _time(text, label):
     if not text:
@@ -76,7 +80,7 @@ def _time(text, label):
 
 @bp.errorhandler(InvalidQuery)
 def _invalid_query(error):
-    return refuse(400, str(error))
+    return refuse(400, error.message)
 
 
 @bp.get("/logs")
@@ -123,14 +127,11 @@ def _export_name(extension):
 
 def _start_export(fmt):
     filters = Filters(request.args)
-    database = services().database
-    match = exports.log_filter(filters.wxid, filters.action, filters.since, filters.until)
-    collection = services().records.logs.collection
-    total = collection.count_documents(match)
-    progress = exports.Progress(
-        database, request.args.get("progress"), g.actor.username, fmt, total
-    )
-    rows = exports.log_rows(collection, match, g.actor.masked)
+    logs = services().records.logs
+    chosen = filters.log_filters()
+    total = logs.count(**chosen)
+    progress = _export_progress().start(request.args.get("progress"), g.actor.username, fmt, total)
+    rows = exports.log_rows(logs, chosen, g.actor.masked)
     details = {"format": fmt, "rows": total, **filters.query_args()}
     services().staff.audit.record(g.actor, "logs.export", "lavico/user/logs", details)
     return rows, progress
@@ -168,11 +169,15 @@ def logs_xlsx():
     )
 
 
+def _export_progress():
+    return services().staff.exports
+
+
 @bp.get("/exports/<export_id>")
 @requires("viewer")
 def export_progress(export_id):
     """``{state, done, total}`` of one of my exports (the page polls it)."""
-    found = exports.progress_of(services().database, export_id, g.actor.username)
+    found = _export_progress().of(export_id, g.actor.username)
     if found is None:
         return jsonify({"ok": False, "state": "unknown"}), 404
     return jsonify(
