@@ -17,6 +17,7 @@ class Refused(Exception):
         super().__init__(code)
         self.code, self.message = code, message
         self.status = self.default_status if status is None else status
+        self.zh = message  # the Chinese wording for the staff console (see InvalidRequest)
 
     def answer(self) -> dict:
         """``{"code", "message"}``: what a repeat of the request is told."""
@@ -24,10 +25,15 @@ class Refused(Exception):
 
 
 class InvalidRequest(Refused):
-    """A request with a value that cannot be used: 400 with the family's one ``code``."""
+    """A request with a value that cannot be used: 400 with the family's one ``code``.
+
+    ``message`` is the staff API's (English); ``zh``, when given, says the same in
+    Chinese for the staff console's forms, which make the same checks.
+    """
 
     default_status = 400
     code = "invalid_request"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, zh: str | None = None) -> None:
         super().__init__(type(self).code, message)
+        self.zh = zh or message

@@ -6,6 +6,7 @@ was first and last seen, and marked repaired or resolved when it is gone.
 """
 
 import pymongo
+from pymongo import ReturnDocument
 from pymongo.database import Database
 
 from wxmember.clock import SYSTEM_CLOCK, Clock
@@ -68,6 +69,26 @@ class DriftLog:
             {"openid": openid, "memberID": member_id, "state": "open"},
             {"$set": {"state": "resolved", "resolvedAt": self.clock.now_ms()}},
         )
+
+    def close(self, drift_id: str, by: str, note: str) -> dict | None:
+        """Staff mark an open item handled (``resolved``, by whom, why); the item as it is
+        now, or None when there is no open item of that id."""
+        return self.collection.find_one_and_update(
+            {"_id": drift_id, "state": "open"},
+            {
+                "$set": {
+                    "state": "resolved",
+                    "resolvedAt": self.clock.now_ms(),
+                    "resolvedBy": by,
+                    "note": note,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def get(self, drift_id: str) -> dict | None:
+        """One item, or None."""
+        return self.collection.find_one({"_id": drift_id})
 
     def latest(self, state: str | None = None, limit: int = 100) -> list[dict]:
         """Items newest first, all or of one state."""

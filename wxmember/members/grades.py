@@ -28,6 +28,8 @@ from wxmember.wechat.templates import TemplateQueue
 LOCK = "锁定等级"
 MEASURES = ("spend", "orders", "referrals")
 MAX_MONTHS = 1200  # a rule looks back at most a hundred years (further: no calendar date)
+RULE_NAMES = {"up": "升级规则", "down": "降级规则"}  # in the console's refusals
+RULE_FIELDS = {"months": "统计月数", "number": "门槛", "to": "目标等级"}
 
 
 class InvalidGrade(InvalidRequest):
@@ -53,20 +55,22 @@ def _days_in(year, month):
 def check_grade(body: object) -> dict:
     """A clean grade definition from the API's JSON; InvalidGrade naming the field."""
     if not isinstance(body, dict):
-        raise InvalidGrade("grade must be an object")
+        raise InvalidGrade("grade must be an object", "等级格式不正确")
     level = body.get("level")
     if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level < MAX_ID:
-        raise InvalidGrade("level must be a whole number ≥ 0 (below 2^53)")
+        raise InvalidGrade("level must be a whole number ≥ 0 (below 2^53)", "级别须为不小于0的整数")
     name = str(body.get("name") or "").strip()
     if not name:
-        raise InvalidGrade("name is required")
+        raise InvalidGrade("name is required", "请填写等级名称")
     discount = body.get("discount", 1)
     if (
         isinstance(discount, bool)
         or not isinstance(discount, (int, float))
         or not 0 < discount <= 1
     ):
-        raise InvalidGrade("discount must be a rate in (0, 1], e.g. 0.95")
+        raise InvalidGrade(
+            "discount must be a rate in (0, 1], e.g. 0.95", "折扣须在0到1之间（如0.95），1为不打折"
+        )
     grade = {
         "_id": level,
         "level": level,
@@ -84,13 +88,19 @@ def _rule(rule, name):
     if rule is None:
         return None
     if not isinstance(rule, dict):
-        raise InvalidGrade(f"{name} must be an object")
+        raise InvalidGrade(f"{name} must be an object", f"{RULE_NAMES[name]}格式不正确")
     if rule.get("by") not in MEASURES:
-        raise InvalidGrade(f"{name}.by must be spend, orders or referrals")
+        raise InvalidGrade(
+            f"{name}.by must be spend, orders or referrals",
+            f"{RULE_NAMES[name]}的依据须为消费金额、订单数或推荐人数",
+        )
     for field, most in (("months", MAX_MONTHS), ("number", MAX_YUAN), ("to", MAX_ID - 1)):
         value = rule.get(field)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= most:
-            raise InvalidGrade(f"{name}.{field} must be a number from 0 to {most}")
+            raise InvalidGrade(
+                f"{name}.{field} must be a number from 0 to {most}",
+                f"{RULE_NAMES[name]}的{RULE_FIELDS[field]}须为0到{most}之间的数",
+            )
     number = round(rule["number"] * 100) if rule["by"] == "spend" else int(rule["number"])
     return {
         "by": rule["by"],
@@ -133,7 +143,10 @@ class Grades:
         grade = check_grade(body)
         for rule in (grade["up"], grade["down"]):
             if rule and not self.get(rule["to"]) and rule["to"] != grade["level"]:
-                raise InvalidGrade(f"grade level {rule['to']} does not exist yet")
+                raise InvalidGrade(
+                    f"grade level {rule['to']} does not exist yet",
+                    f"目标等级（级别 {rule['to']}）还不存在，请先添加该等级",
+                )
         self.grades.replace_one({"_id": grade["level"]}, grade, upsert=True)
         return grade
 
@@ -149,6 +162,11 @@ class Grades:
         """The grade a new member starts at, or None when no grades are defined."""
         first = self.grades.find().sort("_id", 1).limit(1)
         return next(iter(first), None)
+
+    def distribution(self) -> dict[int | None, int]:
+        """``{level: members}`` of the members the grades know (None: no grades defined yet)."""
+        pipeline = [{"$group": {"_id": "$GradeID", "n": {"$sum": 1}}}]
+        return {row["_id"]: row["n"] for row in self.members.aggregate(pipeline)}
 
     # -- members -------------------------------------------------------------------
 

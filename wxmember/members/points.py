@@ -62,27 +62,32 @@ class PointRules:
 def check_rule(rule: object) -> dict:
     """A clean copy of ``rule``; InvalidRule naming the field that is wrong."""
     if not isinstance(rule, dict):
-        raise InvalidRule("rule must be an object")
+        raise InvalidRule("rule must be an object", "规则格式不正确")
     rule_id = str(rule.get("ruleId") or "").strip()
     if not rule_id:
-        raise InvalidRule("ruleId is required")
+        raise InvalidRule("ruleId is required", "请填写规则编号")
     if rule.get("type") not in RULE_TYPES:
-        raise InvalidRule("type must be consumption or recharge")
+        raise InvalidRule("type must be consumption or recharge", "规则类型须为消费或充值")
     amount, points = rule.get("amount"), rule.get("points")
     if not _number(amount) or not 0 < amount <= MAX_YUAN:
-        raise InvalidRule(f"amount (yuan per step) must be a positive number ≤ {MAX_YUAN}")
+        raise InvalidRule(
+            f"amount (yuan per step) must be a positive number ≤ {MAX_YUAN}",
+            f"每档金额须为大于0、不超过{MAX_YUAN:,}的元数",
+        )
     if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
-        raise InvalidRule("points must be a positive whole number")
+        raise InvalidRule("points must be a positive whole number", "积分须为正整数")
     product_ids = rule.get("productIds") or []
     if not isinstance(product_ids, list) or not all(isinstance(p, str) for p in product_ids):
-        raise InvalidRule("productIds must be a list of product ids")
+        raise InvalidRule("productIds must be a list of product ids", "商品编号格式不正确")
     grade = rule.get("grade")
     if grade is not None and (not isinstance(grade, int) or isinstance(grade, bool)):
-        raise InvalidRule("grade must be a grade level (whole number) or absent")
+        raise InvalidRule(
+            "grade must be a grade level (whole number) or absent", "适用等级须为等级级别或全部等级"
+        )
     if round(amount * 100) <= 0:  # a step of 0 fen divided every purchase by zero
-        raise InvalidRule("amount (yuan per step) must be at least 0.01")
+        raise InvalidRule("amount (yuan per step) must be at least 0.01", "每档金额至少0.01元")
     if not 0 < points < MAX_ID or (grade is not None and not 0 <= grade < MAX_ID):
-        raise InvalidRule("points and grade must be below 2^53")
+        raise InvalidRule("points and grade must be below 2^53", "积分或等级数值过大")
     return {
         "_id": rule_id,
         "ruleId": rule_id,

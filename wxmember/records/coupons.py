@@ -40,6 +40,11 @@ class CouponActivities:
         )
         return retired.modified_count
 
+    def all_active(self, limit: int = 500) -> list[dict]:
+        """The active coupon activities by promotion code (the prizes staff may choose)."""
+        found = self.collection.find({"active": True}).sort("promotion_code", 1)
+        return list(found.limit(limit))
+
     def active(self, promotion_code: str) -> dict | None:
         """The active coupon activity of ``promotion_code``, or None."""
         return self.collection.find_one({"promotion_code": promotion_code, "active": True})

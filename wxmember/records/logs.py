@@ -22,6 +22,7 @@ from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.db import insert_new
 from wxmember.db.collections import LOGS
 from wxmember.refusals import InvalidRequest
+from wxmember.timeparse import day_expression, day_label
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,24 @@ class LogStore:
         first, read ``batch_size`` at a time: for exports, whatever their size."""
         cursor = self.collection.find(_match(**filters), {"msgKey": 0, "reply": 0})
         return iter(cursor.sort(NEWEST_FIRST).batch_size(batch_size))
+
+    def per_day(self, actions: list[str], since: int, until: int) -> dict[str, dict[str, int]]:
+        """``{action: {"2026-05-29": n}}``: records of each action per Shanghai day in
+        ``[since, until)`` (ms), counted by the database over the ``action, createTime``
+        index."""
+        pipeline = [
+            {"$match": {"action": {"$in": list(actions)}, **_time_range(since, until)}},
+            {
+                "$group": {
+                    "_id": {"action": "$action", "day": day_expression("createTime")},
+                    "n": {"$sum": 1},
+                }
+            },
+        ]
+        counts = {action: {} for action in actions}
+        for row in self.collection.aggregate(pipeline):
+            counts[row["_id"]["action"]][day_label(row["_id"]["day"])] = row["n"]
+        return counts
 
     def _newest(self, query, limit):
         return list(self.collection.find(query).sort(NEWEST_FIRST).limit(limit))

@@ -45,6 +45,14 @@ def cycle_key(cycle: str, ms: int) -> str:
 
 
 MAX_NUMBER = 2**53  # exact in every JSON reader, storable in MongoDB
+FIELD_NAMES = {  # in the console's refusals
+    "start": "开始时间",
+    "end": "结束时间",
+    "points": "每次消耗积分",
+    "limit": "每周期次数上限",
+    "lottery_chance": "中奖概率",
+    "stock": "库存",
+}
 
 
 def _number(body, field, minimum=0, whole=True, maximum=MAX_NUMBER):
@@ -57,7 +65,9 @@ def _number(body, field, minimum=0, whole=True, maximum=MAX_NUMBER):
         or not minimum <= value <= maximum
     ):
         raise InvalidActivity(
-            f"{field} must be a {'whole ' if whole else ''}number from {minimum} to {maximum}"
+            f"{field} must be a {'whole ' if whole else ''}number from {minimum} to {maximum}",
+            f"{FIELD_NAMES.get(field, field)}须为{minimum}到{maximum}之间的"
+            f"{'整数' if whole else '数'}",
         )
     return value
 
@@ -84,23 +94,28 @@ class ShakeActivities:
 
     def _check(self, body):
         if not isinstance(body, dict):
-            raise InvalidActivity("the activity must be a JSON object")
+            raise InvalidActivity("the activity must be a JSON object", "活动内容格式不正确")
         name = str(body.get("name") or "").strip()
         if not name:
-            raise InvalidActivity("name is required")
+            raise InvalidActivity("name is required", "请填写活动名称")
         start, end = _number(body, "start"), _number(body, "end")
         if end <= start:
-            raise InvalidActivity("end must be after start")
+            raise InvalidActivity("end must be after start", "结束时间须晚于开始时间")
         if body.get("cycle", "all") not in CYCLES:
-            raise InvalidActivity("cycle must be day, week, month or all")
+            raise InvalidActivity(
+                "cycle must be day, week, month or all", "次数周期须为每天、每周、每月或整个活动"
+            )
         prizes = body.get("prizes")
         if not isinstance(prizes, list) or not prizes:
-            raise InvalidActivity("prizes must be a non-empty list")
+            raise InvalidActivity("prizes must be a non-empty list", "请至少设置一个奖品")
         prizes = [self._prize(prize) for prize in prizes]
         if sum(prize["lottery_chance"] for prize in prizes) > 100:
-            raise InvalidActivity("lottery_chance of the prizes adds up to more than 100")
+            raise InvalidActivity(
+                "lottery_chance of the prizes adds up to more than 100",
+                "各奖品的中奖概率加起来不能超过100%",
+            )
         if len({p["promotion_code"] for p in prizes}) != len(prizes):
-            raise InvalidActivity("a promotion_code appears twice")
+            raise InvalidActivity("a promotion_code appears twice", "同一张券不能设为两个奖品")
         return {
             "name": name,
             "start": start,
@@ -116,14 +131,19 @@ class ShakeActivities:
 
     def _prize(self, prize):
         if not isinstance(prize, dict):
-            raise InvalidActivity("each prize must be an object")
+            raise InvalidActivity("each prize must be an object", "奖品格式不正确")
         code = str(prize.get("promotion_code") or "")
         coupon = self.coupons.active(code)
         if coupon is None:
-            raise InvalidActivity(f"promotion_code {code!r} is not a pulled CRM coupon activity")
+            raise InvalidActivity(
+                f"promotion_code {code!r} is not a pulled CRM coupon activity",
+                f"券活动“{code}”不存在或已下线（须为已从CRM同步的券活动）",
+            )
         chance = _number(prize, "lottery_chance", whole=False)
         if chance > 100:
-            raise InvalidActivity("lottery_chance is a percentage (0–100)")
+            raise InvalidActivity(
+                "lottery_chance is a percentage (0–100)", "中奖概率为百分比，须在0到100之间"
+            )
         return {
             "promotion_code": code,
             "promotion_name": coupon["promotion_name"],
@@ -142,6 +162,11 @@ class ShakeActivities:
     def all(self) -> list[dict]:
         """Every activity, the latest starting first."""
         return list(self.collection.find().sort("start", -1))
+
+    def overlapping(self, since: int, until: int) -> list[dict]:
+        """The activities whose period meets ``[since, until)`` (ms), the latest start first."""
+        query = {"start": {"$lt": until}, "end": {"$gt": since}}
+        return list(self.collection.find(query).sort("start", -1))
 
     def running(self, now: int | None = None) -> dict | None:
         """The activity running now (the latest started), or None."""

@@ -36,6 +36,7 @@ from wxmember.records.logs import LogStore
 from wxmember.records.member_card import bound_member_id, card_of, is_bound
 from wxmember.refusals import Refused
 from wxmember.shake.activities import ShakeActivities, cycle_key
+from wxmember.timeparse import day_expression, day_label
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,27 @@ class ShakeDraws:
     def done(self, aid: str) -> Iterable[dict]:
         """The finished draws of activity ``aid`` (read as they are iterated)."""
         return self.database[SHAKE_DRAWS].find({"aid": aid, "state": "done"})
+
+    def per_day(self, aid: str, since: int, until: int) -> dict[str, dict[str, int]]:
+        """``{"2026-05-29": {"shakes": n, "wins": n}}``: the finished draws of activity
+        ``aid`` made in ``[since, until)`` (ms), per Shanghai day, over the ``aid,
+        createDate`` index."""
+        pipeline = [
+            {"$match": {"aid": aid, "createDate": {"$gte": since, "$lt": until}, "state": "done"}},
+            {
+                "$group": {
+                    "_id": {"day": day_expression("createDate"), "prize": "$prize"},
+                    "n": {"$sum": 1},
+                }
+            },
+        ]
+        days = {}
+        for row in self.database[SHAKE_DRAWS].aggregate(pipeline):
+            day = days.setdefault(day_label(row["_id"]["day"]), {"shakes": 0, "wins": 0})
+            day["shakes"] += row["n"]
+            if row["_id"].get("prize"):
+                day["wins"] += row["n"]
+        return days
 
     def _draw(self, key, activity, customer, now):
         openid, member_id = customer["wechatid"], bound_member_id(customer)

@@ -1,14 +1,28 @@
 """``/console``: the staff web console (server-rendered, Simplified Chinese).
 
 ``auth`` (sign-in, sessions, CSRF, roles), ``pages`` (home, logs and their
-exports, customers, audit), ``api_access`` (who may call ``/api``). Templates and
-static files live beside them; nothing is loaded from another site.
+exports, audit), ``customers``, ``dashboard`` (charts), ``activities`` (shake),
+``jobs``, ``decisions`` (drift, withdrawals), ``rules`` (point rules, grades,
+recharge promotions), ``staff_accounts``; ``forms`` and ``present`` read forms and
+show values in Chinese; ``api_access`` (who may call ``/api``). Templates and static
+files live beside them (ECharts vendored under ``static/vendor``); nothing is loaded
+from another site.
 """
 
 
 def register(app):
     """Mount the console on ``app`` (``/console``; ``/`` and ``/admin`` lead there)."""
-    from wxmember.web.console import auth, customers, pages  # noqa: F401 - routes
+    from wxmember.web.console import (  # noqa: F401 - routes
+        activities,
+        auth,
+        customers,
+        dashboard,
+        decisions,
+        jobs,
+        pages,
+        rules,
+        staff_accounts,
+    )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(auth.root)

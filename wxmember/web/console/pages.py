@@ -6,6 +6,7 @@ from datetime import datetime
 from flask import Response, g, jsonify, render_template, request
 
 from wxmember.records.logs import InvalidQuery
+from wxmember.refusals import Refused
 from wxmember.staff.accounts import ROLE_NAMES
 from wxmember.timeparse import SHANGHAI, to_ms
 from wxmember.web.console import exports
@@ -25,6 +26,16 @@ AUDIT_ACTIONS = {
     "grade.lock": "锁定等级",
     "grade.unlock": "解除等级锁定",
     "logs.export": "导出日志",
+    "activity.create": "新建摇一摇活动",
+    "activity.pause": "暂停摇一摇活动",
+    "activity.resume": "恢复摇一摇活动",
+    "job.run": "手动运行任务",
+    "drift.resolve": "处理绑定差异",
+    "withdrawal.approve": "通过提现",
+    "withdrawal.reject": "拒绝提现",
+    "point_rule.save": "保存积分规则",
+    "grade.save": "保存会员等级",
+    "recharge_promotion.save": "保存充值优惠",
 }
 
 
@@ -81,6 +92,12 @@ def _time(text, label):
 @bp.errorhandler(InvalidQuery)
 def _invalid_query(error):
     return refuse(400, error.message)
+
+
+@bp.errorhandler(Refused)
+def _refused(error):
+    """A refusal a console view did not show on its own form: a Chinese page."""
+    return refuse(error.status, error.zh)
 
 
 @bp.get("/logs")

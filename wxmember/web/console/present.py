@@ -91,3 +91,97 @@ def fields(data):
             text = "" if value is None else str(value)
         out.append((key, text))
     return out
+
+
+# -- jobs, activities, rules: their Chinese names -------------------------------------
+
+JOB_NAMES = {
+    "members": ("会员资料同步", "从CRM拉取会员资料的变更，写到已绑定的会员上"),
+    "activities": ("券活动同步", "从CRM拉取券活动，作为摇一摇的奖品"),
+    "reconcile": ("绑定对账", "逐个核对平台与CRM的绑定关系，修复或记录差异"),
+    "outbox": ("CRM通知投递", "把解绑等通知送达CRM"),
+    "transactions": ("门店交易同步", "从CRM拉取门店交易，计算积分和余额"),
+    "grades": ("会员等级评估", "按升降级规则评估每位会员的等级"),
+    "expiry": ("积分过期", "按过期策略扣除到期积分"),
+    "shake_sweep": ("摇奖补偿", "确认未完成的摇奖：补记中奖或退回积分和库存"),
+    "templates": ("模板消息发送", "发送排队中的微信模板消息（等级变更）"),
+}
+RUN_STATES = {"running": "运行中", "ok": "完成", "failed": "失败"}
+TRIGGERS = {"schedule": "定时", "api": "API", "cli": "命令行", "console": "控制台"}
+CYCLES = {"day": "每天", "week": "每周", "month": "每月", "all": "整个活动"}
+RULE_TYPES = {"consumption": "消费", "recharge": "充值"}
+MEASURES = {"spend": "消费金额（元）", "orders": "订单数", "referrals": "推荐会员数"}
+WITHDRAWAL_STATES = {0: "待审核", 1: "已通过", 2: "已拒绝"}
+DRIFT_STATES = {"open": "待处理", "repaired": "已自动修复", "resolved": "已解决"}
+LONG_DIGITS = re.compile(r"\d{8,}")
+
+
+def job_name(name):
+    """The Chinese name of a job (its code when unknown)."""
+    return JOB_NAMES.get(name, (name, ""))[0]
+
+
+def every(seconds):
+    """``每 5 分钟``, ``每 30 秒``, ``每 2 小时``."""
+    if seconds % 3600 == 0:
+        return f"每 {seconds // 3600} 小时"
+    if seconds % 60 == 0:
+        return f"每 {seconds // 60} 分钟"
+    return f"每 {seconds} 秒"
+
+
+def duration(ms):
+    """``1.2 秒``, ``3 分 5 秒`` ("" for none)."""
+    if ms is None or ms < 0:
+        return ""
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} 秒"
+    minutes, seconds = divmod(round(ms / 1000), 60)
+    return f"{minutes} 分 {seconds} 秒"
+
+
+def yuan(fen):
+    """Fen as yuan with two decimals and thousands separators."""
+    return f"{(fen or 0) / 100:,.2f}"
+
+
+def mask_digits(text):
+    """Every run of 8+ digits (a bank card, a mobile) in ``text`` masked, for viewers."""
+    return LONG_DIGITS.sub(lambda found: mask_number(found.group(0)), str(text or ""))
+
+
+COUNT_NAMES = {  # the counts of a job run
+    "activities": "券活动",
+    "pages": "页",
+    "retired": "下线",
+    "changes": "变更",
+    "members": "会员",
+    "updated": "已更新",
+    "drift": "差异",
+    "batches": "批次",
+    "expired": "过期积分",
+    "checked": "已核对",
+    "agree": "一致",
+    "repaired": "已修复",
+    "recorded": "已记录差异",
+    "skipped": "跳过",
+    "sent": "已发送",
+    "failed": "失败",
+    "waiting": "等待中",
+    "transactions": "交易",
+    "applied": "已入账",
+    "refused": "被拒",
+    "delivered": "已送达",
+    "rejected": "被拒收",
+    "won": "补记中奖",
+    "returned": "已退回",
+    "interrupted": "已中止",
+    "open": "仍待确认",
+    "upgraded": "升级",
+    "downgraded": "降级",
+}
+
+
+def counts_text(counts):
+    """``券活动 12 · 页 1``: a run's counts in Chinese."""
+    return " · ".join(f"{COUNT_NAMES.get(key, key)} {value}" for key, value in counts.items())

@@ -1,4 +1,5 @@
-// The staff console's little script: export progress, and the "back" links.
+// The staff console's little script: export progress, a job run followed to its end,
+// one more row of a form's table, and the "back" links.
 (function () {
   "use strict";
 
@@ -7,6 +8,59 @@
       if (history.length > 1) { event.preventDefault(); history.back(); }
     });
   });
+
+  // "＋ 再加一个奖品": a copy of the table's last row, emptied (at most 20 rows).
+  document.querySelectorAll("[data-add-row]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var body = document.querySelector(button.getAttribute("data-add-row") + " tbody");
+      if (!body || body.rows.length >= 20) { return; }
+      var row = body.rows[body.rows.length - 1].cloneNode(true);
+      row.querySelectorAll("input").forEach(function (input) { input.value = ""; });
+      row.querySelectorAll("select").forEach(function (select) { select.selectedIndex = 0; });
+      body.appendChild(row);
+    });
+  });
+
+  // A job run started from the jobs page: its progress until it ends, then the page again.
+  var watch = document.getElementById("watch");
+  if (watch) {
+    var runFill = document.getElementById("run-fill");
+    var runText = document.getElementById("run-text");
+    var runState = document.getElementById("run-state");
+    var names = {running: "运行中", ok: "完成", failed: "失败"};
+    var showRun = function (run) {
+      var percent = run.state !== "running" ? 100
+        : (run.total ? Math.min(100, Math.round(run.done * 100 / run.total)) : 10);
+      runFill.style.width = percent + "%";
+      runState.textContent = names[run.state] || run.state;
+      runState.className = "state state-" + run.state;
+      if (run.state === "running") {
+        runText.textContent = "正在运行" + (run.done != null ? "：已处理 " + run.done +
+          (run.total ? " / " + run.total : "") : "") + "…";
+      }
+    };
+    showRun({state: watch.getAttribute("data-state"), done: null, total: null});
+    if (watch.getAttribute("data-state") === "running") {
+      var poll = setInterval(function () {
+        fetch(watch.getAttribute("data-url"), {credentials: "same-origin"})
+          .then(function (answer) { return answer.ok ? answer.json() : null; })
+          .then(function (run) {
+            if (!run) { return; }
+            showRun(run);
+            if (run.state !== "running") {
+              clearInterval(poll);
+              var url = new URL(location.href);
+              url.searchParams.delete("done");  // the page again: the job's card is up to date
+              setTimeout(function () {
+                if (url.toString() === location.href) { location.reload(); }
+                else { location.replace(url.toString()); }
+              }, 600);
+            }
+          })
+          .catch(function () {});
+      }, 700);
+    }
+  }
 
   var box = document.getElementById("export-progress");
   if (!box) { return; }

@@ -1,0 +1,297 @@
+"""Console: the rules of the member system — points earning rules, grades with their up
+and down rules, recharge promotions. Everyone reads them; admins add and change them
+through the same services the staff API calls (``/api/point-rules``, ``/api/grades``,
+``/api/recharge-promotions``), with the same checks, refusals shown in Chinese.
+"""
+
+import re
+
+from flask import g, redirect, render_template, request, url_for
+
+from wxmember.members.transactions import to_fen
+from wxmember.refusals import Refused
+from wxmember.web.console.auth import bp, requires, services
+from wxmember.web.console.forms import Form
+from wxmember.web.console.present import MEASURES, RULE_TYPES, yuan
+
+MAX_MONTHS = 1200
+NOTICES = {"saved": "已保存。"}
+PRODUCT_SEPARATORS = re.compile(r"[\s,，、;；]+")
+
+
+def _audit(action, target, details):
+    services().staff.audit.record(g.actor, action, target, details)
+
+
+def _grade_names():
+    return {grade["level"]: grade["name"] for grade in services().members.grades.all()}
+
+
+# -- point rules -------------------------------------------------------------------
+
+
+def _rule_row(rule, grade_names):
+    grade = rule.get("grade")
+    return {
+        **rule,
+        "type_name": RULE_TYPES.get(rule["type"], rule["type"]),
+        "step": yuan(rule["amount"]),
+        "grade_name": "全部等级" if grade is None else grade_names.get(grade, f"级别 {grade}"),
+        "products": "、".join(rule.get("productIds") or []) or "全部商品",
+    }
+
+
+@bp.get("/point-rules")
+@requires("viewer")
+def point_rules():
+    """Every points earning rule; admins add one or change one (``?edit=ruleId``)."""
+    return _rules_page()
+
+
+def _rules_page(status=200, error="", form=None):
+    rules = services().members.points.rules.all()
+    grade_names = _grade_names()
+    if form is None:
+        editing = next((r for r in rules if r["_id"] == request.args.get("edit")), None)
+        form = _rule_form(editing)
+    page = render_template(
+        "console/point_rules.html",
+        rows=[_rule_row(rule, grade_names) for rule in rules],
+        grades=grade_names,
+        types=RULE_TYPES,
+        form=form,
+        error=error,
+        notice=NOTICES.get(request.args.get("done", ""), ""),
+    )
+    return page, status
+
+
+def _rule_form(rule):
+    if rule is None:
+        return {"ruleId": "", "type": "consumption", "grade": "", "amount": "", "points": ""}
+    return {
+        "ruleId": rule["ruleId"],
+        "type": rule["type"],
+        "grade": "" if rule.get("grade") is None else str(rule["grade"]),
+        "amount": f"{rule['amount'] / 100:g}",
+        "points": str(rule["points"]),
+        "productIds": " ".join(rule.get("productIds") or []),
+        "editing": True,
+    }
+
+
+def rule_body(values):
+    """The API's point-rule body from the form."""
+    form = Form(values)
+    grade = form.raw("grade")
+    products = [
+        p for p in PRODUCT_SEPARATORS.split(form.text("productIds", "商品编号", False, 2000)) if p
+    ]
+    return {
+        "ruleId": form.text("ruleId", "规则编号", longest=64),
+        "type": form.choice("type", "规则类型", RULE_TYPES),
+        "grade": None if grade == "" else form.whole("grade", "适用等级"),
+        "amount": form.yuan("amount", "每档金额"),
+        "points": form.whole("points", "每档积分", minimum=1),
+        "productIds": products,
+    }
+
+
+@bp.post("/point-rules")
+@requires("admin")
+def save_point_rule():
+    """Create or replace a rule (by its ruleId)."""
+    try:
+        rule = services().members.points.rules.save(rule_body(request.form))
+    except Refused as refused:
+        return _rules_page(400, refused.zh, dict(request.form))
+    _audit(
+        "point_rule.save",
+        f"point_rule:{rule['ruleId']}",
+        {k: v for k, v in rule.items() if k != "_id"},
+    )
+    return redirect(url_for("console.point_rules", done="saved"))
+
+
+# -- grades ------------------------------------------------------------------------
+
+
+def _rule_text(rule, names, side):
+    """``近 12 个月消费金额达到 1,000.00 元 → 金卡会员``."""
+    if not rule:
+        return ""
+    by = rule["by"]
+    number = yuan(rule["number"]) + " 元" if by == "spend" else f"{rule['number']:,}"
+    target = names.get(rule["to"], f"级别 {rule['to']}")
+    scope = "（含直接下级）" if rule.get("includeSubordinates") else ""
+    what = MEASURES[by].split("（")[0]
+    verb = "达到" if side == "up" else "不足"
+    return f"近 {rule['months']} 个月{what}{scope}{verb} {number} → {target}"
+
+
+def discount_text(discount):
+    """``不打折``, ``9折``, ``9.5折``."""
+    return "不打折" if discount >= 1 else f"{round(discount * 10, 2):g}折"
+
+
+@bp.get("/grades")
+@requires("viewer")
+def grades():
+    """Every grade with its rules and members; admins add one or change one (``?edit=``)."""
+    return _grades_page()
+
+
+def _grades_page(status=200, error="", form=None):
+    system = services().members.grades
+    all_grades = system.all()
+    names = {grade["level"]: grade["name"] for grade in all_grades}
+    counts = system.distribution()
+    rows = [
+        {
+            **grade,
+            "members": counts.get(grade["level"], 0),
+            "up_text": _rule_text(grade.get("up"), names, "up"),
+            "down_text": _rule_text(grade.get("down"), names, "down"),
+            "discount_text": discount_text(grade["discount"]),
+        }
+        for grade in all_grades
+    ]
+    if form is None:
+        editing = request.args.get("edit", type=int)
+        form = _grade_form(next((grade for grade in all_grades if grade["level"] == editing), None))
+    page = render_template(
+        "console/grades.html",
+        rows=rows,
+        form=form,
+        measures=MEASURES,
+        error=error,
+        notice=NOTICES.get(request.args.get("done", ""), ""),
+    )
+    return page, status
+
+
+def _grade_form(grade):
+    if grade is None:
+        return {"level": "", "name": "", "discount": "1", "cardImage": "", "rules": ""}
+    form = {
+        "level": str(grade["level"]),
+        "name": grade["name"],
+        "discount": f"{grade['discount']:g}",
+        "cardImage": grade.get("cardImage", ""),
+        "rules": grade.get("rules", ""),
+        "editing": True,
+    }
+    for side in ("up", "down"):
+        rule = grade.get(side)
+        if rule:
+            number = rule["number"] / 100 if rule["by"] == "spend" else rule["number"]
+            form.update(
+                {
+                    f"{side}_by": rule["by"],
+                    f"{side}_months": str(rule["months"]),
+                    f"{side}_number": f"{number:g}",
+                    f"{side}_to": str(rule["to"]),
+                    f"{side}_sub": rule.get("includeSubordinates", False),
+                }
+            )
+    return form
+
+
+def grade_body(values):
+    """The API's grade body from the form (a rule left on "无" is absent)."""
+    form = Form(values)
+    body = {
+        "level": form.whole("level", "级别"),
+        "name": form.text("name", "等级名称", longest=50),
+        "discount": form.decimal("discount", "折扣", minimum=0.01, maximum=1),
+        "cardImage": form.text("cardImage", "卡面图片地址", required=False, longest=500),
+        "rules": form.text("rules", "等级说明", required=False, longest=1000),
+    }
+    for side, label in (("up", "升级规则"), ("down", "降级规则")):
+        if not form.raw(f"{side}_by"):
+            body[side] = None
+            continue
+        body[side] = {
+            "by": form.choice(f"{side}_by", f"{label}的依据", MEASURES),
+            "months": form.whole(f"{side}_months", f"{label}的统计月数", 1, MAX_MONTHS),
+            "number": form.decimal(f"{side}_number", f"{label}的门槛", 0, 10_000_000),
+            "to": form.whole(f"{side}_to", f"{label}的目标等级"),
+            "includeSubordinates": form.checked(f"{side}_sub"),
+        }
+    return body
+
+
+@bp.post("/grades")
+@requires("admin")
+def save_grade():
+    """Create or replace a grade (by its level)."""
+    try:
+        grade = services().members.grades.save(grade_body(request.form))
+    except Refused as refused:
+        return _grades_page(400, refused.zh, dict(request.form))
+    _audit(
+        "grade.save",
+        f"grade:{grade['level']}",
+        {"name": grade["name"], "discount": grade["discount"]},
+    )
+    return redirect(url_for("console.grades", done="saved"))
+
+
+# -- recharge promotions -----------------------------------------------------------
+
+
+@bp.get("/recharge-promotions")
+@requires("viewer")
+def recharge_promotions():
+    """Every recharge promotion ("充100送30"); admins add one or change one (``?edit=``)."""
+    return _promotions_page()
+
+
+def _promotions_page(status=200, error="", form=None):
+    promotions = sorted(services().members.money.all_promotions(), key=lambda p: p["threshold"])
+    if form is None:
+        editing = next((p for p in promotions if p["_id"] == request.args.get("edit")), None)
+        form = (
+            {
+                "id": editing["_id"],
+                "name": editing["name"],
+                "threshold": f"{editing['threshold'] / 100:g}",
+                "bonus": f"{editing['bonus'] / 100:g}",
+                "editing": True,
+            }
+            if editing
+            else {"id": "", "name": "", "threshold": "", "bonus": ""}
+        )
+    rows = [
+        {**p, "threshold_yuan": yuan(p["threshold"]), "bonus_yuan": yuan(p["bonus"])}
+        for p in promotions
+    ]
+    page = render_template(
+        "console/recharge_promotions.html",
+        rows=rows,
+        form=form,
+        error=error,
+        notice=NOTICES.get(request.args.get("done", ""), ""),
+    )
+    return page, status
+
+
+@bp.post("/recharge-promotions")
+@requires("admin")
+def save_recharge_promotion():
+    """Create or replace a promotion: from ``threshold`` yuan a recharge earns ``bonus``."""
+    form = Form(request.form)
+    try:
+        promotion_id = form.text("id", "优惠编号", longest=64)
+        name = form.text("name", "优惠名称", longest=100)
+        threshold = to_fen(form.yuan("threshold", "充值门槛"), "threshold")
+        bonus = to_fen(form.yuan("bonus", "赠送金额"), "bonus")
+    except Refused as refused:
+        return _promotions_page(400, refused.zh, dict(request.form))
+    services().members.money.save_promotion(promotion_id, threshold, bonus, name)
+    _audit(
+        "recharge_promotion.save",
+        f"recharge_promotion:{promotion_id}",
+        {"name": name, "threshold": threshold, "bonus": bonus},
+    )
+    return redirect(url_for("console.recharge_promotions", done="saved"))
