@@ -11,7 +11,7 @@ from flask import g, redirect, render_template, request, url_for
 
 from wxmember.refusals import Refused
 from wxmember.shake.activities import CYCLES
-from wxmember.timeparse import SHANGHAI
+from wxmember.timeparse import DAY_MS, SHANGHAI, day_start, days_between
 from wxmember.web.console.auth import bp, refuse, requires, services
 from wxmember.web.console.forms import Form, FormRefused
 from wxmember.web.console.present import CYCLES as CYCLE_NAMES
@@ -19,6 +19,7 @@ from wxmember.web.console.present import when
 
 PRIZE_ROWS = 3  # prize rows of the form without script (the page adds more)
 MOST_PRIZES = 20
+MOST_DAYS = 180  # days of an activity's chart
 STATES = {"running": "进行中", "upcoming": "未开始", "paused": "已暂停", "ended": "已结束"}
 NOTICES = {
     "created": "活动已创建。",
@@ -180,11 +181,14 @@ def activity(aid):
     if found is None:
         return refuse(404, "没有找到该摇一摇活动。")
     stats = services().shake_activities.stats(aid, services().shakes.done(aid))
-    days = stats["days"]
+    labels = _days_of(found, services().clock.now_ms())
+    by_day = {day["day"]: day for day in stats["days"]}
+    empty = {"shakes": 0, "members": 0, "wins": 0}
+    days = [by_day.get(label, empty) for label in labels]
     charts = {
         "days": {
             "kind": "bars",
-            "x": [d["day"] for d in days],
+            "x": labels,
             "series": [
                 {"name": "摇奖次数", "data": [d["shakes"] for d in days]},
                 {"name": "参与人数", "data": [d["members"] for d in days]},
@@ -199,6 +203,13 @@ def activity(aid):
         charts=charts,
         notice=NOTICES.get(request.args.get("done", ""), ""),
     )
+
+
+def _days_of(activity, now):
+    """Every Shanghai day of the activity so far (its last ``MOST_DAYS`` at most)."""
+    until = min(activity["end"], day_start(now) + DAY_MS)
+    since = max(day_start(activity["start"]), day_start(until - 1) - (MOST_DAYS - 1) * DAY_MS)
+    return days_between(since, until) if since < until else []
 
 
 @bp.post("/activities/<aid>/<any(pause, resume):action>")

@@ -80,19 +80,26 @@ def dashboard():
 
 
 def _shakes(since, until, labels):
-    """Shakes (bars) and wins (lines) per day of each activity running in the window."""
+    """Shakes (bars) and wins (a line) per day of each activity running in the window, in
+    one colour per activity; a day outside an activity's period has no value (a gap)."""
     activities = services().shake_activities.overlapping(since, until)[:MOST_ACTIVITIES]
     draws = services().shakes
     series, shakes, wins = [], 0, 0
-    for activity in activities:
+    for number, activity in enumerate(activities):
         per_day = draws.per_day(activity["_id"], since, until)
-        counted = [per_day.get(day, {"shakes": 0, "wins": 0}) for day in labels]
-        series.append({"name": f"{activity['name']} 摇奖", "data": [d["shakes"] for d in counted]})
-        series.append(
-            {"name": f"{activity['name']} 中奖", "data": [d["wins"] for d in counted], "line": True}
-        )
-        shakes += sum(d["shakes"] for d in counted)
-        wins += sum(d["wins"] for d in counted)
+        first, last = day_start(activity["start"]), activity["end"]
+        counted = [
+            per_day.get(day, {"shakes": 0, "wins": 0}) if first <= moment < last else None
+            for day, moment in zip(labels, range(since, until, DAY_MS), strict=True)
+        ]
+        name = activity["name"]
+        for measure, label, line in (("shakes", "摇奖", False), ("wins", "中奖", True)):
+            values = [None if day is None else day[measure] for day in counted]
+            series.append(
+                {"name": f"{name} {label}", "data": values, "line": line, "group": number}
+            )
+        shakes += sum(day["shakes"] for day in counted if day)
+        wins += sum(day["wins"] for day in counted if day)
     return series, {"shakes": shakes, "wins": wins, "activities": len(activities)}
 
 

@@ -37,11 +37,19 @@ def _page(status=200, error="", form=None):
         "console/staff.html",
         rows=rows,
         roles=[(role, ROLE_NAMES[role]) for role in ROLES],
-        form=form or {"username": request.args.get("edit", ""), "role": "viewer"},
+        form=form or _editing(request.args.get("edit", "")),
         error=error,
         notice=NOTICES.get(request.args.get("done", ""), ""),
     )
     return page, status
+
+
+def _editing(username):
+    """The form for the account ``?edit=`` names (its role chosen), else an empty one."""
+    account = services().staff.accounts.get(username) if username else None
+    if account is None:
+        return {"username": "", "role": "viewer"}
+    return {"username": account["_id"], "role": account["role"]}
 
 
 @bp.post("/staff")

@@ -1,6 +1,6 @@
 // The console's charts: every element with data-chart="<key>" is drawn with ECharts
 // (vendored, static/vendor/) from the page's JSON block #chart-data:
-//   {"<key>": {"kind": "bars", "x": [days], "series": [{"name", "data", "line"?}]},
+//   {"<key>": {"kind": "bars", "x": [days], "series": [{"name", "data", "line"?, "group"?}]},
 //    "<key>": {"kind": "pie", "series": [{"name", "data": [{"name", "value"}]}]}}
 // Own file, no inline script: the console's CSP allows scripts of this site only.
 (function () {
@@ -25,7 +25,7 @@
       xAxis: {type: "category", data: spec.x, axisLabel: {formatter: shortDay}},
       yAxis: {type: "value", minInterval: 1},
       series: spec.series.map(function (one) {
-        return {
+        var drawn = {
           name: one.name,
           type: one.line ? "line" : "bar",
           data: one.data,
@@ -34,6 +34,11 @@
           barMaxWidth: 18,
           emphasis: {focus: "series"}
         };
+        if (one.group != null) {  // the series of one activity share its colour
+          drawn.itemStyle = {color: palette[one.group % palette.length]};
+          if (one.line) { drawn.lineStyle = {width: 2, type: "dashed"}; drawn.symbol = "circle"; }
+        }
+        return drawn;
       })
     };
   }

@@ -28,7 +28,7 @@
     var runText = document.getElementById("run-text");
     var runState = document.getElementById("run-state");
     var names = {running: "运行中", ok: "完成", failed: "失败"};
-    var showRun = function (run) {
+    var showRun = function (run) {  // the page's own text stays until the first answer
       var percent = run.state !== "running" ? 100
         : (run.total ? Math.min(100, Math.round(run.done * 100 / run.total)) : 10);
       runFill.style.width = percent + "%";
@@ -37,9 +37,13 @@
       if (run.state === "running") {
         runText.textContent = "正在运行" + (run.done != null ? "：已处理 " + run.done +
           (run.total ? " / " + run.total : "") : "") + "…";
+      } else if (run.state === "ok") {
+        runText.textContent = "运行完成，用时 " + run.took + "。" + run.counts;
+      } else if (run.state === "failed") {
+        runFill.classList.add("failed");
+        runText.textContent = "运行失败：" + run.error;
       }
     };
-    showRun({state: watch.getAttribute("data-state"), done: null, total: null});
     if (watch.getAttribute("data-state") === "running") {
       var poll = setInterval(function () {
         fetch(watch.getAttribute("data-url"), {credentials: "same-origin"})
