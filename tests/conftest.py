@@ -150,6 +150,28 @@ def runner(app):
     return app.test_cli_runner()
 
 
+@pytest.fixture
+def viewer(app):
+    """A test client signed in to the staff console as a viewer (``tests/console_helpers``)."""
+    from tests.console_helpers import Console
+
+    return Console(app, "victor", "viewer")
+
+
+@pytest.fixture
+def operator(app):
+    from tests.console_helpers import Console
+
+    return Console(app, "olivia", "operator")
+
+
+@pytest.fixture
+def admin(app):
+    from tests.console_helpers import Console
+
+    return Console(app, "adam", "admin")
+
+
 def database_of(app):
     return app.extensions["wxmember"].database
 

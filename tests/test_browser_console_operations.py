@@ -12,9 +12,24 @@ import pytest
 from tests.conftest import LiveServer, database_of
 from tests.console_helpers import MEMBER, add_staff
 from tests.console_seed import PRIZE_A, PRIZE_B, seed_everything
-from tests.test_browser_console import LAPTOP, TABLET, _shot, _signed_in, browser  # noqa: F401
+from tests.test_browser_console import (
+    CHROMIUM,
+    FLAGS,
+    TABLET,
+    _playwright,
+    _shot,
+    _signed_in,
+)
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def browser():
+    with _playwright()() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture
@@ -53,7 +68,7 @@ def _charts_drawn(page, ids):
         assert page.evaluate(f"!!echarts.getInstanceByDom(document.getElementById('{chart}'))")
 
 
-def test_the_dashboard_draws_its_charts_and_filters_by_window(browser, server, tmp_path):  # noqa: F811
+def test_the_dashboard_draws_its_charts_and_filters_by_window(browser, server, tmp_path):
     context, page = _signed_in(browser, server, "victor")
     problems = _watch_csp(page)
     page.click("nav >> text=数据看板")
@@ -100,7 +115,7 @@ def test_the_dashboard_draws_its_charts_and_filters_by_window(browser, server, t
     context.close()
 
 
-def test_an_operator_creates_an_activity_through_the_form_and_pauses_it(browser, server, tmp_path):  # noqa: F811
+def test_an_operator_creates_an_activity_through_the_form_and_pauses_it(browser, server, tmp_path):
     context, page = _signed_in(browser, server, "olivia")
     page.click("nav >> text=摇一摇活动")
     page.wait_for_selector("#activity-table")
@@ -149,7 +164,7 @@ def test_an_operator_creates_an_activity_through_the_form_and_pauses_it(browser,
     context.close()
 
 
-def test_an_operator_runs_a_job_now_and_watches_it_finish(browser, server, tmp_path):  # noqa: F811
+def test_an_operator_runs_a_job_now_and_watches_it_finish(browser, server, tmp_path):
     context, page = _signed_in(browser, server, "olivia")
     page.click("nav >> text=定时任务")
     page.wait_for_selector("#job-grades")
@@ -182,7 +197,7 @@ def test_an_operator_runs_a_job_now_and_watches_it_finish(browser, server, tmp_p
     context.close()
 
 
-def test_an_admin_adds_a_point_rule_and_a_viewer_is_refused(browser, server, tmp_path):  # noqa: F811
+def test_an_admin_adds_a_point_rule_and_a_viewer_is_refused(browser, server, tmp_path):
     context, page = _signed_in(browser, server, "adam")
     page.click("nav >> text=积分规则")
     page.wait_for_selector("#rule-table")
@@ -222,7 +237,7 @@ def test_an_admin_adds_a_point_rule_and_a_viewer_is_refused(browser, server, tmp
     context.close()
 
 
-def test_decisions_and_staff_pages_read_well(browser, server, tmp_path):  # noqa: F811
+def test_decisions_and_staff_pages_read_well(browser, server, tmp_path):
     context, page = _signed_in(browser, server, "olivia")
     page.click("nav >> text=提现审核")
     page.wait_for_selector("#withdrawal-table")

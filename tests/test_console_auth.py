@@ -8,11 +8,6 @@ from wxmember.staff.actor import cli_actor
 from wxmember.web.console import auth
 
 
-@pytest.fixture
-def admin(app):
-    return Console(app, "adam", "admin")
-
-
 @pytest.mark.parametrize("path", ["/console", "/console/", "/console/logs", "/console/audit"])
 def test_pages_lead_to_the_sign_in_page_without_a_session(client, path):
     answer = client.get(path)

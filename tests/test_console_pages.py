@@ -44,21 +44,6 @@ def _seed_logs(app, count=30):
     database_of(app)[LOGS].insert_many(rows)
 
 
-@pytest.fixture
-def viewer(app):
-    return Console(app, "victor", "viewer")
-
-
-@pytest.fixture
-def operator(app):
-    return Console(app, "olivia", "operator")
-
-
-@pytest.fixture
-def admin(app):
-    return Console(app, "adam", "admin")
-
-
 # -- logs --------------------------------------------------------------------------
 
 
