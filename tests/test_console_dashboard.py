@@ -61,9 +61,14 @@ def test_draws_per_day_count_finished_shakes_and_wins_of_one_activity(app):
     }
 
 
-def test_grade_distribution_counts_members_per_level(app):
+def test_grade_distribution_counts_members_per_level(app, viewer):
     seed_grades(app)
-    assert app.extensions["wxmember"].members.grades.distribution() == {1: 40, 2: 12, 3: 3}
+    grades = app.extensions["wxmember"].members.grades
+    assert grades.distribution() == {1: 40, 2: 12, 3: 3}
+    database_of(app)["member/data"].insert_one({"_id": 1, "GradeID": 9, "Purview": []})
+    assert grades.distribution() == {1: 40, 2: 12, 3: 3, None: 1}  # a level since removed
+    pie = _charts(viewer.get("/console/dashboard").get_data(as_text=True))["grades"]
+    assert pie["series"][0]["data"][-1] == {"name": "未定级", "level": None, "value": 1}
 
 
 def _charts(html):

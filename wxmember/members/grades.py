@@ -131,8 +131,10 @@ class Grades:
         self.history, self.templates, self.clock = history, templates, clock
 
     def ensure_indexes(self) -> None:
-        """Referred members, a member's grade changes, and the transactions the rules count."""
+        """Referred members, members per grade, a member's grade changes, and the
+        transactions the rules count."""
         self.members.create_index("FromID", sparse=True)
+        self.members.create_index("GradeID")  # members per grade (the staff dashboard)
         self.member_log.create_index([("MemberID", 1), ("Date", -1)])
         self.history.ensure_indexes()
 
@@ -164,9 +166,16 @@ class Grades:
         return next(iter(first), None)
 
     def distribution(self) -> dict[int | None, int]:
-        """``{level: members}`` of the members the grades know (None: no grades defined yet)."""
-        pipeline = [{"$group": {"_id": "$GradeID", "n": {"$sum": 1}}}]
-        return {row["_id"]: row["n"] for row in self.members.aggregate(pipeline)}
+        """``{level: members}`` of each grade, counted over the ``GradeID`` index; ``None``:
+        the members at no defined grade (a level since removed, or none defined then)."""
+        counts = {
+            grade["level"]: self.members.count_documents({"GradeID": grade["level"]})
+            for grade in self.all()
+        }
+        others = self.members.estimated_document_count() - sum(counts.values())
+        if others > 0:
+            counts[None] = others
+        return counts
 
     # -- members -------------------------------------------------------------------
 

@@ -181,15 +181,22 @@ class ShakeDraws:
         )
 
     def done(self, aid: str) -> Iterable[dict]:
-        """The finished draws of activity ``aid`` (read as they are iterated)."""
-        return self.database[SHAKE_DRAWS].find({"aid": aid, "state": "done"})
+        """The finished draws of activity ``aid`` (read as they are iterated), over the
+        ``aid`` index: the state is matched in a stage of its own (see ``per_day``)."""
+        pipeline = [{"$match": {"aid": aid}}, {"$match": {"state": "done"}}]
+        return self.database[SHAKE_DRAWS].aggregate(pipeline)
 
     def per_day(self, aid: str, since: int, until: int) -> dict[str, dict[str, int]]:
         """``{"2026-05-29": {"shakes": n, "wins": n}}``: the finished draws of activity
         ``aid`` made in ``[since, until)`` (ms), per Shanghai day, over the ``aid,
-        createDate`` index."""
+        createDate`` index.
+
+        The state is matched in a stage of its own: the embedded engine answers a filter
+        with a field outside the index by scanning the whole collection.
+        """
         pipeline = [
-            {"$match": {"aid": aid, "createDate": {"$gte": since, "$lt": until}, "state": "done"}},
+            {"$match": {"aid": aid, "createDate": {"$gte": since, "$lt": until}}},
+            {"$match": {"state": "done"}},
             {
                 "$group": {
                     "_id": {"day": day_expression("createDate"), "prize": "$prize"},

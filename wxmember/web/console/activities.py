@@ -13,7 +13,7 @@ from wxmember.refusals import Refused
 from wxmember.shake.activities import CYCLES
 from wxmember.timeparse import DAY_MS, SHANGHAI, day_start, days_between
 from wxmember.web.console.auth import bp, refuse, requires, services
-from wxmember.web.console.forms import Form, FormRefused
+from wxmember.web.console.forms import Form, FormRefused, form_page
 from wxmember.web.console.present import CYCLES as CYCLE_NAMES
 from wxmember.web.console.present import when
 
@@ -44,7 +44,8 @@ def _row(activity, now):
         **activity,
         "state": state,
         "state_name": STATES[state],
-        "period": f"{when(activity['start'])[:16]} 至 {when(activity['end'])[:16]}",
+        "from": when(activity["start"])[:16],
+        "to": when(activity["end"])[:16],
         "cycle_name": CYCLE_NAMES.get(activity["cycle"], activity["cycle"]),
         "stock": sum(p["stock"] for p in prizes),
         "won": sum(p.get("won", 0) for p in prizes),
@@ -67,8 +68,11 @@ def _list_page(status=200, error="", form=None):
         rows = [row for row in rows if row["state"] == chosen]
     coupons = services().records.coupons.all_active()
     form = form or _blank_form(now)
-    page = render_template(
+    return form_page(
         "console/activities.html",
+        NOTICES,
+        status,
+        error,
         rows=rows,
         states=STATES,
         chosen=chosen,
@@ -76,10 +80,7 @@ def _list_page(status=200, error="", form=None):
         cycles=CYCLE_NAMES,
         form=form,
         prize_rows=max(PRIZE_ROWS, len(form["prizes"])),
-        error=error,
-        notice=NOTICES.get(request.args.get("done", ""), ""),
     )
-    return page, status
 
 
 def _local(ms):

@@ -111,7 +111,6 @@ def _grades():
         {"name": grade["name"], "level": grade["level"], "value": counts.pop(grade["level"], 0)}
         for grade in system.all()
     ]
-    left = sum(counts.values())  # a level since removed, or members from before any grade
-    if left:
-        rows.append({"name": "未定级", "level": None, "value": left})
+    if counts.get(None):  # a level since removed, or members from before any grade
+        rows.append({"name": "未定级", "level": None, "value": counts[None]})
     return rows

@@ -3,12 +3,12 @@ withdrawal applications (approved or rejected, once). Viewers read both, masked.
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from flask import g, redirect, render_template, request, url_for
+from flask import g, redirect, request, url_for
 
 from wxmember.members.money import PENDING
 from wxmember.refusals import Refused
 from wxmember.web.console.auth import bp, refuse, requires, services
-from wxmember.web.console.forms import Form
+from wxmember.web.console.forms import Form, form_page
 from wxmember.web.console.present import (
     DRIFT_STATES,
     WITHDRAWAL_STATES,
@@ -49,15 +49,15 @@ def _drift_page(status=200, error=""):
         }
         for item in services().drift.latest(None if state == "all" else state, SHOWN)
     ]
-    page = render_template(
+    return form_page(
         "console/drift.html",
+        NOTICES,
+        status,
+        error,
         rows=rows,
         state=state,
         states=DRIFT_STATES,
-        error=error,
-        notice=NOTICES.get(request.args.get("done", ""), ""),
     )
-    return page, status
 
 
 @bp.post("/drift/resolve")
@@ -110,17 +110,17 @@ def _withdrawals_page(status=200, error=""):
             None if chosen == "all" else int(chosen), SHOWN
         )
     ]
-    page = render_template(
+    return form_page(
         "console/withdrawals.html",
+        NOTICES,
+        status,
+        error,
         rows=rows,
         chosen=chosen,
         states=WITHDRAWAL_STATES,
         pending=PENDING,
         when=when,
-        error=error,
-        notice=NOTICES.get(request.args.get("done", ""), ""),
     )
-    return page, status
 
 
 def _verifier(user_id, names):

@@ -8,6 +8,8 @@ send on is then checked again by the same domain code the staff API calls.
 import math
 import re
 
+from flask import render_template, request
+
 from wxmember.refusals import Refused
 from wxmember.timeparse import MAX_MS, to_ms
 
@@ -100,3 +102,10 @@ class Form:
 
     def checked(self, name):
         return self.raw(name) in ("1", "on", "true")
+
+
+def form_page(template, notices, status=200, error="", **context):
+    """``(html, status)`` of a console page with a form: the notice of the change just
+    made (``?done=`` a key of ``notices``) and the error of a refused form."""
+    notice = notices.get(request.args.get("done", ""), "")
+    return render_template(template, error=error, notice=notice, **context), status

@@ -5,10 +5,11 @@ from datetime import datetime, timezone
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from flask import g, jsonify, redirect, render_template, request, url_for
+from flask import g, jsonify, redirect, request, url_for
 
 from wxmember.scheduling import JobBusy, UnknownJob
 from wxmember.web.console.auth import bp, refuse, requires, services
+from wxmember.web.console.forms import form_page
 from wxmember.web.console.present import (
     JOB_NAMES,
     RUN_STATES,
@@ -125,18 +126,18 @@ def _page(status=200, error=""):
     chosen = request.args.get("job", "").strip()
     chosen = chosen if chosen in jobs.names else ""
     watched = _run(request.args.get("run", ""))
-    page = render_template(
+    return form_page(
         "console/jobs.html",
+        NOTICES,
+        status,
+        error,
         rows=job_rows(),
         runs=[run_view(run) for run in jobs.runs(chosen or None, RUNS_SHOWN)],
         chosen=chosen,
         names=[(name, job_name(name)) for name in jobs.names],
         watched=run_view(watched) if watched else None,
-        notice=NOTICES.get(request.args.get("done", ""), ""),
-        error=error,
         this_process=services().owner,
     )
-    return page, status
 
 
 def _run(run_id):

@@ -6,12 +6,12 @@ through the same services the staff API calls (``/api/point-rules``, ``/api/grad
 
 import re
 
-from flask import g, redirect, render_template, request, url_for
+from flask import g, redirect, request, url_for
 
 from wxmember.members.transactions import to_fen
 from wxmember.refusals import Refused
 from wxmember.web.console.auth import bp, requires, services
-from wxmember.web.console.forms import Form
+from wxmember.web.console.forms import Form, form_page
 from wxmember.web.console.present import MEASURES, RULE_TYPES, yuan
 
 MAX_MONTHS = 1200
@@ -54,16 +54,16 @@ def _rules_page(status=200, error="", form=None):
     if form is None:
         editing = next((r for r in rules if r["_id"] == request.args.get("edit")), None)
         form = _rule_form(editing)
-    page = render_template(
+    return form_page(
         "console/point_rules.html",
+        NOTICES,
+        status,
+        error,
         rows=[_rule_row(rule, grade_names) for rule in rules],
         grades=grade_names,
         types=RULE_TYPES,
         form=form,
-        error=error,
-        notice=NOTICES.get(request.args.get("done", ""), ""),
     )
-    return page, status
 
 
 def _rule_form(rule):
@@ -159,15 +159,15 @@ def _grades_page(status=200, error="", form=None):
     if form is None:
         editing = request.args.get("edit", type=int)
         form = _grade_form(next((grade for grade in all_grades if grade["level"] == editing), None))
-    page = render_template(
+    return form_page(
         "console/grades.html",
+        NOTICES,
+        status,
+        error,
         rows=rows,
         form=form,
         measures=MEASURES,
-        error=error,
-        notice=NOTICES.get(request.args.get("done", ""), ""),
     )
-    return page, status
 
 
 def _grade_form(grade):
@@ -266,14 +266,14 @@ def _promotions_page(status=200, error="", form=None):
         {**p, "threshold_yuan": yuan(p["threshold"]), "bonus_yuan": yuan(p["bonus"])}
         for p in promotions
     ]
-    page = render_template(
+    return form_page(
         "console/recharge_promotions.html",
+        NOTICES,
+        status,
+        error,
         rows=rows,
         form=form,
-        error=error,
-        notice=NOTICES.get(request.args.get("done", ""), ""),
     )
-    return page, status
 
 
 @bp.post("/recharge-promotions")

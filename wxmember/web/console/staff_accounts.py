@@ -2,12 +2,12 @@
 (which also enables it again), disable one. The same ``Staff.add``/``Staff.disable`` as
 ``wxmember staff``: the audit rows are written there, with the admin as the author."""
 
-from flask import g, redirect, render_template, request, url_for
+from flask import g, redirect, request, url_for
 
 from wxmember.refusals import Refused
 from wxmember.staff.accounts import ROLE_NAMES, ROLES
 from wxmember.web.console.auth import bp, requires, services
-from wxmember.web.console.forms import Form, FormRefused
+from wxmember.web.console.forms import Form, FormRefused, form_page
 
 NOTICES = {
     "created": "已添加员工账号。",
@@ -33,15 +33,15 @@ def _page(status=200, error="", form=None):
         }
         for account in staff.accounts.all()
     ]
-    page = render_template(
+    return form_page(
         "console/staff.html",
+        NOTICES,
+        status,
+        error,
         rows=rows,
         roles=[(role, ROLE_NAMES[role]) for role in ROLES],
         form=form or _editing(request.args.get("edit", "")),
-        error=error,
-        notice=NOTICES.get(request.args.get("done", ""), ""),
     )
-    return page, status
 
 
 def _editing(username):
