@@ -2,7 +2,9 @@
 // (vendored, static/vendor/) from the page's JSON block #chart-data:
 //   {"<key>": {"kind": "bars", "x": [days], "series": [{"name", "data", "line"?, "group"?}]},
 //    "<key>": {"kind": "pie", "series": [{"name", "data": [{"name", "value"}]}]}}
-// Own file, no inline script: the console's CSP allows scripts of this site only.
+// Own file, no inline script: the console's CSP allows scripts of this site only; the
+// tooltips are drawn in the canvas (renderMode richText): HTML ones carry inline styles,
+// which the CSP blocks.
 (function () {
   "use strict";
 
@@ -19,7 +21,7 @@
     return {
       color: palette,
       textStyle: text,
-      tooltip: {trigger: "axis"},
+      tooltip: {trigger: "axis", renderMode: "richText"},
       legend: {type: "scroll", top: 0},
       grid: {left: 8, right: 16, top: 40, bottom: 8, containLabel: true},
       xAxis: {type: "category", data: spec.x, axisLabel: {formatter: shortDay}},
@@ -48,7 +50,7 @@
     return {
       color: palette,
       textStyle: text,
-      tooltip: {trigger: "item", formatter: "{b}：{c} 人（{d}%）"},
+      tooltip: {trigger: "item", renderMode: "richText", formatter: "{b}：{c} 人（{d}%）"},
       legend: {type: "scroll", bottom: 0},
       series: [{
         name: one.name,
