@@ -262,12 +262,12 @@ def test_decisions_and_staff_pages_read_well(browser, server, tmp_path):
     context, page = _signed_in(browser, server, "olivia")
     page.click("nav >> text=提现审核")
     page.wait_for_selector("#withdrawal-table")
-    assert page.locator("#withdrawal-table tbody tr").count() == 2
-    smaller = page.locator("#withdrawal-table tbody tr", has_text="80.50")
+    assert page.locator("#withdrawal-table tbody.item").count() == 2
+    smaller = page.locator("#withdrawal-table tbody.item", has_text="80.50")
     smaller.locator("input[name=memo]").fill("信息不全")
     smaller.locator("button.reject").click()
     page.wait_for_selector("#notice")
-    assert page.locator("#withdrawal-table tbody tr").count() == 1
+    assert page.locator("#withdrawal-table tbody.item").count() == 1
     page.locator("#withdrawal-table button.approve").click()
     page.wait_for_selector("#notice")
     assert "没有待审核的提现申请" in page.inner_text("#withdrawal-table")
@@ -280,12 +280,17 @@ def test_decisions_and_staff_pages_read_well(browser, server, tmp_path):
 
     page.click("nav >> text=绑定差异")
     page.wait_for_selector("#drift-table")
-    assert page.locator("#drift-table tbody tr").count() == 2
-    page.locator("#drift-table tbody tr").first.locator("input[name=note]").fill("已联系会员核实")
-    page.locator("#drift-table tbody tr").first.locator("button").click()
+    assert page.locator("#drift-table tbody.item").count() == 2
+    page.locator("#drift-table tbody.item").first.locator("input[name=note]").fill("已联系会员核实")
+    page.locator("#drift-table tbody.item").first.locator("button").click()
     page.wait_for_selector("#notice")
-    assert page.locator("#drift-table tbody tr").count() == 1
+    assert page.locator("#drift-table tbody.item").count() == 1
     _shot(page, tmp_path, "drift")
+    page.set_viewport_size(TABLET)
+    for path in ("drift?state=all", "withdrawals?status=all"):
+        page.goto(f"{server.url}/console/{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
+        _shot(page, tmp_path, path.split("?")[0] + "-tablet")
     context.close()
 
     context, page = _signed_in(browser, server, "victor", viewport=TABLET)
