@@ -199,7 +199,11 @@ def test_an_operator_runs_a_job_now_and_watches_it_finish(browser, server, tmp_p
     page.wait_for_url("**job=activities")
     jobs = set(page.locator("#runs-table tbody td:nth-child(2)").all_inner_texts())
     assert jobs == {"券活动同步"}
-    audit = database_of(server.app)["wxmember/audit"].find({"action": "job.run"})
+    audit = (
+        database_of(server.app)["wxmember/audit"]
+        .find({"action": "job.run"})
+        .sort([("time", 1), ("_id", 1)])
+    )
     assert [(row["who"], row["target"]) for row in audit] == [
         ("olivia", "job:grades"),
         ("olivia", "job:activities"),
