@@ -3,23 +3,19 @@ drawn by the vendored ECharts under the strict CSP, a shake activity created thr
 the form, a job run now and followed to its end, a rules page, drift and withdrawals,
 staff accounts; a viewer refused a change; at a laptop's width (1366) and a tablet's (768).
 
-Same needs and switches as tests/test_browser_console.py (WXMEMBER_SCREENSHOT=/dir/x.png
-puts the screenshots beside that path as x-console-*.png).
+The ``browser`` fixture is tests/browser.py's (skipped without Debian's Chromium);
+WXMEMBER_SCREENSHOT=/dir/x.png puts the screenshots beside that path as x-console-*.png.
 """
 
 import pytest
 import requests
 
-from tests import test_browser_console as console_browser
 from tests.conftest import LiveServer, database_of
 from tests.console_helpers import MEMBER, add_staff
 from tests.console_seed import PRIZE_A, PRIZE_B, seed_everything
 from tests.test_browser_console import TABLET, _shot, _signed_in
 
 pytestmark = pytest.mark.browser
-
-
-browser = console_browser.browser  # the same headless Chromium fixture
 
 
 @pytest.fixture
