@@ -3,7 +3,10 @@
 ``{"ok": false, "error": code, "message": 中文}``.
 """
 
+import functools
+import hashlib
 import logging
+from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -16,7 +19,9 @@ from wxmember.web.member_session import current_openid, json_body, page_or_login
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("member", __name__, url_prefix="/m")
+STATIC = Path(__file__).with_name("static")
+# the member pages' own files (WeUI, under vendor/, is named by its version)
+bp = Blueprint("member", __name__, url_prefix="/m", static_folder="static", static_url_path="/static")
 
 
 def _services():
@@ -30,6 +35,28 @@ def _session_then_document():
         current_openid()
         return api_schema.check_request()
     return None
+
+
+@bp.after_request
+def _personal(response):
+    """A member's page is the member's own: kept by no cache, asked again on WeChat's back."""
+    if response.mimetype == "text/html":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.context_processor
+def _assets():
+    return {"asset_version": asset_version()}
+
+
+@functools.cache
+def asset_version():
+    """A short digest of member.css and member.js: a changed file is fetched anew."""
+    digest = hashlib.sha256()
+    for name in ("member.css", "member.js"):
+        digest.update((STATIC / name).read_bytes())
+    return digest.hexdigest()[:10]
 
 
 # -- pages ---------------------------------------------------------------------
