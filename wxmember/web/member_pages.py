@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).with_name("static")
 # the member pages' own files (WeUI, under vendor/, is named by its version)
-bp = Blueprint("member", __name__, url_prefix="/m", static_folder="static", static_url_path="/static")
+bp = Blueprint(
+    "member", __name__, url_prefix="/m", static_folder="static", static_url_path="/static"
+)
 
 
 def _services():
