@@ -36,6 +36,7 @@ from wxmember.events.dispatch import Dispatcher
 from wxmember.events.profiles import ProfileRequests
 from wxmember.events.replies import ReplyRules
 from wxmember.httpserver import BackgroundServer
+from wxmember.members.center import MemberCenter
 from wxmember.members.system import MemberSystem
 from wxmember.records import Records, open_records
 from wxmember.scheduling import JobControl
@@ -72,6 +73,7 @@ class Services:
     scheduler: BaseScheduler | None = None  # when this process runs the jobs
     clock: Clock = field(default_factory=Clock)  # the one clock of every store and service
     staff: Staff | None = None  # staff accounts, API tokens, console sessions, audit log
+    center: MemberCenter | None = None  # the member's own view of the membership (/m/)
 
     def close(self):
         """Stop the scheduler, background work and the in-process CRM simulator."""
@@ -143,6 +145,7 @@ def bootstrap(config, database=None, wechat_client=None, clock=None):
         shakes=shakes,
         clock=clock,
         staff=Staff.build(database, config["console"], clock),
+        center=MemberCenter(records.customers, members, crm, clock),
     )
     services.jobs = Jobs(services)
     return services

@@ -14,7 +14,7 @@ from wxmember.binding.service import BindingRefused
 from wxmember.logsafe import mask
 from wxmember.members.transactions import InvalidTransaction, to_fen
 from wxmember.records.member_card import bound_member_id, is_bound
-from wxmember.web import api_schema
+from wxmember.web import api_schema, present
 from wxmember.web.member_session import current_openid, json_body, page_or_login
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,8 @@ def _personal(response):
 
 
 @bp.context_processor
-def _assets():
-    return {"asset_version": asset_version()}
+def _helpers():
+    return {"asset_version": asset_version(), "yuan": present.yuan, "when": present.when}
 
 
 @functools.cache
@@ -64,6 +64,12 @@ def asset_version():
 # -- pages ---------------------------------------------------------------------
 
 
+@bp.get("/")
+def center_page():
+    """The member center (seed 004): card, grade, points, money, coupons, and every page."""
+    return page_or_login("center.html", lambda openid: {"me": _me(openid)})
+
+
 @bp.get("/bind")
 def bind_page():
     """The card binding page (mobile layout, Simplified Chinese)."""
@@ -75,8 +81,13 @@ def bind_page():
 
 @bp.get("/api/me")
 def me():
-    """The member's binding."""
-    return jsonify({"ok": True, **_services().binding.me(current_openid())})
+    """The member's binding, and the member center's figures (or why there are none)."""
+    return jsonify({"ok": True, **_me(current_openid())})
+
+
+def _me(openid):
+    services = _services()
+    return {**services.binding.me(openid), **services.center.overview(openid)}
 
 
 @bp.post("/api/sms")
@@ -142,22 +153,25 @@ def shake_status():
     services = _services()
     activity = services.shake_activities.running()
     customer = services.records.customers.get(openid)
-    points = None
-    if is_bound(customer):
-        points = services.members.points.balance(bound_member_id(customer))
+    bound = is_bound(customer)
+    points = services.members.points.balance(bound_member_id(customer)) if bound else None
     if activity is None:
-        return jsonify({"ok": True, "activity": None, "points": points})
+        return jsonify({"ok": True, "activity": None, "points": points, "bound": bound})
     return jsonify(
         {
             "ok": True,
             "points": points,
-            "bound": is_bound(customer),
+            "bound": bound,
+            "remaining": services.shakes.remaining(activity, openid) if bound else None,
             "activity": {
                 "aid": activity["_id"],
                 "name": activity["name"],
                 "points": activity["points"],
                 "end": activity["end"],
+                "cycle": activity["cycle"],
+                "limit": activity["limit"],
                 "prizes": [p["display_name"] for p in activity["prizes"]],
+                "soldOut": [p["display_name"] for p in activity["prizes"] if p["stock"] <= 0],
             },
         }
     )
@@ -170,6 +184,9 @@ def shake():
     shake_id = str(body.get("shakeId") or "")[:64] or None
     result = _services().shakes.shake(openid, body.get("aid") or None, shake_id)
     answer = {k: result[k] for k in ("win", "points", "message")}
+    answer["soldOut"] = bool(result.get("soldOut"))
+    if result["win"] or answer["soldOut"]:
+        answer["prize"] = result["prize"]
     if result["win"]:
-        answer.update(prize=result["prize"], coupon_no=result["coupon_no"])
+        answer["coupon_no"] = result["coupon_no"]
     return jsonify({"ok": True, **answer})
