@@ -202,6 +202,17 @@ def test_a_real_session_of_both_apis_keeps_to_the_document(contract_app):
         staff.call("GET", f"{base}/ledgers/{kind}", params={"limit": 2})
     staff.call("GET", f"{base}/ledgers/coins", status=404, bad=True)
 
+    # -- the member reads it ------------------------------------------------------------------
+    assert member.call("GET", "/m/api/me")["grade"]["name"] == "VIP"  # 1200 spent
+    for kind in ("points", "money", "frozen", "earnings"):
+        member.call("GET", f"/m/api/ledgers/{kind}")
+    member.call("GET", "/m/api/ledgers/points", params={"before": 2})
+    member.call("GET", "/m/api/ledgers/points", params={"before": "x"}, status=400, bad=True)
+    member.call("GET", "/m/api/ledgers/coins", status=404, bad=True)
+    page = member.call("GET", "/m/api/purchases")
+    assert [item["formId"] for item in page["items"]] == ["F1", "P1", "R1"]
+    member.call("GET", "/m/api/purchases", params={"before": "x"}, status=400, bad=True)
+
     # -- withdrawals -------------------------------------------------------------------------
     first = member.call("POST", "/m/api/withdrawals", {"amount": 10})["withdrawal"]["id"]
     second = member.call("POST", "/m/api/withdrawals", {"amount": 10})["withdrawal"]["id"]
@@ -253,6 +264,9 @@ def test_a_real_session_of_both_apis_keeps_to_the_document(contract_app):
     member.call("POST", "/m/api/unbind", {"code": sim.last_code(mobile)})
     member.call("POST", "/m/api/shake", {"aid": aid}, status=403)
     member.call("POST", "/m/api/withdrawals", {"amount": 1}, status=409)
+    assert member.call("GET", "/m/api/me")["reason"]["code"] == "unbound"
+    member.call("GET", "/m/api/ledgers/points", status=409)
+    member.call("GET", "/m/api/purchases", status=409)
 
     assert checker.problems == [], "\n".join(checker.problems)
     assert checker.checked >= 75

@@ -169,6 +169,11 @@ class MemberCenter:
 
     # -- coupons -----------------------------------------------------------------------
 
+    def coupons_of(self, openid: str) -> dict:
+        """``coupons`` of the member of ``openid``; NotBound without a card."""
+        customer, _ = self.bound_member(openid)
+        return self.coupons(customer)
+
     def coupons(self, customer: dict | None) -> dict:
         """The member's coupons, newest first: the CRM's own list of them when it answers in
         time, and the coupons won by shaking (seed 000's ``shake`` records on the customer).
@@ -214,7 +219,7 @@ def _shown_way(way):
 
 def _amount(way, value):
     if way["by"] == "spend":
-        return f"¥{value:.2f}"
+        return f"¥{value:,.2f}"
     return f"{value}笔" if way["by"] == "orders" else f"{value}位会员"
 
 
@@ -278,6 +283,15 @@ def _shown_transaction(tx):
     return shown
 
 
+def _face(kind, value, title):
+    """What a coupon is worth, as printed on it: ``¥500`` or ``9折``."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        return ""
+    if kind == "折扣券" or (kind is None and "折" in (title or "") and value < 100):
+        return f"{value / 10:g}折"
+    return f"¥{value:g}"
+
+
 def _crm_coupon(row, won, now):
     status = COUPON_STATES.get(row.get("COUPON_STATUS"), "valid")
     end = row.get("END_DATE")
@@ -290,6 +304,7 @@ def _crm_coupon(row, won, now):
         "desc": (won or {}).get("promotion_desc") or "",
         "kind": row.get("COUPON_TYPE"),
         "value": row.get("COUPON_QTY"),
+        "face": _face(row.get("COUPON_TYPE"), row.get("COUPON_QTY"), row.get("PROMOTION_NAME")),
         "source": "shake" if won else "crm",
         "time": (won or {}).get("createDate") or row.get("BEGIN_DATE"),
         "begin": row.get("BEGIN_DATE"),
@@ -309,6 +324,7 @@ def _won_coupon(record):
         "desc": record.get("promotion_desc") or "",
         "kind": None,
         "value": _number(record.get("promotion_qty")),
+        "face": _face(None, _number(record.get("promotion_qty")), record.get("promotion_name")),
         "source": "shake",
         "time": record.get("createDate"),
         "begin": None,

@@ -12,12 +12,18 @@ from flask import Blueprint, current_app, jsonify, request
 
 from wxmember.binding.service import BindingRefused
 from wxmember.logsafe import mask
-from wxmember.members.transactions import InvalidTransaction, to_fen
+from wxmember.members.center import InvalidCursor, NotBound
+from wxmember.members.ledger import KINDS
+from wxmember.members.transactions import MAX_ID, InvalidTransaction, to_fen
 from wxmember.records.member_card import bound_member_id, is_bound
 from wxmember.web import api_schema, present
+from wxmember.web.jsonerrors import json_error
 from wxmember.web.member_session import current_openid, json_body, page_or_login
 
 log = logging.getLogger(__name__)
+
+MONEY_KINDS = ("money", "frozen", "earnings")
+COUPON_TABS = ("valid", "used", "expired")
 
 STATIC = Path(__file__).with_name("static")
 # the member pages' own files (WeUI, under vendor/, is named by its version)
@@ -70,6 +76,63 @@ def center_page():
     return page_or_login("center.html", lambda openid: {"me": _me(openid)})
 
 
+@bp.get("/points")
+def points_page():
+    """The points ledger, newest first, a page at a time."""
+    return page_or_login("ledger.html", lambda openid: _ledger_page(openid, "points"))
+
+
+@bp.get("/money")
+def money_page():
+    """The money ledgers (balance, frozen, earnings), newest first, a page at a time."""
+    kind = request.args.get("kind", "money")
+    kind = kind if kind in MONEY_KINDS else "money"
+    return page_or_login("ledger.html", lambda openid: _ledger_page(openid, kind))
+
+
+@bp.get("/purchases")
+def purchases_page():
+    """Purchases, recharges and refunds with their points, newest first."""
+    before = request.args.get("before")
+
+    def read(center, openid):
+        try:
+            return center.purchases(openid, before)
+        except InvalidCursor:  # a link edited by hand: the first page
+            return center.purchases(openid)
+
+    return page_or_login(
+        "purchases.html", lambda openid: _bound_page(lambda c: read(c, openid), openid)
+    )
+
+
+@bp.get("/coupons")
+def coupons_page():
+    """The member's coupons: valid, used, expired."""
+    status = request.args.get("status", "valid")
+    status = status if status in COUPON_TABS else "valid"
+
+    def build(openid):
+        return _bound_page(lambda c: {**c.coupons_of(openid), "status": status}, openid)
+
+    return page_or_login("coupons.html", build)
+
+
+def _ledger_page(openid, kind):
+    before = request.args.get("before", type=int)
+    before = before if before is not None and 0 < before < MAX_ID else None
+    return _bound_page(lambda center: center.ledger(openid, kind, before), openid)
+
+
+def _bound_page(read, openid):
+    """The page's data for a bound member, else why there is none (``reason``)."""
+    center = _services().center
+    try:
+        return {"bound": True, "page": read(center)}
+    except NotBound:
+        return {"bound": False, "reason": center.overview(openid)["reason"]}
+
+
 @bp.get("/bind")
 def bind_page():
     """The card binding page (mobile layout, Simplified Chinese)."""
@@ -83,6 +146,22 @@ def bind_page():
 def me():
     """The member's binding, and the member center's figures (or why there are none)."""
     return jsonify({"ok": True, **_me(current_openid())})
+
+
+@bp.get("/api/ledgers/<kind>")
+def ledger_rows(kind):
+    """One of the member's four ledgers, newest first: ``{balance, items, next}``."""
+    if kind not in KINDS:
+        return json_error(404, "unknown_ledger", "没有这种明细")
+    before = request.args.get("before", type=int)
+    return jsonify({"ok": True, **_services().center.ledger(current_openid(), kind, before)})
+
+
+@bp.get("/api/purchases")
+def purchases():
+    """The member's transactions with their points, newest first: ``{items, next}``."""
+    before = request.args.get("before")
+    return jsonify({"ok": True, **_services().center.purchases(current_openid(), before)})
 
 
 def _me(openid):
