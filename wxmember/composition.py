@@ -112,6 +112,7 @@ def bootstrap(config, database=None, wechat_client=None, clock=None):
         clock=clock,
     )
     shakes.ensure_indexes()
+    center = MemberCenter(records.customers, members, crm, clock)
     fetcher = ProfileFetcher(client, records.customers) if client else None
     dependencies = {  # what handlers may name as parameters
         "records": records,
@@ -125,6 +126,7 @@ def bootstrap(config, database=None, wechat_client=None, clock=None):
         "background": background,
         "members": members,
         "shakes": shakes,
+        "center": center,
     }
     services = Services(
         config=config,
@@ -145,7 +147,7 @@ def bootstrap(config, database=None, wechat_client=None, clock=None):
         shakes=shakes,
         clock=clock,
         staff=Staff.build(database, config["console"], clock),
-        center=MemberCenter(records.customers, members, crm, clock),
+        center=center,
     )
     services.jobs = Jobs(services)
     return services
