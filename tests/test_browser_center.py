@@ -218,3 +218,82 @@ def test_a_follower_without_a_card_sees_why_on_every_page(phone_for, server, sho
     page.click("#to-bind")
     page.wait_for_url("**/m/bind")
     time.sleep(0.1)
+
+
+def test_a_member_keeps_the_profile_addresses_and_invoice_titles(phone_for, member, server, shots):
+    page = phone_for("oPhone", "/m/profile")
+    page.wait_for_selector("#save")
+    assert page.title() == "个人资料"
+    assert page.get_attribute("#birthday", "type") == "date"
+    page.fill("#name", "王芳")
+    page.select_option("#gender", "female")
+    page.fill("#birthday", "1990-05-20")
+    page.select_option("#style", "优雅知性")
+    page.click("text=阅读")
+    page.click("text=音乐")
+    Sim(server.app).faults(down=True)  # the CRM is away: the change waits for it
+    page.click("#save")
+    page.wait_for_selector("#birthday-dialog .weui-dialog")
+    assert "1990-05-20" in page.inner_text("#birthday-dialog-body")
+    shots(page, "profile-birthday-confirm")
+    page.click("#birthday-dialog-yes")
+    page.wait_for_selector("#sync.warn")
+    assert "正在同步到门店系统" in page.inner_text("#sync")
+    assert page.is_disabled("#birthday") and page.input_value("#name") == "王芳"
+    assert page.is_checked("#interests input[value='阅读']")
+    shots(page, "profile")
+    Sim(server.app).faults(down=False)
+
+    page.click("#entry-addresses")
+    page.wait_for_url("**/m/profile/addresses")
+    page.wait_for_selector("#empty")
+    page.click("#add")
+    assert page.get_attribute("#a-mobile", "inputmode") == "numeric"
+    page.fill("#a-name", "王芳")
+    page.fill("#a-mobile", "13900007301")
+    page.fill("#a-province", "上海")
+    page.fill("#a-city", "上海")
+    page.fill("#a-district", "静安区")
+    page.fill("#a-address", "南京西路1266号恒隆广场")
+    page.fill("#a-tag", "公司")
+    shots(page, "address-form")
+    page.click("#save")
+    page.wait_for_selector("#address-1")
+    assert "默认" in page.inner_text("#address-1") and "139****7301" in page.inner_text(
+        "#address-1"
+    )
+    page.click("#add")
+    page.fill("#a-mobile", "1390000")
+    page.click("#save")
+    page.wait_for_selector("#message.error")
+    assert page.inner_text("#message") == "请填写收货人姓名（不超过20个字）"
+    page.click("#cancel")
+    shots(page, "addresses")
+    page.go_back()
+
+    page.wait_for_selector("#entry-invoices")
+    page.click("#entry-invoices")
+    page.wait_for_url("**/m/profile/invoices")
+    page.click("#add")
+    page.select_option("#i-type", "2")
+    page.wait_for_selector("#special:not(.hidden)")
+    page.fill("#i-name", "上海某某服饰有限公司")
+    page.click("#save")
+    page.wait_for_selector("#message.error")
+    assert "纳税人识别号" in page.inner_text("#message")
+    page.fill("#i-code", "91310000MA1FL0XX2K")
+    page.fill("#i-address", "上海市静安区南京西路1266号")
+    page.fill("#i-tel", "021-62880000")
+    page.fill("#i-bank", "招商银行上海分行")
+    page.fill("#i-account", "121908888810001")
+    shots(page, "invoice-form")
+    page.click("#save")
+    page.wait_for_selector("#invoice-1")
+    assert "增值税专用发票" in page.inner_text("#invoice-1")
+    shots(page, "invoices")
+
+
+def test_a_follower_without_a_card_has_no_profile(phone_for, server, shots):
+    page = phone_for("oStranger", "/m/profile")
+    page.wait_for_selector("#to-bind")
+    shots(page, "profile-unbound")

@@ -37,6 +37,7 @@ from wxmember.events.profiles import ProfileRequests
 from wxmember.events.replies import ReplyRules
 from wxmember.httpserver import BackgroundServer
 from wxmember.members.center import MemberCenter
+from wxmember.members.profile import MemberProfiles
 from wxmember.members.system import MemberSystem
 from wxmember.records import Records, open_records
 from wxmember.scheduling import JobControl
@@ -112,7 +113,8 @@ def bootstrap(config, database=None, wechat_client=None, clock=None):
         clock=clock,
     )
     shakes.ensure_indexes()
-    center = MemberCenter(records.customers, members, crm, clock)
+    profiles = MemberProfiles(database, records.customers, outbox, background, clock)
+    center = MemberCenter(records.customers, members, crm, clock, profiles)
     fetcher = ProfileFetcher(client, records.customers) if client else None
     dependencies = {  # what handlers may name as parameters
         "records": records,

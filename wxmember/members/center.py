@@ -17,6 +17,7 @@ from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.crm import CRMClient, CRMError
 from wxmember.logsafe import mask
 from wxmember.members.ledger import KINDS
+from wxmember.members.profile import MemberProfiles
 from wxmember.records.customers import CustomerStore
 from wxmember.records.member_card import bound_card, card_of
 from wxmember.refusals import Refused
@@ -63,8 +64,10 @@ class MemberCenter:
         members: MemberSystem,
         crm: CRMClient,
         clock: Clock = SYSTEM_CLOCK,
+        profiles: MemberProfiles | None = None,
     ) -> None:
         self.customers, self.members, self.crm, self.clock = customers, members, crm, clock
+        self.profiles = profiles  # the member's own details, address book, invoice titles
 
     # -- the member center -----------------------------------------------------------
 

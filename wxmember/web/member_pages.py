@@ -55,7 +55,12 @@ def _personal(response):
 
 @bp.context_processor
 def _helpers():
-    return {"asset_version": asset_version(), "yuan": present.yuan, "when": present.when}
+    return {
+        "asset_version": asset_version(),
+        "yuan": present.yuan,
+        "when": present.when,
+        "today": present.when(_services().clock.now_ms(), day_only=True),
+    }
 
 
 @functools.cache
@@ -133,6 +138,32 @@ def _bound_page(read, openid):
         return {"bound": False, "reason": center.overview(openid)["reason"]}
 
 
+@bp.get("/profile")
+def profile_page():
+    """The member's details and interests (seed 002), and the way to the book and titles."""
+    return page_or_login("profile.html", lambda openid: _bound_page(_profile(openid), openid))
+
+
+@bp.get("/profile/addresses")
+def addresses_page():
+    """The address book: add, change, make default, delete."""
+    return page_or_login("addresses.html", lambda openid: _bound_page(_profile(openid), openid))
+
+
+@bp.get("/profile/invoices")
+def invoices_page():
+    """The invoice titles: add, change, delete."""
+    return page_or_login("invoices.html", lambda openid: _bound_page(_profile(openid), openid))
+
+
+def _profile(openid):
+    def read(center):
+        customer, member_id = center.bound_member(openid)
+        return center.profiles.view(customer, member_id)
+
+    return read
+
+
 @bp.get("/bind")
 def bind_page():
     """The card binding page (mobile layout, Simplified Chinese)."""
@@ -162,6 +193,56 @@ def purchases():
     """The member's transactions with their points, newest first: ``{items, next}``."""
     before = request.args.get("before")
     return jsonify({"ok": True, **_services().center.purchases(current_openid(), before)})
+
+
+@bp.route("/api/profile", methods=["GET", "POST"])
+def profile():
+    """The member's details, address book and invoice titles; POST changes the details
+    (``{name?, gender?, birthday?, favoriteStyle?, favoriteColor?, interests?}``)."""
+    center = _services().center
+    customer, member_id = center.bound_member(current_openid())
+    if request.method == "POST":
+        center.profiles.save_details(customer, member_id, json_body())
+        customer = center.customers.get(customer["wechatid"])
+    return jsonify({"ok": True, **center.profiles.view(customer, member_id)})
+
+
+@bp.post("/api/addresses")
+def save_address():
+    """Add an address (or change the one of ``id``): the book as it is now."""
+    center = _services().center
+    customer, member_id = center.bound_member(current_openid())
+    book = center.profiles.save_address(customer, member_id, json_body())
+    return jsonify({"ok": True, "addresses": book})
+
+
+@bp.post("/api/addresses/<address_id>/<any(default, delete):action>")
+def change_address(address_id, action):
+    """Make an address the default, or delete it: the book as it is now."""
+    center = _services().center
+    customer, member_id = center.bound_member(current_openid())
+    change = (
+        center.profiles.set_default_address
+        if action == "default"
+        else center.profiles.delete_address
+    )
+    return jsonify({"ok": True, "addresses": change(customer, member_id, address_id)})
+
+
+@bp.post("/api/invoices")
+def save_invoice():
+    """Add an invoice title (or change the one of ``id``): the titles as they are now."""
+    center = _services().center
+    _, member_id = center.bound_member(current_openid())
+    return jsonify({"ok": True, "invoices": center.profiles.save_invoice(member_id, json_body())})
+
+
+@bp.post("/api/invoices/<invoice_id>/delete")
+def delete_invoice(invoice_id):
+    """Delete an invoice title: the titles as they are now."""
+    center = _services().center
+    _, member_id = center.bound_member(current_openid())
+    return jsonify({"ok": True, "invoices": center.profiles.delete_invoice(member_id, invoice_id)})
 
 
 def _me(openid):
