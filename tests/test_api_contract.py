@@ -236,6 +236,18 @@ def test_a_real_session_of_both_apis_keeps_to_the_document(contract_app):
     member.call("POST", "/m/api/invoices", {"type": 2, "name": "某公司"}, status=400)
     member.call("POST", f"/m/api/invoices/{titles[0]['ID']}/delete")
 
+    # -- messages and prepaid ----------------------------------------------------------------
+    staff.call("POST", "/api/announcements", {"contents": "会员日", "url": "/m/shake"})
+    staff.call("POST", "/api/announcements", {"contents": " "}, status=400, bad=True)
+    staff.call("GET", "/api/announcements")
+    assert member.call("GET", "/m/api/me")["messages"]["announcements"] == 1
+    member.call("GET", "/m/api/messages", params={"tab": "announcements"})
+    member.call("GET", "/m/api/messages", params={"tab": "x"}, status=400, bad=True)
+    member.call("POST", "/m/api/messages/read", {"tab": "announcements"})
+    member.call("GET", "/m/api/prepaid")
+    staff.call("GET", f"/api/members/{member_id}/prepaid")
+    staff.call("GET", "/api/members/1/prepaid", status=404)
+
     # -- withdrawals -------------------------------------------------------------------------
     first = member.call("POST", "/m/api/withdrawals", {"amount": 10})["withdrawal"]["id"]
     second = member.call("POST", "/m/api/withdrawals", {"amount": 10})["withdrawal"]["id"]
@@ -291,6 +303,9 @@ def test_a_real_session_of_both_apis_keeps_to_the_document(contract_app):
     member.call("GET", "/m/api/ledgers/points", status=409)
     member.call("GET", "/m/api/purchases", status=409)
     member.call("GET", "/m/api/profile", status=409)
+    member.call("GET", "/m/api/prepaid", status=409)
+    member.call("GET", "/m/api/messages")
+    member.call("POST", "/m/api/messages/read", {"tab": "notices"}, status=409)
 
     assert checker.problems == [], "\n".join(checker.problems)
     assert checker.checked >= 75

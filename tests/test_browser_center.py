@@ -297,3 +297,58 @@ def test_a_follower_without_a_card_has_no_profile(phone_for, server, shots):
     page = phone_for("oStranger", "/m/profile")
     page.wait_for_selector("#to-bind")
     shots(page, "profile-unbound")
+
+
+def test_messages_with_unread_counts_and_prepaid_records(phone_for, member, server, shots):
+    staff(
+        server.app,
+        "POST",
+        "/api/announcements",
+        {"contents": "双十一会员日：全场积分翻倍", "url": "/m/shake"},
+    )
+    page = phone_for("oPhone")
+    page.wait_for_selector("#entry-messages .weui-badge")
+    assert page.inner_text("#entry-messages .weui-badge") == "2"  # the prize, the announcement
+    page.click("#entry-messages")
+    page.wait_for_url("**/m/messages")
+    assert "恭喜您摇中了现金券" in page.inner_text("#rows")
+    assert page.inner_text("#unread-announcements") == "1"
+    shots(page, "messages")
+    page.click("#tab-announcements")
+    page.wait_for_url("**/m/messages?tab=announcements")
+    assert "双十一会员日" in page.inner_text("#rows")
+    shots(page, "messages-announcements")
+    page.go_back()
+    page.go_back()
+    page.wait_for_selector("#card")
+    assert page.locator("#entry-messages .weui-badge").count() == 0  # all read now
+
+    page.click("#entry-prepaid")
+    page.wait_for_url("**/m/prepaid")
+    page.wait_for_selector("#balance")
+    shots(page, "prepaid-none")
+
+
+def test_prepaid_records_of_the_verified_mobile(phone_for, server, shots):
+    state = server.app.extensions["wxmember"].crm_simulator.app.extensions["crm_state"]
+    card = next(
+        m
+        for m in state.members.values()
+        if m["MOBILE_CHECKED"] and m["MOBILE_TELEPHONE_NO"] in state.prepaid
+    )
+    sim = Sim(server.app)
+    assert Member(server.app, "oSaver", sim).bind(card["MOBILE_TELEPHONE_NO"]).status_code == 200
+    page = phone_for("oSaver", "/m/prepaid")
+    page.wait_for_selector("#rows")
+    assert page.inner_text("#balance").startswith("¥")
+    shots(page, "prepaid")
+
+
+def test_a_follower_without_a_card_sees_announcements_and_why_no_prepaid(phone_for, server, shots):
+    staff(server.app, "POST", "/api/announcements", {"contents": "新店开业，欢迎光临"})
+    page = phone_for("oStranger", "/m/messages?tab=announcements")
+    page.wait_for_selector("#rows")
+    shots(page, "messages-unbound")
+    page.goto(server.url + "/m/prepaid")
+    page.wait_for_selector("#to-bind")
+    shots(page, "prepaid-unbound")

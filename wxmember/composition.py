@@ -37,6 +37,8 @@ from wxmember.events.profiles import ProfileRequests
 from wxmember.events.replies import ReplyRules
 from wxmember.httpserver import BackgroundServer
 from wxmember.members.center import MemberCenter
+from wxmember.members.messages import MemberMessages
+from wxmember.members.prepaid import PrepaidLinks
 from wxmember.members.profile import MemberProfiles
 from wxmember.members.system import MemberSystem
 from wxmember.records import Records, open_records
@@ -114,7 +116,11 @@ def bootstrap(config, database=None, wechat_client=None, clock=None):
     )
     shakes.ensure_indexes()
     profiles = MemberProfiles(database, records.customers, outbox, background, clock)
-    center = MemberCenter(records.customers, members, crm, clock, profiles)
+    messages = MemberMessages(database, members.grades, clock)
+    prepaid = PrepaidLinks(database, records.customers, crm, clock)
+    for store in (messages, prepaid):
+        store.ensure_indexes()
+    center = MemberCenter(records.customers, members, crm, clock, profiles, messages, prepaid)
     fetcher = ProfileFetcher(client, records.customers) if client else None
     dependencies = {  # what handlers may name as parameters
         "records": records,

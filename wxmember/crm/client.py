@@ -252,9 +252,17 @@ class CRMClient:
         answer = self._get("/shops", city=city, pageNum=page, perPage=per_page)
         return _require(answer, "list", "total")["list"], answer["total"]
 
-    def prepaid(self, mobile):
-        """Store-registered customers with their prepaid records for a phone number."""
-        return _require(self._get("/prepaid", mobile=mobile), "list")["list"]
+    def prepaid(self, mobile, quick=False):
+        """Store-registered customers with their prepaid records for a phone number.
+
+        ``quick``: one try within ``QUICK_S`` (a page waits for it), instead of the retries.
+        """
+        if quick:
+            timeout_s = min(QUICK_S, self.timeout_s)
+            answer = self._send("GET", "/prepaid", timeout_s=timeout_s, params={"mobile": mobile})
+        else:
+            answer = self._get("/prepaid", mobile=mobile)
+        return _require(answer, "list")["list"]
 
     def send_sms(self, mobile, content, idempotency_key=None):
         """Send a text message through the CRM's SMS gateway."""

@@ -17,6 +17,8 @@ from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.crm import CRMClient, CRMError
 from wxmember.logsafe import mask
 from wxmember.members.ledger import KINDS
+from wxmember.members.messages import MemberMessages
+from wxmember.members.prepaid import PrepaidLinks
 from wxmember.members.profile import MemberProfiles
 from wxmember.records.customers import CustomerStore
 from wxmember.records.member_card import bound_card, card_of
@@ -65,9 +67,13 @@ class MemberCenter:
         crm: CRMClient,
         clock: Clock = SYSTEM_CLOCK,
         profiles: MemberProfiles | None = None,
+        messages: MemberMessages | None = None,
+        prepaid: PrepaidLinks | None = None,
     ) -> None:
         self.customers, self.members, self.crm, self.clock = customers, members, crm, clock
         self.profiles = profiles  # the member's own details, address book, invoice titles
+        self.messages = messages  # announcements and the member's own notices
+        self.prepaid = prepaid  # seed 001: prepaid records by the verified mobile
 
     # -- the member center -----------------------------------------------------------
 
@@ -104,6 +110,7 @@ class MemberCenter:
                 "valid": sum(1 for c in coupons["items"] if c["status"] == "valid"),
                 "total": len(coupons["items"]),
             },
+            "messages": self.messages.unread(card.member_id, customer) if self.messages else None,
         }
 
     def grade(self, member_id: int) -> dict | None:
@@ -124,6 +131,22 @@ class MemberCenter:
         else:
             grade["hint"] = _next_hint(grade["next"])
         return grade
+
+    def inbox(self, openid: str, tab: str) -> dict:
+        """One tab of the member's messages (announcements only without a card)."""
+        customer = self.customers.get(openid) or {}
+        card = bound_card(customer)
+        return self.messages.inbox(card.member_id if card else None, customer, tab)
+
+    def read(self, openid: str, tab: str) -> dict:
+        """Mark a tab of the bound member's messages read; the unread counts."""
+        _, member_id = self.bound_member(openid)
+        return self.messages.mark_read(member_id, tab)
+
+    def prepaid_of(self, openid: str) -> dict:
+        """The bound member's prepaid records, linked by the mobile verified at binding."""
+        customer, _ = self.bound_member(openid)
+        return self.prepaid.of_customer(customer)
 
     def bound_member(self, openid: str) -> tuple[dict, int]:
         """The customer and its member id; NotBound when the member has no card now."""

@@ -215,6 +215,11 @@ class Grades:
             "hold": self._way(member_id, grade.get("down"), now),
         }
 
+    def changes(self, member_id: int, limit: int = 50) -> list[dict]:
+        """The member's grade changes (``Member_Log``), newest first."""
+        cursor = self.member_log.find({"MemberID": member_id, "Type": "等级变更"})
+        return list(cursor.sort("Date", -1).limit(limit))
+
     def _way(self, member_id, rule, now):
         if rule is None:
             return None

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 MONEY_KINDS = ("money", "frozen", "earnings")
 COUPON_TABS = ("valid", "used", "expired")
+MESSAGE_TABS = ("notices", "announcements")
 
 STATIC = Path(__file__).with_name("static")
 # the member pages' own files (WeUI, under vendor/, is named by its version)
@@ -164,6 +165,22 @@ def _profile(openid):
     return read
 
 
+@bp.get("/messages")
+def messages_page():
+    """Announcements and the member's own notices, with what is unread."""
+    tab = request.args.get("tab", "notices")
+    tab = tab if tab in MESSAGE_TABS else "notices"
+    return page_or_login("messages.html", lambda openid: _services().center.inbox(openid, tab))
+
+
+@bp.get("/prepaid")
+def prepaid_page():
+    """The prepaid records of the mobile the member verified when binding (seed 001)."""
+    return page_or_login(
+        "prepaid.html", lambda openid: _bound_page(lambda c: c.prepaid_of(openid), openid)
+    )
+
+
 @bp.get("/bind")
 def bind_page():
     """The card binding page (mobile layout, Simplified Chinese)."""
@@ -243,6 +260,26 @@ def delete_invoice(invoice_id):
     center = _services().center
     _, member_id = center.bound_member(current_openid())
     return jsonify({"ok": True, "invoices": center.profiles.delete_invoice(member_id, invoice_id)})
+
+
+@bp.get("/api/messages")
+def messages():
+    """One tab of the member's messages (``?tab=notices|announcements``), and the unread."""
+    tab = request.args.get("tab", "notices")
+    return jsonify({"ok": True, **_services().center.inbox(current_openid(), tab)})
+
+
+@bp.post("/api/messages/read")
+def read_messages():
+    """``{tab}``: every message of the tab read; the unread counts after it."""
+    tab = json_body().get("tab")
+    return jsonify({"ok": True, "unread": _services().center.read(current_openid(), tab)})
+
+
+@bp.get("/api/prepaid")
+def prepaid():
+    """The member's prepaid records, linked by the verified mobile: ``{customers, balance}``."""
+    return jsonify({"ok": True, **_services().center.prepaid_of(current_openid())})
 
 
 def _me(openid):
