@@ -326,7 +326,7 @@ def test_messages_with_unread_counts_and_prepaid_records(phone_for, member, serv
     page.click("#entry-prepaid")
     page.wait_for_url("**/m/prepaid")
     page.wait_for_selector("#balance")
-    shots(page, "prepaid-none")
+    shots(page, "prepaid-from-center")
 
 
 def test_prepaid_records_of_the_verified_mobile(phone_for, server, shots):
