@@ -18,6 +18,8 @@ from wxmember.httpserver import BackgroundServer
 from wxmember.wechat import simulator
 from wxmember.wechat.crypto import MessageCrypto
 
+pytest_plugins = ["tests.browser"]  # the `browser` fixture: Debian's Chromium
+
 TOKEN = "test-token"
 STAFF_TOKEN = "staff-secret-token"
 APPID = "wx1234567890abcdef"

@@ -5,7 +5,6 @@ without them unless WXMEMBER_REQUIRE_BROWSER is set (as CI does), then it fails.
 """
 
 import os
-import shutil
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -13,37 +12,7 @@ import pytest
 from tests.conftest import LiveServer, database_of
 from tests.crm_helpers import Sim
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
 pytestmark = pytest.mark.browser
-
-
-def _playwright():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if sync_playwright is None or not shutil.which(CHROMIUM):
-        if os.environ.get("WXMEMBER_REQUIRE_BROWSER"):
-            pytest.fail("Chromium or playwright is missing but WXMEMBER_REQUIRE_BROWSER is set")
-        pytest.skip("needs /usr/bin/chromium and playwright")
-    return sync_playwright
-
-
-@pytest.fixture
-def browser():
-    with _playwright()() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

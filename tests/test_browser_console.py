@@ -8,7 +8,6 @@ WXMEMBER_SCREENSHOT=/dir/name.png the screenshots go beside that path (name-cons
 """
 
 import os
-import shutil
 
 import openpyxl
 import pytest
@@ -16,40 +15,11 @@ import pytest
 from tests.conftest import LiveServer, database_of
 from tests.console_helpers import MEMBER, PASSWORD, add_staff, bind_member
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 LAPTOP = {"width": 1366, "height": 800}
 TABLET = {"width": 768, "height": 1024}
 BASE = 1_780_000_000_000  # 2026-05-29 04:26:40 in Shanghai
 
 pytestmark = pytest.mark.browser
-
-
-def _playwright():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if sync_playwright is None or not shutil.which(CHROMIUM):
-        if os.environ.get("WXMEMBER_REQUIRE_BROWSER"):
-            pytest.fail("Chromium or playwright is missing but WXMEMBER_REQUIRE_BROWSER is set")
-        pytest.skip("needs /usr/bin/chromium and playwright")
-    return sync_playwright
-
-
-@pytest.fixture
-def browser():
-    with _playwright()() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
