@@ -1,7 +1,7 @@
 """Every member page in a real (headless) Chromium at a phone's size (390×844), bound and
 unbound, each photographed: ``WXMEMBER_SCREENSHOTS=DIR`` keeps the pictures to look at.
 
-Needs /usr/bin/chromium and playwright (see tests/test_browser_bind.py).
+Needs /usr/bin/chromium and playwright (the ``browser`` fixture of tests/browser.py).
 """
 
 import os
@@ -10,26 +10,16 @@ import time
 import pytest
 
 from jobs.runner import run_job
-from tests.conftest import STAFF_TOKEN, LiveServer
-from tests.crm_helpers import Member, Sim, create_activity
-from tests.test_browser_bind import CHROMIUM, FLAGS, _playwright
+from tests.conftest import LiveServer
+from tests.crm_helpers import Member, Sim, create_activity, staff
 
 pytestmark = pytest.mark.browser
-AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 PHONE = {"width": 390, "height": 844}
 WECHAT_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI"
 )
 CASH = "CQL201404010004"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with _playwright()() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -51,12 +41,6 @@ def server(make_app):
     server = LiveServer(app)
     yield server
     server.stop()
-
-
-def staff(app, method, path, body=None):
-    response = app.test_client().open(path, method=method, json=body, headers=AUTH)
-    assert response.status_code == 200, (path, response.json)
-    return response.json
 
 
 @pytest.fixture

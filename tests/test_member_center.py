@@ -6,10 +6,8 @@ import re
 import pytest
 
 from jobs.runner import run_job
-from tests.conftest import STAFF_TOKEN
-from tests.crm_helpers import Member, Sim, create_activity
+from tests.crm_helpers import Member, Sim, bound_member, create_activity, staff
 
-AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 CASH = "CQL201404010004"
 
 
@@ -18,22 +16,6 @@ def center_app(make_app):
     app = make_app(crm={"timeout_s": 2, "retries": 0})
     run_job(app.extensions["wxmember"], "activities")
     return app
-
-
-def staff(app, method, path, body=None):
-    response = app.test_client().open(path, method=method, json=body, headers=AUTH)
-    assert response.status_code == 200, (path, response.json)
-    return response.json
-
-
-def bound_member(app, openid, index=0):
-    sim = Sim(app)
-    card = sim.a_member(index=index)
-    member = Member(app, openid, sim)
-    assert member.bind(card["MOBILE_TELEPHONE_NO"]).status_code == 200
-    app.extensions["wxmember"].background.shutdown()  # the CRM's opening points are in
-    member.card = card
-    return member
 
 
 def text_of(response):

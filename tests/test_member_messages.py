@@ -7,10 +7,9 @@ import re
 import pytest
 
 from jobs.runner import run_job
-from tests.conftest import STAFF_TOKEN, database_of
-from tests.crm_helpers import Member, Sim, create_activity
+from tests.conftest import database_of
+from tests.crm_helpers import Member, Sim, bound_member, create_activity, staff
 
-AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 CASH = "CQL201404010004"
 
 
@@ -19,22 +18,6 @@ def app(make_app):
     app = make_app(crm={"timeout_s": 1, "retries": 0})
     run_job(app.extensions["wxmember"], "activities")
     return app
-
-
-def staff(app, method, path, body=None, status=200):
-    response = app.test_client().open(path, method=method, json=body, headers=AUTH)
-    assert response.status_code == status, (path, response.json)
-    return response.json
-
-
-def bound_member(app, openid, card=None, index=0):
-    sim = Sim(app)
-    card = card or sim.a_member(index=index)
-    member = Member(app, openid, sim)
-    assert member.bind(card["MOBILE_TELEPHONE_NO"]).status_code == 200
-    app.extensions["wxmember"].background.shutdown()
-    member.id, member.card = card["MEMBER_ID"], card
-    return member
 
 
 def inbox(member, tab="notices"):

@@ -9,7 +9,7 @@ import requests
 
 from jobs.runner import run_job
 from tests.conftest import database_of
-from tests.crm_helpers import Member, Sim
+from tests.crm_helpers import Member, Sim, bound_member
 
 ADDRESS = {
     "name": "王芳",
@@ -29,16 +29,6 @@ def profile_app(make_app):
 @pytest.fixture
 def member(profile_app):
     return bound_member(profile_app, "oProfile")
-
-
-def bound_member(app, openid, index=0):
-    sim = Sim(app)
-    card = sim.a_member(index=index)
-    member = Member(app, openid, sim)
-    assert member.bind(card["MOBILE_TELEPHONE_NO"]).status_code == 200
-    app.extensions["wxmember"].background.shutdown()
-    member.id = card["MEMBER_ID"]
-    return member
 
 
 def delivered(app):
