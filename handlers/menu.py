@@ -4,18 +4,33 @@ See https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receivin
 """
 
 from wxmember.events.outcome import Outcome
-from wxmember.members.reply import is_member_query, member_status
+from wxmember.members.reply import (
+    center_answer,
+    is_center_request,
+    is_member_query,
+    member_status,
+    unbound_answer,
+)
+from wxmember.records.member_card import is_bound
 
 
-def on_click(message, customers, replies, members):
-    """A menu button with a key; "积分"/"余额" show a bound member's figures, else keywords."""
+def on_click(message, customers, replies, center):
+    """A menu button with a key: "积分"/"余额" show a bound member's figures, "会员中心"
+    (or ``MEMBER_CENTER``) links to the member center, other keys the configured keywords."""
     key = message.event_key
-    reply = None
-    if is_member_query(key):
-        reply = member_status(customers.ensure_member_query(message.openid), members)
-    else:
+    if is_center_request(key):
         customers.ensure(message.openid)
-    return Outcome("click", {"key": key}, reply or replies.for_text(key))
+        bound = is_bound(customers.get(message.openid))
+        reply = center_answer(replies.link("/m/", "进入会员中心"), bound)
+        return Outcome("click", {"key": key, "to": "center"}, reply)
+    if is_member_query(key, replies.keywords):
+        binding = customers.ensure_member_query(message.openid)
+        reply = member_status(binding, center, replies.link("/m/", "会员中心"))
+        if reply is None:
+            reply = replies.for_text(key) or unbound_answer(replies.link("/m/bind", "绑定会员卡"))
+        return Outcome("click", {"key": key}, reply)
+    customers.ensure(message.openid)
+    return Outcome("click", {"key": key}, replies.for_text(key))
 
 
 def on_view(message, customers):

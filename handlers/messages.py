@@ -4,18 +4,33 @@ See https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receivin
 """
 
 from wxmember.events.outcome import Outcome
-from wxmember.members.reply import is_member_query, member_status
+from wxmember.members.reply import (
+    center_answer,
+    is_center_request,
+    is_member_query,
+    member_status,
+    unbound_answer,
+)
+from wxmember.records.member_card import is_bound
 
 
-def on_text(message, customers, replies, members):
-    """Count the message; a bound member asking "积分"/"余额" gets the figures, else keywords."""
+def on_text(message, customers, replies, center):
+    """Count the message; a member asking for points or balance ("我想查积分") gets the
+    figures, "会员中心" the way there, anything else the configured keywords."""
     content = message.fields.get("Content")
-    reply = None
-    if is_member_query(content):
-        reply = member_status(customers.record_member_query(message.openid), members)
-    else:
-        customers.record_message(message.openid)
-    return Outcome("text", reply=reply or replies.for_text(content))
+    if is_member_query(content, replies.keywords):
+        binding = customers.record_member_query(message.openid)
+        reply = member_status(binding, center, replies.link("/m/", "会员中心"))
+        if reply is None:
+            reply = replies.for_text(content) or unbound_answer(
+                replies.link("/m/bind", "绑定会员卡")
+            )
+        return Outcome("text", reply=reply)
+    customers.record_message(message.openid)
+    if is_center_request(content):
+        bound = is_bound(customers.get(message.openid))
+        return Outcome("text", reply=center_answer(replies.link("/m/", "进入会员中心"), bound))
+    return Outcome("text", reply=replies.for_text(content))
 
 
 def on_media(message, customers):

@@ -12,6 +12,7 @@ from datetime import datetime
 from pymongo.errors import DuplicateKeyError
 
 from jobs import cursor as cursors
+from wxmember.members.profile import STYLES  # the CRM's MEM_PSN_HOPPY codes
 from wxmember.records.member_card import CARD_NUMBER, CARD_TYPE, is_bound
 from wxmember.timeparse import SHANGHAI
 
@@ -26,14 +27,6 @@ def _date_ms(text):
     return int(datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=SHANGHAI).timestamp() * 1000)
 
 
-STYLES = {
-    "01": "简约大方",
-    "02": "时尚潮流",
-    "03": "商务正装",
-    "04": "运动活力",
-    "05": "优雅知性",
-    "06": "休闲",
-}
 FIELD_MAP = {  # CRM column -> (customer field, conversion)
     "MEM_PSN_CNAME": ("realname", str),
     "MEM_PSN_SEX": ("gender", lambda v: {"M": "male", "F": "female"}.get(v, v)),

@@ -94,3 +94,23 @@ def create_activity(app, prizes, **fields):
     response = app.test_client().post("/api/activities", json=body, headers=headers)
     assert response.status_code == 200, response.json
     return response.json["aid"]
+
+
+def staff(app, method, path, body=None, status=200):
+    """A call of the staff API with the machine token; its JSON, after checking the status."""
+    headers = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+    response = app.test_client().open(path, method=method, json=body, headers=headers)
+    assert response.status_code == status, (path, response.json)
+    return response.json
+
+
+def bound_member(app, openid, card=None, index=0):
+    """A ``Member`` who bound ``card`` (else the simulator's ``index``-th free member) by SMS,
+    with the CRM's opening points in; ``.card`` and ``.id`` (its member id) set."""
+    sim = Sim(app)
+    card = card or sim.a_member(index=index)
+    member = Member(app, openid, sim)
+    assert member.bind(card["MOBILE_TELEPHONE_NO"]).status_code == 200
+    app.extensions["wxmember"].background.shutdown()
+    member.card, member.id = card, card["MEMBER_ID"]
+    return member

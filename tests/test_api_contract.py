@@ -56,6 +56,7 @@ def _concrete(rule):
 
     names = {"member_id": "memberID", "run_id": "runId", "name": "job"}
     names["withdrawal_id"] = "withdrawalId"
+    names.update(address_id="addressId", invoice_id="invoiceId")
     paths = [""]
     for part in re.split(r"(<[^>]+>)", rule):
         if part.startswith("<any("):
@@ -202,6 +203,51 @@ def test_a_real_session_of_both_apis_keeps_to_the_document(contract_app):
         staff.call("GET", f"{base}/ledgers/{kind}", params={"limit": 2})
     staff.call("GET", f"{base}/ledgers/coins", status=404, bad=True)
 
+    # -- the member reads it ------------------------------------------------------------------
+    assert member.call("GET", "/m/api/me")["grade"]["name"] == "VIP"  # 1200 spent
+    for kind in ("points", "money", "frozen", "earnings"):
+        member.call("GET", f"/m/api/ledgers/{kind}")
+    member.call("GET", "/m/api/ledgers/points", params={"before": 2})
+    member.call("GET", "/m/api/ledgers/points", params={"before": "x"}, status=400, bad=True)
+    member.call("GET", "/m/api/ledgers/coins", status=404, bad=True)
+    page = member.call("GET", "/m/api/purchases")
+    assert [item["formId"] for item in page["items"]] == ["F1", "P1", "R1"]
+    member.call("GET", "/m/api/purchases", params={"before": "x"}, status=400, bad=True)
+
+    # -- the member's details ---------------------------------------------------------------
+    member.call("GET", "/m/api/profile")
+    details = {"name": "王芳", "gender": "female", "birthday": "1990-05-20", "interests": ["阅读"]}
+    member.call("POST", "/m/api/profile", details)
+    member.call("POST", "/m/api/profile", {"birthday": "1991-01-01"}, status=409)
+    member.call("POST", "/m/api/profile", {"gender": "x"}, status=400, bad=True)
+    address = {
+        "name": "王芳",
+        "mobile": mobile,
+        "province": "上海",
+        "city": "上海",
+        "address": "1号",
+    }
+    book = member.call("POST", "/m/api/addresses", address)["addresses"]
+    member.call("POST", "/m/api/addresses", {**address, "mobile": "1"}, status=400, bad=True)
+    member.call("POST", f"/m/api/addresses/{book[0]['ID']}/default")
+    member.call("POST", "/m/api/addresses/nope/delete", status=404)
+    member.call("POST", f"/m/api/addresses/{book[0]['ID']}/delete")
+    titles = member.call("POST", "/m/api/invoices", {"type": 1, "name": "王芳"})["invoices"]
+    member.call("POST", "/m/api/invoices", {"type": 2, "name": "某公司"}, status=400)
+    member.call("POST", f"/m/api/invoices/{titles[0]['ID']}/delete")
+
+    # -- messages and prepaid ----------------------------------------------------------------
+    staff.call("POST", "/api/announcements", {"contents": "会员日", "url": "/m/shake"})
+    staff.call("POST", "/api/announcements", {"contents": " "}, status=400, bad=True)
+    staff.call("GET", "/api/announcements")
+    assert member.call("GET", "/m/api/me")["messages"]["announcements"] == 1
+    member.call("GET", "/m/api/messages", params={"tab": "announcements"})
+    member.call("GET", "/m/api/messages", params={"tab": "x"}, status=400, bad=True)
+    member.call("POST", "/m/api/messages/read", {"tab": "announcements"})
+    member.call("GET", "/m/api/prepaid")
+    staff.call("GET", f"/api/members/{member_id}/prepaid")
+    staff.call("GET", "/api/members/1/prepaid", status=404)
+
     # -- withdrawals -------------------------------------------------------------------------
     first = member.call("POST", "/m/api/withdrawals", {"amount": 10})["withdrawal"]["id"]
     second = member.call("POST", "/m/api/withdrawals", {"amount": 10})["withdrawal"]["id"]
@@ -253,6 +299,13 @@ def test_a_real_session_of_both_apis_keeps_to_the_document(contract_app):
     member.call("POST", "/m/api/unbind", {"code": sim.last_code(mobile)})
     member.call("POST", "/m/api/shake", {"aid": aid}, status=403)
     member.call("POST", "/m/api/withdrawals", {"amount": 1}, status=409)
+    assert member.call("GET", "/m/api/me")["reason"]["code"] == "unbound"
+    member.call("GET", "/m/api/ledgers/points", status=409)
+    member.call("GET", "/m/api/purchases", status=409)
+    member.call("GET", "/m/api/profile", status=409)
+    member.call("GET", "/m/api/prepaid", status=409)
+    member.call("GET", "/m/api/messages")
+    member.call("POST", "/m/api/messages/read", {"tab": "notices"}, status=409)
 
     assert checker.problems == [], "\n".join(checker.problems)
     assert checker.checked >= 75

@@ -28,7 +28,7 @@ def phone(browser, server):
     """A phone-sized page logged in as oBrowser, on the binding page."""
     context = browser.new_context(viewport={"width": 375, "height": 740}, locale="zh-CN")
     page = context.new_page()
-    page.goto(f"{server.url}/m/dev/login?openid=oBrowser")
+    page.goto(f"{server.url}/m/dev/login?openid=oBrowser&next=/m/bind")
     page.wait_for_selector("#unbound:not(.hidden)")
     yield page
     context.close()
@@ -37,7 +37,7 @@ def phone(browser, server):
 def test_member_binds_and_unbinds_a_card_in_the_browser(phone, server, tmp_path):
     sim = Sim(server.app)
     card = sim.a_member(verified=True)
-    mobile = card["MOBILE_TELEPHONE_NO"]
+    mobile, number = card["MOBILE_TELEPHONE_NO"], card["MEM_CARD_NO"]
 
     phone.fill("#mobile", mobile)
     phone.click("#send")
@@ -46,20 +46,34 @@ def test_member_binds_and_unbinds_a_card_in_the_browser(phone, server, tmp_path)
     assert phone.is_disabled("#send")  # the 60-second countdown
     phone.fill("#code", sim.last_code(mobile))
     phone.click("#submit")
-    phone.wait_for_selector("#bound:not(.hidden)")
+    phone.wait_for_selector("#message.ok:has-text('绑定成功')")  # said before moving on
+    phone.wait_for_url("**/m/")  # then the member center
     phone.screenshot(path=os.environ.get("WXMEMBER_SCREENSHOT", str(tmp_path / "bound.png")))
 
-    assert phone.inner_text("#card-number") == card["MEM_CARD_NO"]
+    assert phone.inner_text("#card-number") == number[:3] + "*" * (len(number) - 7) + number[-4:]
     assert phone.inner_text("#card-type") in ("白卡", "VIP卡", "白金VIP卡")
-    assert phone.inner_text("#card-mobile") == f"{mobile[:3]}****{mobile[-4:]}"
     saved = database_of(server.app)["welab/customers"].find_one({"wechatid": "oBrowser"})
     assert saved["isRegister"] is True
 
+    phone.goto(f"{server.url}/m/bind")  # the bound view: the card, its figures, the way on
+    phone.wait_for_selector("#bound:not(.hidden)")
+    assert phone.inner_text("#card-mobile") == f"{mobile[:3]}****{mobile[-4:]}"
+    assert phone.inner_text("#to-center") == "进入会员中心"
+    assert phone.is_hidden("#unbind-submit")  # unbinding is a step away, not the main button
+
     database_of(server.app)["wxmember/rate_limits"].delete_many({})  # a minute later
+    phone.click("#unbind-open")
     phone.click("#unbind-send")
     phone.wait_for_selector("#unbind-message.ok")
     phone.fill("#unbind-code", sim.last_code(mobile))
     phone.click("#unbind-submit")
+    phone.wait_for_selector("#unbind-dialog .weui-dialog")
+    phone.click("#unbind-dialog .js-no")  # thought better of it: still bound
+    assert database_of(server.app)["welab/customers"].find_one({"wechatid": "oBrowser"})[
+        "isRegister"
+    ]
+    phone.click("#unbind-submit")
+    phone.click("#unbind-confirm")
     phone.wait_for_selector("#unbound:not(.hidden)")
     assert phone.inner_text("#message") == "已解除绑定"
 
@@ -80,8 +94,8 @@ def test_card_number_field_appears_when_the_crm_asks_for_it(phone, server):
 
     phone.fill("#card", card["MEM_CARD_NO"])
     phone.click("#submit")
-    phone.wait_for_selector("#bound:not(.hidden)")
-    assert phone.inner_text("#card-number") == card["MEM_CARD_NO"]
+    phone.wait_for_url("**/m/")
+    assert phone.inner_text("#card-number")[-4:] == card["MEM_CARD_NO"][-4:]
 
 
 def test_wrong_code_shows_a_chinese_error(phone, server):
@@ -122,13 +136,13 @@ def test_member_shakes_with_the_button_on_the_shake_page(browser, server):
     card = sim.a_member()
     context = browser.new_context(viewport={"width": 375, "height": 740}, locale="zh-CN")
     page = context.new_page()
-    page.goto(f"{server.url}/m/dev/login?openid=oShaker")
+    page.goto(f"{server.url}/m/dev/login?openid=oShaker&next=/m/bind")
     page.fill("#mobile", card["MOBILE_TELEPHONE_NO"])
     page.click("#send")
     page.wait_for_selector("#message.ok")
     page.fill("#code", sim.last_code(card["MOBILE_TELEPHONE_NO"]))
     page.click("#submit")
-    page.wait_for_selector("#bound:not(.hidden)")
+    page.wait_for_url("**/m/")
     services.background.shutdown()
     services.members.points.adjust(card["MEMBER_ID"], 20, "测试", "BROWSER")
 

@@ -79,6 +79,8 @@ def test_config_path_from_environment(tmp_path):
         ),
         ({}, {"WXMEMBER_MONGO_URI": "mongodb://db:27017"}, "console.session_secret"),
         ({"crm": {"base_url": "crm.internal"}}, {}, "crm.base_url"),
+        ({"member": {"site_url": "wx.example.com"}}, {}, "member.site_url"),
+        ({"member": {"site_url": 'https://x/"><script>'}}, {}, "member.site_url"),
         (  # the simulator's /sim/… routes would serve SMS codes beside real data
             {
                 "console": {"api_token": "t", "session_secret": "s"},

@@ -132,28 +132,28 @@ def _oauth_login(oauth_app, wechat_api, target, client=None):
 def test_next_after_login_is_only_a_member_page_of_ours(make_app, target):
     response = _login(make_app, target)
     assert response.status_code == 302
-    assert response.location == "/m/bind"  # the default page, never the given target
+    assert response.location == "/m/"  # the member center, never the given target
     assert "Set-Cookie: wxmember_session=forged" not in str(response.headers)
 
 
 @pytest.mark.parametrize("target", OFF_SITE)
 def test_next_after_wechat_oauth_is_only_a_member_page_of_ours(oauth_app, wechat_api, target):
     response = _oauth_login(oauth_app, wechat_api, target)
-    assert (response.status_code, response.location) == (302, "/m/bind")
+    assert (response.status_code, response.location) == (302, "/m/")
     assert "Set-Cookie: wxmember_session=forged" not in str(response.headers)
 
 
 @pytest.mark.parametrize(
     ("query", "location"),
     [
-        ("next=//evil.example", "/m/bind"),
-        ("next=/\\evil.example", "/m/bind"),
-        ("next=%2F%2Fevil.example", "/m/bind"),
-        ("next=%252F%252Fevil.example", "/m/bind"),
-        ("next=https%3A%2F%2Fevil.example", "/m/bind"),
-        ("next=/m/%2e%2e/%2e%2e//evil.example", "/m/bind"),
-        ("next=/m/%252e%252e/%252e%252e//evil.example", "/m/bind"),
-        ("next=//evil.example&next=/m/shake", "/m/bind"),  # the first one counts
+        ("next=//evil.example", "/m/"),
+        ("next=/\\evil.example", "/m/"),
+        ("next=%2F%2Fevil.example", "/m/"),
+        ("next=%252F%252Fevil.example", "/m/"),
+        ("next=https%3A%2F%2Fevil.example", "/m/"),
+        ("next=/m/%2e%2e/%2e%2e//evil.example", "/m/"),
+        ("next=/m/%252e%252e/%252e%252e//evil.example", "/m/"),
+        ("next=//evil.example&next=/m/shake", "/m/"),  # the first one counts
         ("next=/m/shake&next=//evil.example", "/m/shake"),
         ("next=%2Fm%2Fshake", "/m/shake"),
     ],

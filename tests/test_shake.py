@@ -220,6 +220,59 @@ def test_too_few_points_is_refused_and_the_shake_not_counted(shake_app, sim):
     assert shake(member, aid, "b").json["win"] is True  # the refused shake used no allowance
 
 
+def test_the_shakes_left_in_the_cycle_are_shown_and_count_down(shake_app, sim):
+    aid = create_activity(
+        shake_app, [{"promotion_code": CASH, "lottery_chance": 0, "stock": 5}], limit=2
+    )
+    member = member_with_points(shake_app, sim, "oCounting", 100)
+    status = member.client.get("/m/api/shake").json
+    assert status["remaining"] == 2 and status["activity"]["limit"] == 2
+    assert status["activity"]["cycle"] == "day"
+
+    shake(member, aid, "one")
+
+    assert member.client.get("/m/api/shake").json["remaining"] == 1
+    shake(member, aid, "two")
+    assert member.client.get("/m/api/shake").json["remaining"] == 0
+    guest = Member(shake_app, "oGuest", sim)  # not bound: nothing to count
+    assert guest.client.get("/m/api/shake").json["remaining"] is None
+
+
+def test_a_prize_drawn_when_its_stock_is_gone_is_said_sold_out_and_costs_nothing(shake_app, sim):
+    aid = create_activity(
+        shake_app,
+        [
+            {"promotion_code": CASH, "lottery_chance": 100, "stock": 0, "display_name": "现金券"},
+            {"promotion_code": VIP, "lottery_chance": 0, "stock": 5},
+        ],
+        limit=1,
+    )
+    member = member_with_points(shake_app, sim, "oTooLate", 50)
+
+    answer = shake(member, aid, "late")
+
+    assert answer.status_code == 200
+    assert answer.json["win"] is False and answer.json["soldOut"] is True
+    assert answer.json["prize"] == "现金券" and "发完" in answer.json["message"]
+    assert "没有摇中" not in answer.json["message"]
+    assert points_of(shake_app, member) == 50  # no points taken
+    status = member.client.get("/m/api/shake").json
+    assert status["remaining"] == 1 and status["activity"]["soldOut"] == ["现金券"]
+    logs = database_of(shake_app)["lavico/user/logs"]
+    assert logs.find_one({"action": "shake_sold_out"})["data"]["promotion_code"] == CASH
+    assert logs.count_documents({"action": "shake_miss"}) == 0
+
+
+def test_when_every_prize_is_gone_the_shake_is_refused_before_anything_is_taken(shake_app, sim):
+    aid = create_activity(shake_app, [{"promotion_code": CASH, "lottery_chance": 50, "stock": 0}])
+    member = member_with_points(shake_app, sim, "oAllGone", 50)
+
+    answer = shake(member, aid, "none-left")
+
+    assert refused(answer, "sold_out") == 409 and "全部发完" in answer.json["message"]
+    assert points_of(shake_app, member) == 50
+
+
 # -- retries and double taps ----------------------------------------------------------------
 
 
@@ -412,10 +465,12 @@ def test_200_shakes_from_50_members_never_oversell(shake_app, sim):
     for member in members:
         balance = points_of(shake_app, member)
         assert balance >= 0  # 5 points, 2 a shake: at most 2 paid shakes each
-        draws = database_of(shake_app)["shake/draws"].count_documents(
-            {"openid": member.openid, "state": "done"}
+        done = {"openid": member.openid, "state": "done"}
+        draws = database_of(shake_app)["shake/draws"].count_documents(done)
+        paid = database_of(shake_app)["shake/draws"].count_documents(
+            {**done, "result.soldOut": {"$ne": True}}  # a prize gone when drawn costs nothing
         )
-        assert draws <= 3 and balance == 5 - 2 * draws
+        assert draws <= 3 and balance == 5 - 2 * paid
     assert services.members.ledger.audit() == []
     stats = shake_app.test_client().get(f"/api/activities/{aid}/stats", headers=AUTH).json
     assert stats["wins"] == {CASH: 20} and stats["stock"] == {CASH: 0}

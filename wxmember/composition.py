@@ -36,6 +36,10 @@ from wxmember.events.dispatch import Dispatcher
 from wxmember.events.profiles import ProfileRequests
 from wxmember.events.replies import ReplyRules
 from wxmember.httpserver import BackgroundServer
+from wxmember.members.center import MemberCenter
+from wxmember.members.messages import MemberMessages
+from wxmember.members.prepaid import PrepaidLinks
+from wxmember.members.profile import MemberProfiles
 from wxmember.members.system import MemberSystem
 from wxmember.records import Records, open_records
 from wxmember.scheduling import JobControl
@@ -72,6 +76,7 @@ class Services:
     scheduler: BaseScheduler | None = None  # when this process runs the jobs
     clock: Clock = field(default_factory=Clock)  # the one clock of every store and service
     staff: Staff | None = None  # staff accounts, API tokens, console sessions, audit log
+    center: MemberCenter | None = None  # the member's own view of the membership (/m/)
 
     def close(self):
         """Stop the scheduler, background work and the in-process CRM simulator."""
@@ -110,6 +115,12 @@ def bootstrap(config, database=None, wechat_client=None, clock=None):
         clock=clock,
     )
     shakes.ensure_indexes()
+    profiles = MemberProfiles(database, records.customers, outbox, background, clock)
+    messages = MemberMessages(database, members.grades, clock)
+    prepaid = PrepaidLinks(database, records.customers, crm, clock)
+    for store in (messages, prepaid):
+        store.ensure_indexes()
+    center = MemberCenter(records.customers, members, crm, clock, profiles, messages, prepaid)
     fetcher = ProfileFetcher(client, records.customers) if client else None
     dependencies = {  # what handlers may name as parameters
         "records": records,
@@ -123,6 +134,7 @@ def bootstrap(config, database=None, wechat_client=None, clock=None):
         "background": background,
         "members": members,
         "shakes": shakes,
+        "center": center,
     }
     services = Services(
         config=config,
@@ -143,6 +155,7 @@ def bootstrap(config, database=None, wechat_client=None, clock=None):
         shakes=shakes,
         clock=clock,
         staff=Staff.build(database, config["console"], clock),
+        center=center,
     )
     services.jobs = Jobs(services)
     return services

@@ -57,7 +57,10 @@ DEFAULTS = {
         "session_hours": 12,  # and this long after sign-in in any case
     },
     "replies": {"welcome": "", "keywords": {}},
-    "member": {"points_expiry": "never"},
+    "member": {
+        "points_expiry": "never",
+        "site_url": "",  # where members open the pages (https://host): links in WeChat replies
+    },
 }
 
 EMBEDDED_URI = "embedded://"  # the SecantusDB engine on mongo.data_dir (wxmember/db/engine.py)
@@ -210,6 +213,7 @@ def validate(config):
     if not config["console"]["session_secret"] and not is_embedded(config):
         raise ConfigError("console.session_secret", "must be set (signs member sessions)")
     _check_expiry(config["member"]["points_expiry"])
+    _check_site_url(config["member"]["site_url"])
     token = config["console"]["api_token"]
     if token == DEV_API_TOKEN and not is_embedded(config):
         raise ConfigError("console.api_token", "the shipped development token must be replaced")
@@ -227,6 +231,12 @@ def _check_expiry(spec):
         ExpiryPolicy(spec)
     except ValueError as exc:
         raise ConfigError("member.points_expiry", str(exc)) from None
+
+
+def _check_site_url(url):
+    """Empty (no links in replies), or an http(s) URL a link can carry as it is."""
+    if url and (not url.startswith(("http://", "https://")) or set(url) & set("?#\"'<> ")):
+        raise ConfigError("member.site_url", "must be an http(s) URL like https://wx.example.com")
 
 
 def _check_aes_key(key):

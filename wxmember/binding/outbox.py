@@ -46,7 +46,7 @@ class Outbox:
         payload: dict | None = None,
         session: ClientSession | None = None,
     ) -> None:
-        """Queue one notification (``bind`` or ``unbind``) for ``member_id``."""
+        """Queue one notification (``unbind``, ``save_info``) for ``member_id``."""
         self.collection.insert_one(
             {
                 "_id": ObjectId(),
@@ -69,6 +69,12 @@ class Outbox:
         if member_id is not None:
             query["memberID"] = member_id
         return list(self.collection.find(query).sort("_id", pymongo.ASCENDING))
+
+    def latest(self, member_id: int, kind: str) -> dict | None:
+        """The member's newest notification of ``kind`` (its ``state``: pending, done,
+        rejected with ``lastError``), or None."""
+        found = self.collection.find({"memberID": member_id, "kind": kind})
+        return next(iter(found.sort("_id", pymongo.DESCENDING).limit(1)), None)
 
     def deliver(self, member_id: int | None = None) -> dict[str, int]:
         """Deliver what is due; return ``{"delivered": n, "failed": n, "rejected": n}``."""
@@ -113,6 +119,8 @@ class Outbox:
         key = f"outbox-{item['_id']}"
         if item["kind"] == "unbind":
             self.crm.unbind(item["openid"], item["memberID"], idempotency_key=key)
+        elif item["kind"] == "save_info":  # the member's details, for the CRM to review
+            self.crm.save_info(item["memberID"], item["payload"], idempotency_key=key)
         else:
             raise ValueError(f"unknown outbox kind {item['kind']}")
 

@@ -10,6 +10,7 @@ For tests and trials only: ``GET /sim/members``, ``/sim/promotions``, ``/sim/sms
 import contextlib
 import functools
 import random
+import re
 import socket
 import time
 
@@ -270,12 +271,35 @@ def member_spending(member_id):
     return jsonify({"success": True, "log": chunk, "total": total})
 
 
+INFO_FIELDS = (
+    "name",
+    "email",
+    "industry",
+    "province",
+    "city",
+    "addr",
+    "hoppy",
+    "color",
+    "sex",
+    "birthday",
+    "interests",
+)
+
+
 @api.post("/members/<int:member_id>/info")
 @idempotent
 def save_member_info(member_id):
     if _member_or_404(member_id) is None:
         return _member_not_found()
-    _crm().info_requests.append({"MEMBER_ID": member_id, **(request.get_json(silent=True) or {})})
+    data = request.get_json(silent=True)
+    data = data if isinstance(data, dict) else {}
+    if any(not isinstance(data[k], str) for k in INFO_FIELDS if k in data):
+        return _fail(400, "invalid", "资料格式不正确")
+    birthday = data.get("birthday")
+    if birthday and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", birthday):
+        return _fail(400, "invalid", "生日格式应为yyyy-MM-dd")
+    request_row = {"MEMBER_ID": member_id, **{k: data[k] for k in INFO_FIELDS if k in data}}
+    _crm().info_requests.append(request_row)  # lands as a change request the CRM reviews
     return jsonify({"success": True})
 
 
@@ -408,6 +432,14 @@ def sim_members():
 @sim.get("/promotions")
 def sim_promotions():
     return jsonify(list(_crm().promotions.values()))
+
+
+@sim.get("/info-requests")
+def sim_info_requests():
+    """The SaveInfo change requests received, in order (``?memberId=`` for one member's)."""
+    member_id = request.args.get("memberId", type=int)
+    rows = _crm().info_requests
+    return jsonify([row for row in rows if member_id is None or row["MEMBER_ID"] == member_id])
 
 
 @sim.get("/sms")

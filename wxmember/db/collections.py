@@ -25,6 +25,9 @@ WITHDRAWALS = "member/refund_cash"  # Member_RefundCash: withdrawal applications
 GRADES = "member/grades"  # Member_Config_Grade: grades and their rules (Grades)
 MEMBER_DATA = "member/data"  # a member's grade, referrer and permissions (Grades)
 MEMBER_LOG = "member/log"  # Member_Log: grade changes (Grades)
+MEMBER_PROFILE = "member/profile"  # interests, Member_Address, Member_Invoice (MemberProfiles)
+MEMBER_MESSAGES = "member/message"  # Member_Message: announcements, notices (MemberMessages)
+PREPAID_LINKS = "member/prepaid_links"  # seed 001: a verified mobile's prepaid (PrepaidLinks)
 
 # -- shake (摇一摇) --------------------------------------------------------------------
 SHAKE_ACTIVITIES = "shake/activities"  # activities with prizes and stock (ShakeActivities)

@@ -221,6 +221,45 @@ class Grades:
             self.members.update_one({"_id": member_id}, update)
         return self.members.find_one({"_id": member_id})
 
+    def progress(self, member_id: int, now: int | None = None) -> dict | None:
+        """The member's grade, the way to the next one (its ``up`` rule) and what keeps this
+        one (its ``down`` rule), each with what the rule counts now; None without grades.
+
+        ``need`` and ``have`` are fen for a spend rule, else orders or referred members.
+        """
+        now = now or self.clock.now_ms()
+        member = self.member(member_id)
+        grade = self.get(member["GradeID"]) if member.get("GradeID") is not None else None
+        if grade is None:
+            return None
+        up = grade.get("up")
+        return {
+            "level": grade["level"],
+            "name": grade["name"],
+            "discount": grade["discount"],
+            "locked": LOCK in member.get("Purview", []),
+            "next": self._way(member_id, up, now) if up and up["to"] != grade["level"] else None,
+            "hold": self._way(member_id, grade.get("down"), now),
+        }
+
+    def changes(self, member_id: int, limit: int = 50) -> list[dict]:
+        """The member's grade changes (``Member_Log``), newest first."""
+        cursor = self.member_log.find({"MemberID": member_id, "Type": "等级变更"})
+        return list(cursor.sort("Date", -1).limit(limit))
+
+    def _way(self, member_id, rule, now):
+        if rule is None:
+            return None
+        target = self.get(rule["to"])
+        return {
+            "level": rule["to"],
+            "name": target["name"] if target else str(rule["to"]),
+            "by": rule["by"],
+            "months": rule["months"],
+            "need": rule["number"],
+            "have": self.measure(member_id, rule, now),
+        }
+
     # -- evaluation ----------------------------------------------------------------
 
     def evaluate(

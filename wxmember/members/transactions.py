@@ -160,6 +160,19 @@ class Transactions:
         cursor = self.collection.find({"memberID": member_id}).sort("createTime", -1)
         return list(cursor.limit(limit))
 
+    def page(self, member_id: int, limit: int, after: tuple[int, str] | None = None) -> list[dict]:
+        """The member's applied transactions newest first (``createTime``, then formId), from
+        after ``(createTime, formId)`` of the previous page's last one."""
+        query = {"memberID": member_id, "status": "applied"}
+        if after is not None:
+            time, form = after
+            query["$or"] = [
+                {"createTime": {"$lt": time}},
+                {"createTime": time, "_id": {"$lt": form}},
+            ]
+        cursor = self.collection.find(query).sort([("createTime", -1), ("_id", -1)])
+        return list(cursor.limit(limit))
+
     def apply(self, tx: dict) -> dict:
         """Apply ``tx`` (from ``parse``) once; return the recorded transaction."""
         recorded = self.collection.find_one({"_id": tx["_id"]})

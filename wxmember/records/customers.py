@@ -231,6 +231,13 @@ class CustomerStore:
             {"$set": {**fields, "lastModified": self.clock.now_ms()}},
         )
 
+    def update_details(
+        self, openid: str, fields: dict, session: ClientSession | None = None
+    ) -> None:
+        """Set the member's own details on the customer (``realname``, ``gender``…)."""
+        fields = {**fields, "lastModified": self.clock.now_ms()}
+        self.collection.update_one({"wechatid": openid}, {"$set": fields}, session=session)
+
     def add_shake_win(self, openid: str, record: dict) -> None:
         """Append a won coupon to the customer's ``shake`` array (seed 000)."""
         self.collection.update_one({"wechatid": openid}, {"$push": {"shake": record}})

@@ -41,6 +41,7 @@ from wxmember.timeparse import day_expression, day_label
 log = logging.getLogger(__name__)
 
 MISS_TEXT = "很遗憾，这次没有摇中，再试一次吧！"
+SOLD_OUT_TEXT = "本活动的奖品已全部发完，感谢参与"
 
 
 class ShakeRefused(Refused):
@@ -127,6 +128,8 @@ class ShakeDraws:
             raise ShakeRefused("activity_not_started", "活动尚未开始")
         if now >= activity["end"]:
             raise ShakeRefused("activity_ended", "活动已结束")
+        if all(prize["stock"] <= 0 for prize in activity["prizes"]):
+            raise ShakeRefused("sold_out", SOLD_OUT_TEXT)
         return activity
 
     def _claim(self, key, activity, openid, now):
@@ -218,13 +221,15 @@ class ShakeDraws:
         cost = activity["points"]
         self._take_points(key, member_id, cost, counter)
         prize = self._pick(activity)
-        if prize is None or not self.activities.take_prize(
-            activity["_id"], prize["promotion_code"]
-        ):
+        if prize is None:
             if not activity["chargeOnMiss"]:
                 self._refund_points(key, member_id, cost)
                 self._give_back_shake(counter)
             return self._miss(openid, activity, cost if activity["chargeOnMiss"] else 0)
+        if not self.activities.take_prize(activity["_id"], prize["promotion_code"]):
+            self._refund_points(key, member_id, cost)  # a prize won but gone costs nothing
+            self._give_back_shake(counter)
+            return self._sold_out(openid, activity, prize)
         issuing = self._note_issuing(key, member_id, cost, counter, prize)
         try:
             coupon_no = self.issue(key, openid, prize["promotion_code"], activity["name"])
@@ -263,7 +268,7 @@ class ShakeDraws:
         """Take one shake of the member's cycle allowance; the counter's id, or None."""
         if not activity["limit"]:
             return None
-        counter = f"{activity['_id']}|{openid}|{cycle_key(activity['cycle'], now)}"
+        counter = _counter_id(activity, openid, now)
         try:
             taken = self.database[SHAKE_COUNTERS].find_one_and_update(
                 {"_id": counter, "shakes": {"$lt": activity["limit"]}},
@@ -334,6 +339,22 @@ class ShakeDraws:
             return ShakeRefused("sold_out", "此活动优惠券已发完，积分已退回")
         return ShakeRefused("coupon_failed", "优惠券发放失败，积分已退回，请稍后再试", 503)
 
+    def remaining(self, activity: dict, openid: str, now: int | None = None) -> int | None:
+        """The shakes left to the member in the activity's current cycle; None when unlimited."""
+        if not activity["limit"]:
+            return None
+        counter = _counter_id(activity, openid, now or self.clock.now_ms())
+        taken = (self.database[SHAKE_COUNTERS].find_one({"_id": counter}) or {}).get("shakes", 0)
+        return max(0, activity["limit"] - taken)
+
+    def _sold_out(self, openid, activity, prize):
+        """The prize drawn has no stock left: said as such, and nothing taken for it."""
+        name = prize["display_name"]
+        data = {"aid": activity["_id"], "promotion_code": prize["promotion_code"]}
+        self.logs.append(openid, "shake_sold_out", data)
+        message = f"您摇中了{name}，可惜已经发完了。本次不扣积分、不计次数"
+        return {"win": False, "soldOut": True, "prize": name, "points": 0, "message": message}
+
     def _miss(self, openid, activity, cost):
         self.logs.append(openid, "shake_miss", {"aid": activity["_id"], "points": cost})
         return {"win": False, "points": cost, "message": MISS_TEXT}
@@ -375,3 +396,8 @@ class ShakeDraws:
             "points": cost,
             "message": f"恭喜您摇中了{prize['display_name']}！券号：{coupon_no}",
         }
+
+
+def _counter_id(activity, openid, now):
+    """The member's shake counter of the activity's cycle at ``now``."""
+    return f"{activity['_id']}|{openid}|{cycle_key(activity['cycle'], now)}"

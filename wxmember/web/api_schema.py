@@ -180,11 +180,11 @@ class Operation:
             value = raw
             if schema.get("type") == "integer":
                 if not WHOLE.fullmatch(raw):
-                    return json_error(400, "invalid_query", f"{name} must be a whole number")
+                    return self._refuse("invalid_query", f"{name} must be a whole number")
                 value = int(raw)
             error = best_match(validator.iter_errors(value))
             if error is not None:
-                return json_error(400, "invalid_query", f"{name} {_describe(error)}")
+                return self._refuse("invalid_query", f"{name} {_describe(error)}")
         return self._check_body()
 
     def _check_body(self):

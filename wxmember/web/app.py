@@ -11,6 +11,7 @@ from wxmember.logsafe import configure_logging
 from wxmember.refusals import Refused
 from wxmember.web import (
     api_schema,
+    center_pages,  # noqa: F401 - its routes are on member_pages.bp
     console,
     health,
     member_pages,
@@ -44,7 +45,7 @@ def make_app(services):
     app.register_blueprint(staff_api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(member_session.bp)
-    app.register_blueprint(member_pages.bp)
+    app.register_blueprint(member_pages.bp)  # with the routes of center_pages on it
     console.register(app)  # /console: the staff web console
     _mount_simulator_tools(app, services)
     _announce(services)

@@ -1,9 +1,13 @@
 """``/m``: the member's H5 pages and their JSON API, for the member of the session only
-(``wxmember.web.member_session``). Answers are ``{"ok": true, ...}`` or a 4xx with
+(``wxmember.web.member_session``): binding, shaking, withdrawals here, the member center in
+``wxmember.web.center_pages`` (on this blueprint). Answers are ``{"ok": true, ...}`` or a 4xx with
 ``{"ok": false, "error": code, "message": 中文}``.
 """
 
+import functools
+import hashlib
 import logging
+from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -11,12 +15,16 @@ from wxmember.binding.service import BindingRefused
 from wxmember.logsafe import mask
 from wxmember.members.transactions import InvalidTransaction, to_fen
 from wxmember.records.member_card import bound_member_id, is_bound
-from wxmember.web import api_schema
+from wxmember.web import api_schema, present
 from wxmember.web.member_session import current_openid, json_body, page_or_login
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("member", __name__, url_prefix="/m")
+STATIC = Path(__file__).with_name("static")
+# the member pages' own files (WeUI, under vendor/, is named by its version)
+bp = Blueprint(
+    "member", __name__, url_prefix="/m", static_folder="static", static_url_path="/static"
+)
 
 
 def _services():
@@ -32,6 +40,33 @@ def _session_then_document():
     return None
 
 
+@bp.after_request
+def _personal(response):
+    """A member's page is the member's own: kept by no cache, asked again on WeChat's back."""
+    if response.mimetype == "text/html":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.context_processor
+def _helpers():
+    return {
+        "asset_version": asset_version(),
+        "yuan": present.yuan,
+        "when": present.when,
+        "today": present.when(_services().clock.now_ms(), day_only=True),
+    }
+
+
+@functools.cache
+def asset_version():
+    """A short digest of member.css and member.js: a changed file is fetched anew."""
+    digest = hashlib.sha256()
+    for name in ("member.css", "member.js"):
+        digest.update((STATIC / name).read_bytes())
+    return digest.hexdigest()[:10]
+
+
 # -- pages ---------------------------------------------------------------------
 
 
@@ -42,12 +77,6 @@ def bind_page():
 
 
 # -- JSON API ------------------------------------------------------------------
-
-
-@bp.get("/api/me")
-def me():
-    """The member's binding."""
-    return jsonify({"ok": True, **_services().binding.me(current_openid())})
 
 
 @bp.post("/api/sms")
@@ -113,22 +142,25 @@ def shake_status():
     services = _services()
     activity = services.shake_activities.running()
     customer = services.records.customers.get(openid)
-    points = None
-    if is_bound(customer):
-        points = services.members.points.balance(bound_member_id(customer))
+    bound = is_bound(customer)
+    points = services.members.points.balance(bound_member_id(customer)) if bound else None
     if activity is None:
-        return jsonify({"ok": True, "activity": None, "points": points})
+        return jsonify({"ok": True, "activity": None, "points": points, "bound": bound})
     return jsonify(
         {
             "ok": True,
             "points": points,
-            "bound": is_bound(customer),
+            "bound": bound,
+            "remaining": services.shakes.remaining(activity, openid) if bound else None,
             "activity": {
                 "aid": activity["_id"],
                 "name": activity["name"],
                 "points": activity["points"],
                 "end": activity["end"],
+                "cycle": activity["cycle"],
+                "limit": activity["limit"],
                 "prizes": [p["display_name"] for p in activity["prizes"]],
+                "soldOut": [p["display_name"] for p in activity["prizes"] if p["stock"] <= 0],
             },
         }
     )
@@ -141,6 +173,9 @@ def shake():
     shake_id = str(body.get("shakeId") or "")[:64] or None
     result = _services().shakes.shake(openid, body.get("aid") or None, shake_id)
     answer = {k: result[k] for k in ("win", "points", "message")}
+    answer["soldOut"] = bool(result.get("soldOut"))
+    if result["win"] or answer["soldOut"]:
+        answer["prize"] = result["prize"]
     if result["win"]:
-        answer.update(prize=result["prize"], coupon_no=result["coupon_no"])
+        answer["coupon_no"] = result["coupon_no"]
     return jsonify({"ok": True, **answer})

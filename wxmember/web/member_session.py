@@ -86,7 +86,7 @@ def oauth_callback():
     openid = _openid_for_code(code)
     if openid is None:
         return json_error(502, "oauth_failed", "微信授权失败，请稍后再试")
-    next_page = session.pop("oauth_next", url_for("member.bind_page"))
+    next_page = session.pop("oauth_next", url_for("member.center_page"))
     session["openid"] = openid
     return redirect(next_page)
 
@@ -127,7 +127,7 @@ def _safe_next(target):
         and ".." not in unquote(target)
     ):
         return target
-    return url_for("member.bind_page")
+    return url_for("member.center_page")
 
 
 def current_openid():
@@ -148,10 +148,16 @@ def json_body():
     return body
 
 
-def page_or_login(template):
-    """A member page, or the way to a session first (WeChat OAuth, or a hint without it)."""
-    if not session.get("openid"):
+def page_or_login(template, build=None):
+    """A member page, or the way to a session first (WeChat OAuth, or a hint without it).
+
+    ``build(openid)`` gives the page's context, for the member of the session only.
+    """
+    openid = session.get("openid")
+    if not openid:
         if _wechat_config()["appsecret"]:
-            return redirect(url_for("member_session.oauth_start", next=request.path))
+            return redirect(
+                url_for("member_session.oauth_start", next=request.full_path.rstrip("?"))
+            )
         return render_template("login_needed.html"), 401
-    return render_template(template)
+    return render_template(template, **(build(openid) if build else {}))
