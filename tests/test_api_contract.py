@@ -56,6 +56,7 @@ def _concrete(rule):
 
     names = {"member_id": "memberID", "run_id": "runId", "name": "job"}
     names["withdrawal_id"] = "withdrawalId"
+    names.update(coupon_id="couponId", item_id="itemId")  # coupons, points redemption
     paths = [""]
     for part in re.split(r"(<[^>]+>)", rule):
         if part.startswith("<any("):

@@ -26,6 +26,15 @@ GRADES = "member/grades"  # Member_Config_Grade: grades and their rules (Grades)
 MEMBER_DATA = "member/data"  # a member's grade, referrer and permissions (Grades)
 MEMBER_LOG = "member/log"  # Member_Log: grade changes (Grades)
 
+# -- seed 003: coupons, checkout, points redemption -----------------------------------
+COUPONS = "member/coupons"  # 优惠券: definitions, stock, issued/used counts (CouponDefinitions)
+MEMBER_COUPONS = "member/member_coupons"  # coupons issued to members, by couponNo (CouponWallet)
+COUPON_CLAIMS = "member/coupon_claims"  # 领券关系: claims per coupon per member (CouponWallet)
+DISCOUNT_RULES = "member/discount_rules"  # 积分抵扣比例 and 优惠规则 order (CheckoutSettings)
+CHECKOUTS = "member/checkouts"  # checkouts committed, once per formId (Checkout)
+REDEMPTION_ITEMS = "member/redemption_items"  # 积分兑换: items, points price, stock (Redemptions)
+REDEMPTIONS = "member/redemptions"  # each redemption, once per key (Redemptions)
+
 # -- shake (摇一摇) --------------------------------------------------------------------
 SHAKE_ACTIVITIES = "shake/activities"  # activities with prizes and stock (ShakeActivities)
 SHAKE_DRAWS = "shake/draws"  # one draw per shake key, open until finished (ShakeDraws)

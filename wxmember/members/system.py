@@ -6,6 +6,7 @@ from pymongo.database import Database
 
 from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.crm import CRMClient
+from wxmember.members.coupons import CouponDefinitions
 from wxmember.members.grades import Grades
 from wxmember.members.ledger import Ledger
 from wxmember.members.money import Money, Withdrawals
@@ -27,6 +28,7 @@ class MemberSystem:
     grades: Grades
     transactions: Transactions
     customers: CustomerStore | None = None  # who is bound to a member id
+    coupons: CouponDefinitions | None = None  # seed 003 §四: the brand's coupon definitions
 
     @classmethod
     def build(
@@ -55,7 +57,10 @@ class MemberSystem:
         grades.ensure_indexes()
         transactions = Transactions(database, points, money, grades, clock)
         withdrawals = Withdrawals(ledger, database, clock)
-        return cls(ledger, points, money, withdrawals, grades, transactions, records.customers)
+        system = cls(ledger, points, money, withdrawals, grades, transactions, records.customers)
+        system.coupons = CouponDefinitions(database, clock, grades)
+        system.coupons.ensure_indexes()
+        return system
 
     def knows(self, member_id: int) -> bool:
         """True for a member bound on WeChat or with ledger rows; a typo is not a member."""
