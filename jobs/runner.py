@@ -4,6 +4,7 @@ import logging
 
 from jobs import (
     activity_pull,
+    coupon_expiry,
     grade_review,
     member_sync,
     outbox_delivery,
@@ -33,6 +34,7 @@ JOBS = {
     "expiry": points_expiry.run,
     "shake_sweep": shake_sweep.run,
     "templates": template_messages.run,
+    "coupon_expiry": coupon_expiry.run,
 }
 
 

@@ -49,6 +49,7 @@ DEFAULTS = {
         "points_expiry_minutes": 1440,
         "shake_sweep_minutes": 5,
         "template_seconds": 60,
+        "coupon_expiry_minutes": 60,
     },
     "console": {
         "api_token": "",

@@ -12,6 +12,7 @@ from wxmember.members.ledger import Ledger
 from wxmember.members.money import Money, Withdrawals
 from wxmember.members.points import ExpiryPolicy, PointRules, Points
 from wxmember.members.transactions import MAX_ID, TransactionHistory, Transactions
+from wxmember.members.wallet import CouponWallet
 from wxmember.records import Records
 from wxmember.records.customers import CustomerStore
 from wxmember.wechat.templates import TemplateQueue
@@ -29,6 +30,7 @@ class MemberSystem:
     transactions: Transactions
     customers: CustomerStore | None = None  # who is bound to a member id
     coupons: CouponDefinitions | None = None  # seed 003 §四: the brand's coupon definitions
+    wallet: CouponWallet | None = None  # the coupons members hold (wallet.of_member)
 
     @classmethod
     def build(
@@ -59,7 +61,9 @@ class MemberSystem:
         withdrawals = Withdrawals(ledger, database, clock)
         system = cls(ledger, points, money, withdrawals, grades, transactions, records.customers)
         system.coupons = CouponDefinitions(database, clock, grades)
-        system.coupons.ensure_indexes()
+        system.wallet = CouponWallet(database, system.coupons, clock)
+        for store in (system.coupons, system.wallet):
+            store.ensure_indexes()
         return system
 
     def knows(self, member_id: int) -> bool:

@@ -1,4 +1,5 @@
-"""Coupons (seed 003 §四) for staff: ``/api/coupons``, mounted under the staff API (its token).
+"""Coupons (seed 003 §四): ``staff_bp`` under the staff API (``/api/coupons``, its token) and
+``member_bp`` under the member pages (``/m/api/coupons``, the member's session).
 
 Definitions are rules: creating and editing them takes an admin (as grades and point
 rules do); issuing one to a member takes an operator. Money is in yuan here.
@@ -6,13 +7,19 @@ rules do); issuing one to a member takes an operator. Money is in yuan here.
 
 from flask import Blueprint, current_app, jsonify, request
 
+from wxmember.members.coupons import CouponRefused, describe, remaining, yuan
 from wxmember.members.coupons import view as definition_view
+from wxmember.members.transactions import form_id
+from wxmember.members.wallet import member_view, staff_view
+from wxmember.records.member_card import bound_member_id, is_bound
 from wxmember.staff import role_allows
 from wxmember.staff.accounts import ROLE_NAMES
 from wxmember.web.console.api_access import current_actor
 from wxmember.web.jsonerrors import json_error
+from wxmember.web.member_session import current_openid
 
 staff_bp = Blueprint("coupon_api", __name__)
+member_bp = Blueprint("coupon_member_api", __name__)
 ADMIN_ENDPOINTS = {"create_coupon", "edit_coupon"}  # rules: admins only (api_access: operator)
 
 
@@ -87,3 +94,108 @@ def edit_coupon(coupon_id):
             "coupon": definition_view(coupon, services.clock.now_ms()),
         }
     )
+
+
+# -- issuing, holders ------------------------------------------------------------------
+
+
+def _known(member_id):
+    if not _services().members.knows(member_id):
+        raise CouponRefused("unknown_member", f"平台上没有会员 {member_id}", 404)
+    return member_id
+
+
+@staff_bp.post("/coupons/<coupon_id>/issue")
+def issue_coupon(coupon_id):
+    """``{memberID, formId}``: give the member a coupon, once per formId, within its stock."""
+    services, body = _services(), _body()
+    member_id = _known(body.get("memberID"))
+    key = f"staff:{coupon_id}:{member_id}:{form_id(body.get('formId'))}"
+    held = services.members.wallet.issue(member_id, coupon_id, key, "staff")
+    now = services.clock.now_ms()
+    return jsonify({"ok": True, "couponNo": held["_id"], "coupon": staff_view(held, now)})
+
+
+@staff_bp.get("/coupons/<coupon_id>/holders")
+def coupon_holders(coupon_id):
+    """The coupons issued of one definition, newest first (seed 003's 子表)."""
+    services = _services()
+    if services.members.coupons.get(coupon_id) is None:
+        return json_error(404, "unknown_coupon", "没有这张券")
+    limit = request.args.get("limit", 100, type=int)
+    now = services.clock.now_ms()
+    held = services.members.wallet.of_coupon(coupon_id, limit)
+    return jsonify({"items": [staff_view(coupon, now) for coupon in held]})
+
+
+@staff_bp.get("/members/<int:member_id>/coupons")
+def member_coupons(member_id):
+    """A member's coupons, newest first."""
+    services = _services()
+    now = services.clock.now_ms()
+    held = services.members.wallet.of_member(_known(member_id))
+    return jsonify({"items": [staff_view(coupon, now) for coupon in held]})
+
+
+# -- the member's own ------------------------------------------------------------------
+
+
+def _bound_member():
+    """The member id of the session's bound customer, or None."""
+    customer = _services().records.customers.get(current_openid())
+    return bound_member_id(customer) if is_bound(customer) else None
+
+
+def _member_or_refuse():
+    member_id = _bound_member()
+    if member_id is None:
+        raise CouponRefused("not_bound", "请先绑定会员卡", 403)
+    return member_id
+
+
+@member_bp.get("/api/coupons")
+def my_coupons():
+    """The member's coupons (valid, used, expired), newest first; none before binding."""
+    services, member_id = _services(), _bound_member()
+    if member_id is None:
+        return jsonify({"ok": True, "bound": False, "items": []})
+    now = services.clock.now_ms()
+    held = services.members.wallet.of_member(member_id)
+    return jsonify({"ok": True, "bound": True, "items": [member_view(c, now) for c in held]})
+
+
+@member_bp.get("/api/coupons/claimable")
+def claimable_coupons():
+    """The coupons the member may claim now, with how many the member has claimed."""
+    services, member_id = _services(), _member_or_refuse()
+    items = [
+        {
+            "couponId": coupon["_id"],
+            "name": coupon["name"],
+            "kind": coupon["kind"],
+            "description": describe(coupon),
+            "threshold": yuan(coupon["threshold"]),
+            "value": coupon["value"] if coupon["kind"] == "discount" else yuan(coupon["value"]),
+            "productIds": coupon["productIds"],
+            "end": coupon["end"],
+            "validDays": coupon["validDays"],
+            "remaining": remaining(coupon),
+            "perMember": coupon["perMember"],
+            "claimed": claimed,
+            "canClaim": claimed < coupon["perMember"],
+        }
+        for coupon, claimed in services.members.wallet.claimable(member_id)
+    ]
+    return jsonify({"ok": True, "items": items})
+
+
+@member_bp.post("/api/coupons/<coupon_id>/claim")
+def claim_coupon(coupon_id):
+    """``{requestId?}``: claim a coupon; ``{ok, couponNo, coupon}``."""
+    services, member_id = _services(), _member_or_refuse()
+    request_id = _body().get("requestId") or None
+    held = services.members.wallet.claim(member_id, coupon_id, request_id)
+    data = {"memberID": member_id, "couponId": coupon_id, "couponNo": held["_id"]}
+    services.records.logs.append(current_openid(), "coupon_claim", data)
+    now = services.clock.now_ms()
+    return jsonify({"ok": True, "couponNo": held["_id"], "coupon": member_view(held, now)})

@@ -11,12 +11,13 @@ from wxmember.binding.service import BindingRefused
 from wxmember.logsafe import mask
 from wxmember.members.transactions import InvalidTransaction, to_fen
 from wxmember.records.member_card import bound_member_id, is_bound
-from wxmember.web import api_schema
+from wxmember.web import api_schema, coupon_api
 from wxmember.web.member_session import current_openid, json_body, page_or_login
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("member", __name__, url_prefix="/m")
+bp.register_blueprint(coupon_api.member_bp)  # /m/api/coupons… (seed 003)
 
 
 def _services():
