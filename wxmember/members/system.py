@@ -6,6 +6,8 @@ from pymongo.database import Database
 
 from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.crm import CRMClient
+from wxmember.members.checkout import CheckoutSettings, Quoting
+from wxmember.members.checkout_commit import Checkout
 from wxmember.members.coupons import CouponDefinitions
 from wxmember.members.grades import Grades
 from wxmember.members.ledger import Ledger
@@ -31,6 +33,7 @@ class MemberSystem:
     customers: CustomerStore | None = None  # who is bound to a member id
     coupons: CouponDefinitions | None = None  # seed 003 §四: the brand's coupon definitions
     wallet: CouponWallet | None = None  # the coupons members hold (wallet.of_member)
+    checkout: Checkout | None = None  # seed 003 §七: quote and commit with coupons and points
 
     @classmethod
     def build(
@@ -62,6 +65,10 @@ class MemberSystem:
         system = cls(ledger, points, money, withdrawals, grades, transactions, records.customers)
         system.coupons = CouponDefinitions(database, clock, grades)
         system.wallet = CouponWallet(database, system.coupons, clock)
+        quoting = Quoting(
+            CheckoutSettings(database, clock), system.wallet, grades, points, system.knows, clock
+        )
+        system.checkout = Checkout(database, quoting, clock)
         for store in (system.coupons, system.wallet):
             store.ensure_indexes()
         return system

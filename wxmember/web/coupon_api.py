@@ -14,13 +14,15 @@ from wxmember.members.wallet import member_view, staff_view
 from wxmember.records.member_card import bound_member_id, is_bound
 from wxmember.staff import role_allows
 from wxmember.staff.accounts import ROLE_NAMES
+from wxmember.web import checkout_api
 from wxmember.web.console.api_access import current_actor
 from wxmember.web.jsonerrors import json_error
 from wxmember.web.member_session import current_openid
 
 staff_bp = Blueprint("coupon_api", __name__)
 member_bp = Blueprint("coupon_member_api", __name__)
-ADMIN_ENDPOINTS = {"create_coupon", "edit_coupon"}  # rules: admins only (api_access: operator)
+staff_bp.register_blueprint(checkout_api.bp)  # /api/checkout/…
+ADMIN_ENDPOINTS = {"create_coupon", "edit_coupon", "save_settings"}  # rules: admins only
 
 
 def _services():
