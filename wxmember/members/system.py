@@ -6,12 +6,12 @@ from pymongo.database import Database
 
 from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.crm import CRMClient
-from wxmember.members.checkout import CheckoutSettings, Quoting
 from wxmember.members.checkout_commit import Checkout
 from wxmember.members.coupons import CouponDefinitions
 from wxmember.members.grades import Grades
 from wxmember.members.ledger import Ledger
 from wxmember.members.money import Money, Withdrawals
+from wxmember.members.offers import add_offers
 from wxmember.members.points import ExpiryPolicy, PointRules, Points
 from wxmember.members.transactions import MAX_ID, TransactionHistory, Transactions
 from wxmember.members.wallet import CouponWallet
@@ -63,14 +63,7 @@ class MemberSystem:
         transactions = Transactions(database, points, money, grades, clock)
         withdrawals = Withdrawals(ledger, database, clock)
         system = cls(ledger, points, money, withdrawals, grades, transactions, records.customers)
-        system.coupons = CouponDefinitions(database, clock, grades)
-        system.wallet = CouponWallet(database, system.coupons, clock)
-        quoting = Quoting(
-            CheckoutSettings(database, clock), system.wallet, grades, points, system.knows, clock
-        )
-        system.checkout = Checkout(database, quoting, clock)
-        for store in (system.coupons, system.wallet):
-            store.ensure_indexes()
+        add_offers(system, database, clock)  # seed 003: coupons, checkout, redemption
         return system
 
     def knows(self, member_id: int) -> bool:

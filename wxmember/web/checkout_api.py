@@ -5,6 +5,9 @@ Mounted under ``coupon_api.staff_bp`` (the staff token; its settings take an adm
 
 from flask import Blueprint, current_app, jsonify, request
 
+from wxmember.members.checkout_commit import answer
+from wxmember.members.transactions import form_id
+
 bp = Blueprint("checkout_api", __name__)
 
 
@@ -33,3 +36,12 @@ def save_settings():
 def quote():
     """``{memberID, amount, items?, coupons, points, useGrade?}``: the steps and the total."""
     return jsonify({"ok": True, **_checkout().quote(_body()).answer()})
+
+
+@bp.post("/checkout/commit")
+def commit():
+    """The quote's body plus ``formId``: coupons used, points spent, the purchase recorded,
+    once per formId (a repeat answers the first commit)."""
+    body = _body()
+    record = _checkout().commit(body, form_id(body.get("formId")))
+    return jsonify({"ok": True, **answer(record)})

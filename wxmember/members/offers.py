@@ -1,0 +1,21 @@
+"""Seed 003's offers on the member system: coupons, the checkout, points redemption."""
+
+from pymongo.database import Database
+
+from wxmember.clock import Clock
+from wxmember.members.checkout import CheckoutSettings, Quoting
+from wxmember.members.checkout_commit import Checkout
+from wxmember.members.coupons import CouponDefinitions
+from wxmember.members.wallet import CouponWallet
+
+
+def add_offers(system, database: Database, clock: Clock) -> None:
+    """Build the offers onto ``system`` (a ``MemberSystem``) and make their indexes."""
+    system.coupons = CouponDefinitions(database, clock, system.grades)
+    system.wallet = CouponWallet(database, system.coupons, clock)
+    settings = CheckoutSettings(database, clock)
+    quoting = Quoting(settings, system.wallet, system.grades, system.points, system.knows, clock)
+    system.checkout = Checkout(database, quoting, system.wallet, system.transactions, clock)
+    system.transactions.refund_hooks.append(system.checkout.refunded)  # its coupons come back
+    for store in (system.coupons, system.wallet, system.checkout):
+        store.ensure_indexes()
