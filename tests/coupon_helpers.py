@@ -52,7 +52,7 @@ class MemberSession:
 
     def __init__(self, app, member_id=MEMBER, openid=None, bound=True):
         self.member_id = member_id
-        self.openid = openid or f"o{member_id}"
+        self.openid = openid or (f"o{member_id}" if bound else "oGuest")
         if bound:
             bind_member(app, self.openid, member_id, mobile=f"139{member_id % 10**8:08d}")
         self.client = app.test_client()

@@ -6,6 +6,7 @@ from wxmember.clock import Clock
 from wxmember.members.checkout import CheckoutSettings, Quoting
 from wxmember.members.checkout_commit import Checkout
 from wxmember.members.coupons import CouponDefinitions
+from wxmember.members.redemption import Redemptions
 from wxmember.members.wallet import CouponWallet
 
 
@@ -17,5 +18,6 @@ def add_offers(system, database: Database, clock: Clock) -> None:
     quoting = Quoting(settings, system.wallet, system.grades, system.points, system.knows, clock)
     system.checkout = Checkout(database, quoting, system.wallet, system.transactions, clock)
     system.transactions.refund_hooks.append(system.checkout.refunded)  # its coupons come back
-    for store in (system.coupons, system.wallet, system.checkout):
+    system.redemptions = Redemptions(database, system.ledger, system.coupons, system.wallet, clock)
+    for store in (system.coupons, system.wallet, system.checkout, system.redemptions):
         store.ensure_indexes()

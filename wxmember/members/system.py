@@ -13,6 +13,7 @@ from wxmember.members.ledger import Ledger
 from wxmember.members.money import Money, Withdrawals
 from wxmember.members.offers import add_offers
 from wxmember.members.points import ExpiryPolicy, PointRules, Points
+from wxmember.members.redemption import Redemptions
 from wxmember.members.transactions import MAX_ID, TransactionHistory, Transactions
 from wxmember.members.wallet import CouponWallet
 from wxmember.records import Records
@@ -34,6 +35,7 @@ class MemberSystem:
     coupons: CouponDefinitions | None = None  # seed 003 §四: the brand's coupon definitions
     wallet: CouponWallet | None = None  # the coupons members hold (wallet.of_member)
     checkout: Checkout | None = None  # seed 003 §七: quote and commit with coupons and points
+    redemptions: Redemptions | None = None  # 积分兑换: items for points
 
     @classmethod
     def build(

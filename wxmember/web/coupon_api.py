@@ -11,18 +11,20 @@ from wxmember.members.coupons import CouponRefused, describe, remaining, yuan
 from wxmember.members.coupons import view as definition_view
 from wxmember.members.transactions import form_id
 from wxmember.members.wallet import member_view, staff_view
-from wxmember.records.member_card import bound_member_id, is_bound
 from wxmember.staff import role_allows
 from wxmember.staff.accounts import ROLE_NAMES
-from wxmember.web import checkout_api
+from wxmember.web import checkout_api, redemption_api
 from wxmember.web.console.api_access import current_actor
 from wxmember.web.jsonerrors import json_error
 from wxmember.web.member_session import current_openid
+from wxmember.web.session_member import bound_member, member_or_refuse
 
 staff_bp = Blueprint("coupon_api", __name__)
 member_bp = Blueprint("coupon_member_api", __name__)
 staff_bp.register_blueprint(checkout_api.bp)  # /api/checkout/…
-ADMIN_ENDPOINTS = {"create_coupon", "edit_coupon", "save_settings"}  # rules: admins only
+staff_bp.register_blueprint(redemption_api.staff_bp)  # /api/redemptions…
+member_bp.register_blueprint(redemption_api.member_bp)  # /m/api/redemptions…
+ADMIN_ENDPOINTS = {"create_coupon", "edit_coupon", "save_settings", "create_item"}  # rules
 
 
 def _services():
@@ -142,23 +144,10 @@ def member_coupons(member_id):
 # -- the member's own ------------------------------------------------------------------
 
 
-def _bound_member():
-    """The member id of the session's bound customer, or None."""
-    customer = _services().records.customers.get(current_openid())
-    return bound_member_id(customer) if is_bound(customer) else None
-
-
-def _member_or_refuse():
-    member_id = _bound_member()
-    if member_id is None:
-        raise CouponRefused("not_bound", "请先绑定会员卡", 403)
-    return member_id
-
-
 @member_bp.get("/api/coupons")
 def my_coupons():
     """The member's coupons (valid, used, expired), newest first; none before binding."""
-    services, member_id = _services(), _bound_member()
+    services, member_id = _services(), bound_member()
     if member_id is None:
         return jsonify({"ok": True, "bound": False, "items": []})
     now = services.clock.now_ms()
@@ -169,7 +158,7 @@ def my_coupons():
 @member_bp.get("/api/coupons/claimable")
 def claimable_coupons():
     """The coupons the member may claim now, with how many the member has claimed."""
-    services, member_id = _services(), _member_or_refuse()
+    services, member_id = _services(), member_or_refuse()
     items = [
         {
             "couponId": coupon["_id"],
@@ -194,7 +183,7 @@ def claimable_coupons():
 @member_bp.post("/api/coupons/<coupon_id>/claim")
 def claim_coupon(coupon_id):
     """``{requestId?}``: claim a coupon; ``{ok, couponNo, coupon}``."""
-    services, member_id = _services(), _member_or_refuse()
+    services, member_id = _services(), member_or_refuse()
     request_id = _body().get("requestId") or None
     held = services.members.wallet.claim(member_id, coupon_id, request_id)
     data = {"memberID": member_id, "couponId": coupon_id, "couponNo": held["_id"]}
