@@ -35,6 +35,8 @@ def intervals(config):
         "shake_sweep": section["shake_sweep_minutes"] * 60,
         "templates": section["template_seconds"],
         "coupon_expiry": section["coupon_expiry_minutes"] * 60,
+        "birthday_coupons": section["birthday_coupons_minutes"] * 60,
+        "grade_coupons": section["grade_coupons_minutes"] * 60,
     }
 
 

@@ -7,6 +7,7 @@ from pymongo.database import Database
 from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.crm import CRMClient
 from wxmember.members.checkout_commit import Checkout
+from wxmember.members.coupon_grants import CouponGrants
 from wxmember.members.coupons import CouponDefinitions
 from wxmember.members.grades import Grades
 from wxmember.members.ledger import Ledger
@@ -36,6 +37,7 @@ class MemberSystem:
     wallet: CouponWallet | None = None  # the coupons members hold (wallet.of_member)
     checkout: Checkout | None = None  # seed 003 §七: quote and commit with coupons and points
     redemptions: Redemptions | None = None  # 积分兑换: items for points
+    grants: CouponGrants | None = None  # birthday and grade-upgrade coupons (their jobs)
 
     @classmethod
     def build(
@@ -65,7 +67,7 @@ class MemberSystem:
         transactions = Transactions(database, points, money, grades, clock)
         withdrawals = Withdrawals(ledger, database, clock)
         system = cls(ledger, points, money, withdrawals, grades, transactions, records.customers)
-        add_offers(system, database, clock)  # seed 003: coupons, checkout, redemption
+        add_offers(system, database, records.logs, clock)  # seed 003: coupons, checkout…
         return system
 
     def knows(self, member_id: int) -> bool:

@@ -255,6 +255,10 @@ class CouponWallet:
         claimed = self.claimed(member_id, [c["_id"] for c in open_])
         return [(c, claimed.get(c["_id"], 0)) for c in open_]
 
+    def issued(self, key: str) -> bool:
+        """True when a coupon was issued under ``key``."""
+        return self.coupons.find_one({"issueKey": key}, {"_id": 1}) is not None
+
     def held(self, numbers: list[str]) -> dict[str, dict]:
         """``{couponNo: coupon}`` of those that exist (one read, for a checkout)."""
         return {c["_id"]: c for c in self.coupons.find({"_id": {"$in": numbers}})}
