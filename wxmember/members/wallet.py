@@ -233,6 +233,12 @@ class CouponWallet:
         cursor = self.coupons.find({"memberID": member_id}).sort("issuedAt", -1)
         return list(cursor.limit(limit))
 
+    def for_member(self, member_id: int) -> list[dict]:
+        """The member's coupons as the member sees them (``member_view``), newest first: what
+        ``/m/api/coupons`` answers and the member center shows."""
+        now = self.clock.now_ms()
+        return [member_view(coupon, now) for coupon in self.of_member(member_id)]
+
     def of_coupon(self, coupon_id: str, limit: int = 100) -> list[dict]:
         """The coupons issued of one definition, newest first (seed 003's 子表)."""
         cursor = self.coupons.find({"couponId": coupon_id}).sort("issuedAt", -1)

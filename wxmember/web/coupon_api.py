@@ -150,9 +150,9 @@ def my_coupons():
     services, member_id = _services(), bound_member()
     if member_id is None:
         return jsonify({"ok": True, "bound": False, "items": []})
-    now = services.clock.now_ms()
-    held = services.members.wallet.of_member(member_id)
-    return jsonify({"ok": True, "bound": True, "items": [member_view(c, now) for c in held]})
+    return jsonify(
+        {"ok": True, "bound": True, "items": services.members.wallet.for_member(member_id)}
+    )
 
 
 @member_bp.get("/api/coupons/claimable")
