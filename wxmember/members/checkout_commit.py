@@ -74,6 +74,11 @@ class Checkout:
         """The checkout committed under ``form_id``, or None."""
         return self.collection.find_one({"_id": form_id})
 
+    def recent(self, member_id: int, limit: int = 20) -> list[dict]:
+        """The member's newest checkouts, whatever their status (``answer`` shows one)."""
+        cursor = self.collection.find({"memberID": member_id}).sort("createTime", -1)
+        return list(cursor.limit(limit))
+
     # -- commit --------------------------------------------------------------------
 
     def commit(self, body: dict, form_id: str) -> dict:
