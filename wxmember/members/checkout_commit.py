@@ -31,6 +31,7 @@ from wxmember import db
 from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.db.collections import CHECKOUTS
 from wxmember.members.checkout import CheckoutRefused, CheckoutSettings, Quote, Quoting, parse_order
+from wxmember.members.coupons import CouponRefused
 from wxmember.members.transactions import InvalidTransaction, Transactions
 from wxmember.members.wallet import CouponWallet
 
@@ -88,7 +89,12 @@ class Checkout:
         if recorded is None:
             if self.transactions.get(form_id) is not None:
                 raise CheckoutRefused("form_id_taken", "该单号已用于另一笔交易")
-            recorded = self._record(form_id, self.quoting.quote_order(order))
+            try:
+                recorded = self._record(form_id, self.quoting.quote_order(order))
+            except CouponRefused:  # e.g. coupon_used: by a concurrent repeat of this formId?
+                recorded = self.get(form_id)
+                if recorded is None:
+                    raise
         if recorded["memberID"] != order.member_id:
             raise CheckoutRefused("form_id_taken", "该单号已用于另一位会员的结账")
         return self._complete(recorded)
