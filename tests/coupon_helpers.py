@@ -1,5 +1,7 @@
 """Helpers for the coupon, checkout and redemption tests: a staff caller, members with
-sessions, coupon definitions."""
+sessions, coupon definitions, threads started together."""
+
+import threading
 
 from tests.conftest import STAFF_TOKEN
 from tests.console_helpers import bind_member
@@ -69,3 +71,41 @@ class MemberSession:
         status, answer = self("GET", "/m/api/coupons")
         assert status == 200, answer
         return answer["items"]
+
+
+class Shop:
+    """An app with the staff API and one bound member holding ``points``."""
+
+    def __init__(self, app, points):
+        self.app = app
+        self.services = app.extensions["wxmember"]
+        self.staff = Staff(app)
+        self.member = MemberSession(app)
+        self.give_points(MEMBER, points)
+
+    def give_points(self, member_id, amount):
+        body = {"amount": amount, "reason": "测试", "formId": f"P{member_id}"}
+        self.staff.ok("POST", f"/api/members/{member_id}/points", body)
+
+    def points(self, member_id=MEMBER):
+        return self.services.members.points.balance(member_id)
+
+
+def at_once(count, work):
+    """Run ``work(n)`` in ``count`` threads started together; their results or errors."""
+    barrier = threading.Barrier(count)
+    results = [None] * count
+
+    def run(n):
+        barrier.wait()
+        try:
+            results[n] = work(n)
+        except Exception as error:  # a refusal is a result here
+            results[n] = error
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

@@ -5,9 +5,10 @@ import itertools
 
 import pytest
 
+from tests import coupon_helpers
 from tests.conftest import database_of
 from tests.console_helpers import add_staff
-from tests.coupon_helpers import DAY, MEMBER, NOW, MemberSession, Staff
+from tests.coupon_helpers import DAY, MEMBER, NOW, MemberSession
 
 KINDS = {  # on an order of 200 yuan
     "minus": {"name": "满100减20", "kind": "minus", "threshold": 100, "value": 20},
@@ -25,18 +26,11 @@ def shop(make_app, clock):
     return Shop(app)
 
 
-class Shop:
+class Shop(coupon_helpers.Shop):
     """The staff API, one bound member with points, and coupons issued to it."""
 
     def __init__(self, app):
-        self.app = app
-        self.staff = Staff(app)
-        self.member = MemberSession(app)
-        self.staff.ok(
-            "POST",
-            f"/api/members/{MEMBER}/points",
-            {"amount": 100_000, "reason": "测试", "formId": "P0"},
-        )
+        super().__init__(app, 100_000)
         self.forms = itertools.count(1)
 
     def give(self, member_id=MEMBER, **fields):

@@ -4,9 +4,9 @@ recorded through the transactions; racing commits; refunds give back what was us
 import pytest
 
 from jobs.runner import run_job
+from tests import coupon_helpers
 from tests.conftest import database_of
-from tests.coupon_helpers import DAY, MEMBER, NOW, MemberSession, Staff
-from tests.test_coupon_claims import _at_once
+from tests.coupon_helpers import DAY, MEMBER, NOW, MemberSession, at_once
 from wxmember.members.checkout_commit import Checkout
 from wxmember.members.ledger import Entry
 
@@ -20,14 +20,9 @@ def shop(make_app, clock):
     return Shop(app)
 
 
-class Shop:
+class Shop(coupon_helpers.Shop):
     def __init__(self, app):
-        self.app = app
-        self.services = app.extensions["wxmember"]
-        self.staff = Staff(app)
-        self.member = MemberSession(app)
-        points = {"amount": BALANCE, "reason": "测试", "formId": "P0"}
-        self.staff.ok("POST", f"/api/members/{MEMBER}/points", points)
+        super().__init__(app, BALANCE)
         self.staff.ok("POST", "/api/grades", {"level": 0, "name": "银卡", "discount": 0.9})
         coupon_id = self.staff.coupon(stock=10, perMember=5)  # 满100减10
         self.coupon_id = coupon_id
@@ -39,9 +34,6 @@ class Shop:
     def commit(self, form, amount=200, coupons=(), points=0, **extra):
         body = {"formId": form, "memberID": MEMBER, "amount": amount, "coupons": list(coupons)}
         return self.staff("POST", "/api/checkout/commit", {**body, "points": points, **extra})
-
-    def points(self):
-        return self.services.members.points.balance(MEMBER)
 
     def held(self, number):
         return next(c for c in self.member.coupons() if c["couponNo"] == number)
@@ -229,7 +221,7 @@ def test_two_checkouts_racing_for_one_coupon_one_wins(shop):
         body = {"memberID": MEMBER, "amount": 200, "coupons": [number], "points": 1000}
         return checkout.commit(body, f"POS-{n}")
 
-    results = _at_once(4, commit)
+    results = at_once(4, commit)
 
     done = [r for r in results if isinstance(r, dict)]
     refused = [r for r in results if not isinstance(r, dict)]
@@ -248,7 +240,7 @@ def test_concurrent_repeats_of_one_commit_record_one_purchase(shop):
     checkout = shop.services.members.checkout
     body = {"memberID": MEMBER, "amount": 200, "coupons": [number], "points": 1000}
 
-    results = _at_once(6, lambda n: checkout.commit(body, "POS-1"))
+    results = at_once(6, lambda n: checkout.commit(body, "POS-1"))
 
     assert all(isinstance(r, dict) for r in results), results
     assert shop.services.members.checkout.get("POS-1")["status"] == "done"

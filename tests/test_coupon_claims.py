@@ -1,13 +1,11 @@
 """Claiming and issuing coupons (seed 003 §四): once per member up to perMember, never beyond
 the stock — also under concurrent claims —, listed for the member, issued by staff, expired."""
 
-import threading
-
 import pytest
 
 from jobs.runner import run_job
 from tests.conftest import database_of
-from tests.coupon_helpers import DAY, HOUR, MEMBER, NOW, MemberSession, Staff
+from tests.coupon_helpers import DAY, HOUR, MEMBER, NOW, MemberSession, Staff, at_once
 
 
 @pytest.fixture
@@ -228,32 +226,12 @@ def test_a_coupon_past_its_time_shows_expired_and_the_job_marks_it(
 # -- concurrency (the engine: mongomock is not atomic) -----------------------------------
 
 
-def _at_once(count, work):
-    """Run ``work(n)`` in ``count`` threads started together; their results or errors."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(n):
-        barrier.wait()
-        try:
-            results[n] = work(n)
-        except Exception as error:  # a refusal is a result here
-            results[n] = error
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 @pytest.mark.mongo
 def test_concurrent_claims_never_oversell_the_stock(coupon_app, staff):
     coupon_id = staff.coupon(stock=5)
     wallet = wallet_of(coupon_app)
 
-    results = _at_once(16, lambda n: wallet.claim(MEMBER + n, coupon_id))
+    results = at_once(16, lambda n: wallet.claim(MEMBER + n, coupon_id))
 
     claimed = [r for r in results if isinstance(r, dict)]
     refusals = {r.code for r in results if not isinstance(r, dict)}
@@ -268,7 +246,7 @@ def test_concurrent_claims_of_one_member_never_pass_per_member(coupon_app, staff
     coupon_id = staff.coupon(stock=100, perMember=2)
     wallet = wallet_of(coupon_app)
 
-    results = _at_once(10, lambda n: wallet.claim(MEMBER, coupon_id))
+    results = at_once(10, lambda n: wallet.claim(MEMBER, coupon_id))
 
     assert sum(isinstance(r, dict) for r in results) == 2
     assert {r.code for r in results if not isinstance(r, dict)} == {"claim_limit"}
@@ -281,7 +259,7 @@ def test_concurrent_repeats_of_one_staff_issue_give_one_coupon(coupon_app, staff
     coupon_id = staff.coupon(stock=100)
     wallet = wallet_of(coupon_app)
 
-    results = _at_once(8, lambda n: wallet.issue(MEMBER, coupon_id, "staff:G1", "staff"))
+    results = at_once(8, lambda n: wallet.issue(MEMBER, coupon_id, "staff:G1", "staff"))
 
     assert len({r["_id"] for r in results}) == 1
     assert staff.ok("GET", f"/api/coupons/{coupon_id}")["coupon"]["issued"] == 1

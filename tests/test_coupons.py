@@ -2,12 +2,10 @@
 
 import pytest
 
-from tests.conftest import STAFF_TOKEN, database_of
+from tests.conftest import database_of
 from tests.console_helpers import add_staff
-
-AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
-HOUR = 3_600_000
-NOW = 1_780_000_000_000  # 2026-05-28, Asia/Shanghai
+from tests.coupon_helpers import HOUR, NOW, Staff
+from tests.coupon_helpers import coupon_body as minus
 
 
 @pytest.fixture
@@ -18,30 +16,7 @@ def coupon_app(make_app, clock):
 
 @pytest.fixture
 def staff(coupon_app):
-    client = coupon_app.test_client()
-
-    def call(method, path, body=None, headers=AUTH):
-        response = client.open(path, method=method, json=body, headers=headers)
-        return response.status_code, response.json
-
-    return call
-
-
-def minus(**fields):
-    """满100减10, issuing from an hour ago for a day."""
-    return {
-        "name": "满100减10",
-        "kind": "minus",
-        "threshold": 100,
-        "value": 10,
-        "stock": 100,
-        "perMember": 1,
-        "start": NOW - HOUR,
-        "end": NOW + 24 * HOUR,
-        "stackGrade": True,
-        "stackPoints": True,
-        **fields,
-    }
+    return Staff(coupon_app)
 
 
 def test_a_coupon_is_defined_with_the_seed_fields_and_listed_in_yuan(coupon_app, staff):

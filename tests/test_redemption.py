@@ -3,9 +3,9 @@ its coupon) together or not at all — also under concurrent redemptions."""
 
 import pytest
 
+from tests import coupon_helpers
 from tests.conftest import database_of
-from tests.coupon_helpers import MEMBER, NOW, MemberSession, Staff
-from tests.test_coupon_claims import _at_once
+from tests.coupon_helpers import MEMBER, NOW, MemberSession, at_once
 
 
 @pytest.fixture
@@ -14,24 +14,13 @@ def shop(make_app, clock):
     return Shop(make_app(clock=clock))
 
 
-class Shop:
+class Shop(coupon_helpers.Shop):
     def __init__(self, app):
-        self.app = app
-        self.services = app.extensions["wxmember"]
-        self.staff = Staff(app)
-        self.member = MemberSession(app)
-        self.give_points(MEMBER, 2500)
-
-    def give_points(self, member_id, amount):
-        body = {"amount": amount, "reason": "测试", "formId": f"P{member_id}"}
-        self.staff.ok("POST", f"/api/members/{member_id}/points", body)
+        super().__init__(app, 2500)
 
     def item(self, **fields):
         body = {"name": "保温杯", "points": 1000, "stock": 5, **fields}
         return self.staff.ok("POST", "/api/redemptions", body)["itemId"]
-
-    def points(self, member_id=MEMBER):
-        return self.services.members.points.balance(member_id)
 
     def remaining(self, item_id):
         items = self.staff.ok("GET", "/api/redemptions")["items"]
@@ -158,7 +147,7 @@ def test_concurrent_redemptions_never_pass_the_stock(shop):
         shop.give_points(MEMBER + n, 100)
     redemptions = shop.services.members.redemptions
 
-    results = _at_once(8, lambda n: redemptions.redeem(MEMBER + n, item_id, f"k{n}"))
+    results = at_once(8, lambda n: redemptions.redeem(MEMBER + n, item_id, f"k{n}"))
 
     assert sum(isinstance(r, dict) for r in results) == 3
     assert {r.code for r in results if not isinstance(r, dict)} == {"sold_out"}
@@ -172,7 +161,7 @@ def test_concurrent_redemptions_never_pass_the_points(shop):
     item_id = shop.item(points=1000, stock=100)
     redemptions = shop.services.members.redemptions
 
-    results = _at_once(8, lambda n: redemptions.redeem(MEMBER, item_id, f"k{n}"))
+    results = at_once(8, lambda n: redemptions.redeem(MEMBER, item_id, f"k{n}"))
 
     assert sum(isinstance(r, dict) for r in results) == 2  # 2500 points: two of 1000
     assert {r.code for r in results if not isinstance(r, dict)} == {"insufficient_points"}

@@ -261,17 +261,27 @@ def remaining(coupon: dict) -> int | None:
     return None if coupon["stock"] is None else max(0, coupon["stock"] - coupon["issued"])
 
 
-def view(coupon: dict, now: int) -> dict:
-    """A definition as the staff API shows it: money in yuan, its state and counters."""
-    current = state(coupon, now)
+def rules_view(coupon: dict) -> dict:
+    """What a coupon (a definition, or one held) gives, as every view shows it: yuan."""
     return {
-        "couponId": coupon["_id"],
         "name": coupon["name"],
         "kind": coupon["kind"],
         "kindName": KINDS[coupon["kind"]],
         "description": describe(coupon),
         "threshold": yuan(coupon["threshold"]),
         "value": coupon["value"] if coupon["kind"] == "discount" else yuan(coupon["value"]),
+        "productIds": coupon["productIds"],
+        "stackGrade": coupon["stackGrade"],
+        "stackPoints": coupon["stackPoints"],
+    }
+
+
+def view(coupon: dict, now: int) -> dict:
+    """A definition as the staff API shows it: money in yuan, its state and counters."""
+    current = state(coupon, now)
+    return {
+        "couponId": coupon["_id"],
+        **rules_view(coupon),
         "stock": coupon["stock"],
         "issued": coupon["issued"],
         "used": coupon["used"],
@@ -280,9 +290,6 @@ def view(coupon: dict, now: int) -> dict:
         "start": coupon["start"],
         "end": coupon["end"],
         "validDays": coupon["validDays"],
-        "productIds": coupon["productIds"],
-        "stackGrade": coupon["stackGrade"],
-        "stackPoints": coupon["stackPoints"],
         "purpose": coupon["purpose"],
         "grade": coupon["grade"],
         "state": current,

@@ -24,14 +24,7 @@ from pymongo.errors import DuplicateKeyError
 from wxmember import db
 from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.db.collections import COUPON_CLAIMS, MEMBER_COUPONS
-from wxmember.members.coupons import (
-    DAY_MS,
-    KINDS,
-    CouponDefinitions,
-    CouponRefused,
-    describe,
-    yuan,
-)
+from wxmember.members.coupons import DAY_MS, CouponDefinitions, CouponRefused, rules_view
 
 STATUS_NAMES = {"valid": "可使用", "used": "已使用", "expired": "已过期"}
 SOURCES = ("claim", "staff", "birthday", "upgrade", "redemption")
@@ -63,15 +56,7 @@ def member_view(coupon: dict, now: int) -> dict:
     return {
         "couponNo": coupon["_id"],
         "couponId": coupon["couponId"],
-        "name": coupon["name"],
-        "kind": coupon["kind"],
-        "kindName": KINDS[coupon["kind"]],
-        "description": describe(coupon),
-        "threshold": yuan(coupon["threshold"]),
-        "value": coupon["value"] if coupon["kind"] == "discount" else yuan(coupon["value"]),
-        "productIds": coupon["productIds"],
-        "stackGrade": coupon["stackGrade"],
-        "stackPoints": coupon["stackPoints"],
+        **rules_view(coupon),
         "status": current,
         "statusName": STATUS_NAMES[current],
         "validFrom": coupon["validFrom"],

@@ -7,7 +7,7 @@ rules do); issuing one to a member takes an operator. Money is in yuan here.
 
 from flask import Blueprint, current_app, jsonify, request
 
-from wxmember.members.coupons import CouponRefused, describe, remaining, yuan
+from wxmember.members.coupons import CouponRefused, remaining, rules_view
 from wxmember.members.coupons import view as definition_view
 from wxmember.members.transactions import form_id
 from wxmember.members.wallet import member_view, staff_view
@@ -162,12 +162,7 @@ def claimable_coupons():
     items = [
         {
             "couponId": coupon["_id"],
-            "name": coupon["name"],
-            "kind": coupon["kind"],
-            "description": describe(coupon),
-            "threshold": yuan(coupon["threshold"]),
-            "value": coupon["value"] if coupon["kind"] == "discount" else yuan(coupon["value"]),
-            "productIds": coupon["productIds"],
+            **rules_view(coupon),
             "end": coupon["end"],
             "validDays": coupon["validDays"],
             "remaining": remaining(coupon),
