@@ -16,6 +16,7 @@ comes off the last steps first (points are then left with the member). A coupon 
 some products works on their share of the base. Amounts are fen inside, yuan outside.
 """
 
+import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -116,7 +117,7 @@ class Order:
 
 
 def _fen(value, field_name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise CheckoutRefused("invalid_amount", f"{field_name} 必须是金额（元）", 400)
     fen = round(value * 100)
     if not 0 <= fen <= MAX_FEN or abs(fen - value * 100) > 1e-6:

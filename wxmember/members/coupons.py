@@ -15,6 +15,8 @@ Seed 003 §三: once a coupon has started, neither its quantity nor its content 
 change: an edit is one conditional replace of a definition that has not started.
 """
 
+import math
+
 from bson import ObjectId
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
@@ -76,7 +78,7 @@ def _whole(body, field, minimum, maximum, default=None, nullable=False):
 
 def _fen(body, field, default=None):
     value = body.get(field, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise InvalidCoupon(f"{field} 必须是金额（元）")
     fen = round(value * 100)
     if not 0 <= fen <= MAX_FEN or abs(fen - value * 100) > 1e-6:
