@@ -4,6 +4,9 @@ import logging
 
 from jobs import (
     activity_pull,
+    birthday_coupons,
+    coupon_expiry,
+    grade_coupons,
     grade_review,
     member_sync,
     outbox_delivery,
@@ -33,6 +36,9 @@ JOBS = {
     "expiry": points_expiry.run,
     "shake_sweep": shake_sweep.run,
     "templates": template_messages.run,
+    "coupon_expiry": coupon_expiry.run,
+    "birthday_coupons": birthday_coupons.run,
+    "grade_coupons": grade_coupons.run,
 }
 
 

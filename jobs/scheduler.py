@@ -34,6 +34,9 @@ def intervals(config):
         "expiry": section["points_expiry_minutes"] * 60,
         "shake_sweep": section["shake_sweep_minutes"] * 60,
         "templates": section["template_seconds"],
+        "coupon_expiry": section["coupon_expiry_minutes"] * 60,
+        "birthday_coupons": section["birthday_coupons_minutes"] * 60,
+        "grade_coupons": section["grade_coupons_minutes"] * 60,
     }
 
 

@@ -57,6 +57,7 @@ def _concrete(rule):
     names = {"member_id": "memberID", "run_id": "runId", "name": "job"}
     names["withdrawal_id"] = "withdrawalId"
     names.update(address_id="addressId", invoice_id="invoiceId")
+    names.update(coupon_id="couponId", item_id="itemId")  # coupons, points redemption
     paths = [""]
     for part in re.split(r"(<[^>]+>)", rule):
         if part.startswith("<any("):

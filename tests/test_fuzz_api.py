@@ -99,6 +99,11 @@ def fuzz_app(make_app, live_server_for):
         member.client.post("/m/api/withdrawals", json={"amount": 1}).json["withdrawal"]["id"]
         for _ in range(3)
     ]
+    coupon = {"name": "满10减1", "kind": "minus", "threshold": 10, "value": 1, "stock": 1000}
+    coupon_id = post("/api/coupons", {**coupon, "stackGrade": True, "stackPoints": True})[
+        "couponId"
+    ]
+    item_id = post("/api/redemptions", {"name": "杯子", "points": 1, "stock": 1000})["itemId"]
     run = run_job(services, "grades")
     KNOWN.clear()
     KNOWN.update(
@@ -108,6 +113,8 @@ def fuzz_app(make_app, live_server_for):
             "withdrawalId": withdrawals,
             "runId": str(run["_id"]),
             "wxid": "oFuzzMember",
+            "couponId": coupon_id,
+            "itemId": item_id,
         }
     )
     app.fuzz_url = live_server_for(app).url

@@ -49,6 +49,9 @@ DEFAULTS = {
         "points_expiry_minutes": 1440,
         "shake_sweep_minutes": 5,
         "template_seconds": 60,
+        "coupon_expiry_minutes": 60,
+        "birthday_coupons_minutes": 1440,
+        "grade_coupons_minutes": 10,
     },
     "console": {
         "api_token": "",

@@ -29,6 +29,15 @@ MEMBER_PROFILE = "member/profile"  # interests, Member_Address, Member_Invoice (
 MEMBER_MESSAGES = "member/message"  # Member_Message: announcements, notices (MemberMessages)
 PREPAID_LINKS = "member/prepaid_links"  # seed 001: a verified mobile's prepaid (PrepaidLinks)
 
+# -- seed 003: coupons, checkout, points redemption -----------------------------------
+COUPONS = "member/coupons"  # 优惠券: definitions, stock, issued/used counts (CouponDefinitions)
+MEMBER_COUPONS = "member/member_coupons"  # coupons issued to members, by couponNo (CouponWallet)
+COUPON_CLAIMS = "member/coupon_claims"  # 领券关系: claims per coupon per member (CouponWallet)
+DISCOUNT_RULES = "member/discount_rules"  # 积分抵扣比例 and 优惠规则 order (CheckoutSettings)
+CHECKOUTS = "member/checkouts"  # checkouts committed, once per formId (Checkout)
+REDEMPTION_ITEMS = "member/redemption_items"  # 积分兑换: items, points price, stock (Redemptions)
+REDEMPTIONS = "member/redemptions"  # each redemption, once per key (Redemptions)
+
 # -- shake (摇一摇) --------------------------------------------------------------------
 SHAKE_ACTIVITIES = "shake/activities"  # activities with prizes and stock (ShakeActivities)
 SHAKE_DRAWS = "shake/draws"  # one draw per shake key, open until finished (ShakeDraws)

@@ -9,11 +9,12 @@ member with the "锁定等级" permission keeps its grade. Each change writes
 ``Member_Log``, a feed item, a log record, and queues a WeChat template message.
 """
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 
-from pymongo import ReturnDocument
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.db.collections import GRADES, MEMBER_DATA, MEMBER_LOG
@@ -181,21 +182,27 @@ class Grades:
 
     def member(self, member_id: int) -> dict:
         """The member's data (grade, referrer, permissions), created at the lowest grade."""
+        found = self.members.find_one({"_id": member_id})
+        if found is not None:
+            return found
         lowest = self.lowest()
         now = self.clock.now_ms()
-        return self.members.find_one_and_update(
-            {"_id": member_id},
-            {
-                "$setOnInsert": {
-                    "GradeID": lowest["level"] if lowest else None,
-                    "GradeDate": now,
-                    "Purview": [],
-                    "CreateDate": now,
-                }
-            },
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
+        # An upsert then a read, not find_one_and_update: the embedded engine scans the whole
+        # collection for that, and answers None to the loser of two concurrent first looks.
+        with contextlib.suppress(DuplicateKeyError):  # a concurrent first look inserted it
+            self.members.update_one(
+                {"_id": member_id},
+                {
+                    "$setOnInsert": {
+                        "GradeID": lowest["level"] if lowest else None,
+                        "GradeDate": now,
+                        "Purview": [],
+                        "CreateDate": now,
+                    }
+                },
+                upsert=True,
+            )
+        return self.members.find_one({"_id": member_id})
 
     def member_if_known(self, member_id: int) -> dict | None:
         """The member's data as it stands, or None before the first look (nothing written)."""

@@ -6,11 +6,17 @@ from pymongo.database import Database
 
 from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.crm import CRMClient
+from wxmember.members.checkout_commit import Checkout
+from wxmember.members.coupon_grants import CouponGrants
+from wxmember.members.coupons import CouponDefinitions
 from wxmember.members.grades import Grades
 from wxmember.members.ledger import Ledger
 from wxmember.members.money import Money, Withdrawals
+from wxmember.members.offers import add_offers
 from wxmember.members.points import ExpiryPolicy, PointRules, Points
+from wxmember.members.redemption import Redemptions
 from wxmember.members.transactions import MAX_ID, TransactionHistory, Transactions
+from wxmember.members.wallet import CouponWallet
 from wxmember.records import Records
 from wxmember.records.customers import CustomerStore
 from wxmember.wechat.templates import TemplateQueue
@@ -27,6 +33,11 @@ class MemberSystem:
     grades: Grades
     transactions: Transactions
     customers: CustomerStore | None = None  # who is bound to a member id
+    coupons: CouponDefinitions | None = None  # seed 003 §四: the brand's coupon definitions
+    wallet: CouponWallet | None = None  # the coupons members hold (wallet.of_member)
+    checkout: Checkout | None = None  # seed 003 §七: quote and commit with coupons and points
+    redemptions: Redemptions | None = None  # 积分兑换: items for points
+    grants: CouponGrants | None = None  # birthday and grade-upgrade coupons (their jobs)
 
     @classmethod
     def build(
@@ -55,7 +66,9 @@ class MemberSystem:
         grades.ensure_indexes()
         transactions = Transactions(database, points, money, grades, clock)
         withdrawals = Withdrawals(ledger, database, clock)
-        return cls(ledger, points, money, withdrawals, grades, transactions, records.customers)
+        system = cls(ledger, points, money, withdrawals, grades, transactions, records.customers)
+        add_offers(system, database, records.logs, clock)  # seed 003: coupons, checkout…
+        return system
 
     def knows(self, member_id: int) -> bool:
         """True for a member bound on WeChat or with ledger rows; a typo is not a member."""

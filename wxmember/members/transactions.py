@@ -154,6 +154,11 @@ class Transactions:
         self.collection = database[TRANSACTIONS]
         self.points, self.money, self.grades = points, money, grades
         self.clock = clock
+        self.refund_hooks: list = []  # called with each applied refund (a checkout's coupons)
+
+    def get(self, form_id: str) -> dict | None:
+        """The transaction recorded under ``form_id``, whatever its status, or None."""
+        return self.collection.find_one({"_id": form_id})
 
     def recent(self, member_id: int, limit: int) -> list[dict]:
         """The newest ``limit`` transactions of a member, whatever their status."""
@@ -175,6 +180,13 @@ class Transactions:
 
     def apply(self, tx: dict) -> dict:
         """Apply ``tx`` (from ``parse``) once; return the recorded transaction."""
+        applied = self._apply_once(tx)
+        if applied["type"] == "refund":  # a repeat too: a hook that failed gets another go
+            for hook in self.refund_hooks:
+                hook(applied)
+        return applied
+
+    def _apply_once(self, tx):
         recorded = self.collection.find_one({"_id": tx["_id"]})
         if recorded and recorded["status"] == "refused":
             raise InvalidTransaction(recorded["refusal"], "this formId was refused before", 409)

@@ -15,7 +15,7 @@ from wxmember.binding.service import BindingRefused
 from wxmember.logsafe import mask
 from wxmember.members.transactions import InvalidTransaction, to_fen
 from wxmember.records.member_card import bound_member_id, is_bound
-from wxmember.web import api_schema, present
+from wxmember.web import api_schema, coupon_api, present
 from wxmember.web.member_session import current_openid, json_body, page_or_login
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ STATIC = Path(__file__).with_name("static")
 bp = Blueprint(
     "member", __name__, url_prefix="/m", static_folder="static", static_url_path="/static"
 )
+bp.register_blueprint(coupon_api.member_bp)  # /m/api/coupons… (seed 003)
 
 
 def _services():

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from wxmember.records.logs import InvalidQuery
 from wxmember.timeparse import to_ms
-from wxmember.web import api_schema, center_api, member_api, shake_api
+from wxmember.web import api_schema, center_api, coupon_api, member_api, shake_api
 from wxmember.web.console import api_access
 from wxmember.web.console.present import mask_data
 from wxmember.web.jsonerrors import json_error
@@ -17,6 +17,7 @@ bp = Blueprint("staff_api", __name__, url_prefix="/api")
 bp.register_blueprint(member_api.bp)  # the member system's routes, under the same auth
 bp.register_blueprint(shake_api.bp)
 bp.register_blueprint(center_api.bp)  # announcements, prepaid links (the member center)
+bp.register_blueprint(coupon_api.staff_bp)  # coupons, checkout, points redemption (seed 003)
 
 
 bp.before_request(api_access.authenticate)  # the machine token or a staff token, roles

@@ -1,0 +1,168 @@
+"""积分兑换: items with a points price and stock; a redemption takes points and stock (and issues
+its coupon) together or not at all — also under concurrent redemptions."""
+
+import pytest
+
+from tests import coupon_helpers
+from tests.conftest import database_of
+from tests.coupon_helpers import MEMBER, NOW, MemberSession, at_once
+
+
+@pytest.fixture
+def shop(make_app, clock):
+    clock.set(NOW)
+    return Shop(make_app(clock=clock))
+
+
+class Shop(coupon_helpers.Shop):
+    def __init__(self, app):
+        super().__init__(app, 2500)
+
+    def item(self, **fields):
+        body = {"name": "保温杯", "points": 1000, "stock": 5, **fields}
+        return self.staff.ok("POST", "/api/redemptions", body)["itemId"]
+
+    def remaining(self, item_id):
+        items = self.staff.ok("GET", "/api/redemptions")["items"]
+        return next(i["remaining"] for i in items if i["itemId"] == item_id)
+
+
+def test_a_member_exchanges_points_for_an_item(shop):
+    item_id = shop.item()
+
+    status, answer = shop.member("POST", f"/m/api/redemptions/{item_id}", {"requestId": "r1"})
+
+    assert status == 200, answer
+    assert (answer["name"], answer["points"], answer["balance"]) == ("保温杯", 1000, 1500)
+    assert shop.remaining(item_id) == 4
+    row = database_of(shop.app)["member/integral"].find_one({"_id": answer["redemptionId"]})
+    assert (row["Type"], row["Subject"], row["Integral"], row["Balance"]) == (
+        "积分兑换",
+        "保温杯",
+        -1000,
+        1500,
+    )
+    page = shop.member("GET", "/m/api/redemptions")[1]
+    assert page["points"] == 1500 and [r["redemptionId"] for r in page["redeemed"]] == [
+        answer["redemptionId"]
+    ]
+    assert [i["remaining"] for i in page["items"]] == [4]
+    logged = database_of(shop.app)["lavico/user/logs"].find_one({"action": "points_redeem"})
+    assert logged["data"]["itemId"] == item_id
+
+
+def test_a_repeated_request_is_one_redemption(shop):
+    item_id = shop.item()
+    first = shop.member("POST", f"/m/api/redemptions/{item_id}", {"requestId": "r1"})[1]
+    again = shop.member("POST", f"/m/api/redemptions/{item_id}", {"requestId": "r1"})[1]
+    assert first["redemptionId"] == again["redemptionId"]
+    assert (shop.points(), shop.remaining(item_id)) == (1500, 4)
+
+
+def test_too_few_points_take_nothing(shop):
+    item_id = shop.item(points=3000)
+    status, answer = shop.member("POST", f"/m/api/redemptions/{item_id}")
+    assert (status, answer["error"], answer["message"]) == (409, "insufficient_points", "积分不足")
+    assert (shop.points(), shop.remaining(item_id)) == (2500, 5)
+
+
+def test_a_sold_out_item_takes_no_points(shop):
+    item_id = shop.item(stock=1)
+    assert shop.member("POST", f"/m/api/redemptions/{item_id}", {"requestId": "a"})[0] == 200
+    status, answer = shop.member("POST", f"/m/api/redemptions/{item_id}", {"requestId": "b"})
+    assert (status, answer["error"], answer["message"]) == (409, "sold_out", "礼品已兑完")
+    assert shop.points() == 1500
+    assert shop.member("GET", "/m/api/redemptions")[1]["items"] == []  # nothing left on offer
+
+
+def test_a_coupon_item_issues_the_coupon(shop):
+    coupon_id = shop.staff.coupon(
+        name="兑换券", kind="cash", threshold=0, value=10, purpose="birthday"
+    )
+    item_id = shop.item(name="10元券", points=500, couponId=coupon_id)
+
+    status, answer = shop.member("POST", f"/m/api/redemptions/{item_id}")
+
+    assert status == 200, answer
+    [held] = shop.member.coupons()
+    assert (held["couponNo"], held["source"], held["name"]) == (
+        answer["couponNo"],
+        "redemption",
+        "兑换券",
+    )
+
+
+@pytest.mark.mongo
+def test_a_coupon_item_whose_coupon_is_gone_takes_neither_points_nor_stock(shop):
+    coupon_id = shop.staff.coupon(name="兑换券", kind="cash", threshold=0, value=10, stock=1)
+    item_id = shop.item(name="10元券", points=500, couponId=coupon_id)
+    MemberSession(shop.app, MEMBER + 1).claim(coupon_id)  # the last coupon goes elsewhere
+
+    status, answer = shop.member("POST", f"/m/api/redemptions/{item_id}")
+
+    assert (status, answer["error"]) == (409, "sold_out")
+    assert (shop.points(), shop.remaining(item_id)) == (2500, 5)
+    assert database_of(shop.app)["member/redemptions"].count_documents({}) == 0
+
+
+def test_staff_redeem_for_a_member_once_per_form_id(shop):
+    item_id = shop.item()
+    body = {"memberID": MEMBER, "formId": "RD-1"}
+    first = shop.staff.ok("POST", f"/api/redemptions/{item_id}/redeem", body)
+    again = shop.staff.ok("POST", f"/api/redemptions/{item_id}/redeem", body)
+    assert first["redemptionId"] == again["redemptionId"] and again["balance"] == 1500
+    status, answer = shop.staff(
+        "POST", f"/api/redemptions/{item_id}/redeem", {"memberID": 999, "formId": "RD-2"}
+    )
+    assert (status, answer["error"]) == (404, "unknown_member")
+    status, answer = shop.staff("POST", "/api/redemptions/nope/redeem", body)
+    assert (status, answer["error"]) == (404, "unknown_item")
+
+
+@pytest.mark.parametrize(
+    "fields", [{"points": 0}, {"stock": 0}, {"name": ""}, {"couponId": "nope"}, {"points": 1.5}]
+)
+def test_an_item_that_breaks_a_rule_is_refused(shop, fields):
+    body = {"name": "保温杯", "points": 1000, "stock": 5, **fields}
+    status, answer = shop.staff("POST", "/api/redemptions", body)
+    assert (status, answer["error"]) == (400, "invalid_item")
+    assert shop.staff.ok("GET", "/api/redemptions")["items"] == []
+
+
+def test_a_member_without_a_card_cannot_redeem(shop):
+    item_id = shop.item()
+    guest = MemberSession(shop.app, bound=False)
+    assert guest("GET", "/m/api/redemptions")[1]["bound"] is False
+    assert guest("POST", f"/m/api/redemptions/{item_id}")[0] == 403
+
+
+# -- concurrency (the engine) ----------------------------------------------------------------
+
+
+@pytest.mark.mongo
+def test_concurrent_redemptions_never_pass_the_stock(shop):
+    item_id = shop.item(points=100, stock=3)
+    for n in range(1, 8):
+        MemberSession(shop.app, MEMBER + n)
+        shop.give_points(MEMBER + n, 100)
+    redemptions = shop.services.members.redemptions
+
+    results = at_once(8, lambda n: redemptions.redeem(MEMBER + n, item_id, f"k{n}"))
+
+    assert sum(isinstance(r, dict) for r in results) == 3
+    assert {r.code for r in results if not isinstance(r, dict)} == {"sold_out"}
+    assert shop.remaining(item_id) == 0
+    spent = sum(100 - shop.points(MEMBER + n) for n in range(1, 8)) + (2500 - shop.points())
+    assert spent == 300  # only the three who got one paid
+
+
+@pytest.mark.mongo
+def test_concurrent_redemptions_never_pass_the_points(shop):
+    item_id = shop.item(points=1000, stock=100)
+    redemptions = shop.services.members.redemptions
+
+    results = at_once(8, lambda n: redemptions.redeem(MEMBER, item_id, f"k{n}"))
+
+    assert sum(isinstance(r, dict) for r in results) == 2  # 2500 points: two of 1000
+    assert {r.code for r in results if not isinstance(r, dict)} == {"insufficient_points"}
+    assert (shop.points(), shop.remaining(item_id)) == (500, 98)

@@ -1,0 +1,191 @@
+"""积分兑换 (points redemption): items with a points price and a stock, exchanged for points.
+
+An item (``member/redemption_items``) has a name, a price in points, a stock and, if it
+is a coupon, the coupon it issues. A redemption takes the points (a ``Member_Integral``
+row "积分兑换"), a unit of the item's stock and, for a coupon, issues it — in one
+transaction, so it takes them all or none: never points without stock, never stock
+beyond the item's, never a balance below zero. Each redemption has a key (the member's
+request, a staff form id): a repeat returns the first redemption.
+"""
+
+from bson import ObjectId
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from wxmember import db
+from wxmember.clock import SYSTEM_CLOCK, Clock
+from wxmember.db.collections import REDEMPTION_ITEMS, REDEMPTIONS
+from wxmember.members.coupons import CouponDefinitions
+from wxmember.members.ledger import Entry, InsufficientBalance, Ledger
+from wxmember.members.wallet import CouponWallet
+from wxmember.refusals import InvalidRequest, Refused
+
+MAX_POINTS = 1_000_000_000
+MAX_STOCK = 2**53 - 1
+
+
+class InvalidItem(InvalidRequest):
+    """A redemption item that cannot be used; the message names the field."""
+
+    code = "invalid_item"
+
+
+class RedemptionRefused(Refused):
+    """The redemption cannot be made; nothing was taken."""
+
+
+def check_item(body: object) -> dict:
+    """The clean item of the API's JSON; InvalidItem naming the field."""
+    if not isinstance(body, dict):
+        raise InvalidItem("兑换品必须是 JSON 对象")
+    name = body.get("name")
+    if not isinstance(name, str) or not 0 < len(name.strip()) <= 100:
+        raise InvalidItem("name（名称）必须是 1 到 100 个字符")
+    points, stock = body.get("points"), body.get("stock")
+    if isinstance(points, bool) or not isinstance(points, int) or not 0 < points <= MAX_POINTS:
+        raise InvalidItem(f"points（所需积分）必须是 1 到 {MAX_POINTS} 的整数")
+    if isinstance(stock, bool) or not isinstance(stock, int) or not 0 < stock <= MAX_STOCK:
+        raise InvalidItem("stock（库存）必须是正整数")
+    coupon_id = body.get("couponId")
+    if coupon_id is not None and (not isinstance(coupon_id, str) or not coupon_id):
+        raise InvalidItem("couponId 必须是券编号")
+    description = body.get("description") or ""
+    if not isinstance(description, str) or len(description) > 500:
+        raise InvalidItem("description 最多 500 个字符")
+    return {
+        "name": name.strip(),
+        "points": points,
+        "stock": stock,
+        "couponId": coupon_id,
+        "description": description,
+    }
+
+
+def item_view(item: dict) -> dict:
+    """An item as the APIs show it, with what is left."""
+    return {
+        "itemId": item["_id"],
+        "name": item["name"],
+        "description": item["description"],
+        "points": item["points"],
+        "stock": item["stock"],
+        "redeemed": item["redeemed"],
+        "remaining": max(0, item["stock"] - item["redeemed"]),
+        "couponId": item["couponId"],
+        "active": item["active"],
+    }
+
+
+class Redemptions:
+    """Staff's redemption items, and members' redemptions of them."""
+
+    def __init__(
+        self,
+        database: Database,
+        ledger: Ledger,
+        definitions: CouponDefinitions,
+        wallet: CouponWallet,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.database = database
+        self.items = database[REDEMPTION_ITEMS]
+        self.redemptions = database[REDEMPTIONS]
+        self.ledger, self.definitions, self.wallet, self.clock = ledger, definitions, wallet, clock
+
+    def ensure_indexes(self) -> None:
+        """Items on offer; a member's redemptions newest first."""
+        self.items.create_index([("active", 1), ("createTime", -1)])
+        self.redemptions.create_index([("memberID", 1), ("createTime", -1)])
+
+    def create(self, body: object) -> dict:
+        """Put an item on offer; return it (``itemId`` is its ``_id``)."""
+        item = check_item(body)
+        if item["couponId"] is not None and self.definitions.get(item["couponId"]) is None:
+            raise InvalidItem(f"没有券 {item['couponId']}")
+        item.update(_id=str(ObjectId()), redeemed=0, active=True, createTime=self.clock.now_ms())
+        self.items.insert_one(item)
+        return item
+
+    def all(self, offered_only: bool = False) -> list[dict]:
+        """Every item (or those on offer with stock left), the newest first."""
+        query = {"active": True} if offered_only else {}
+        items = list(self.items.find(query).sort("createTime", -1))
+        return [i for i in items if not offered_only or i["redeemed"] < i["stock"]]
+
+    def of_member(self, member_id: int, limit: int = 50) -> list[dict]:
+        """The member's redemptions, newest first."""
+        cursor = self.redemptions.find({"memberID": member_id}).sort("createTime", -1)
+        return list(cursor.limit(limit))
+
+    def redeem(self, member_id: int, item_id: str, key: str) -> dict:
+        """Exchange the item's points for a unit of it (and its coupon), once per ``key``."""
+        existing = self.redemptions.find_one({"_id": key})
+        if existing is not None:
+            return existing
+        item = self.items.find_one({"_id": item_id})
+        self._check(item, member_id)  # refused before anything is written
+        now = self.clock.now_ms()
+
+        def work(session):
+            if (found := self.redemptions.find_one({"_id": key}, session=session)) is not None:
+                return found  # a concurrent repeat made it
+            taken = self.items.update_one(
+                {"_id": item_id, "active": True, "redeemed": {"$lt": item["stock"]}},
+                {"$inc": {"redeemed": 1}},
+                session=session,
+            )
+            if not taken.modified_count:
+                raise RedemptionRefused("sold_out", "礼品已兑完")
+            entry = Entry(key, "积分兑换", item["name"], explain=f"兑换{item['name']}")
+            try:
+                self.ledger.post("points", member_id, -item["points"], entry, key, session)
+            except InsufficientBalance:
+                raise RedemptionRefused("insufficient_points", "积分不足") from None
+            coupon_no = None
+            if item["couponId"] is not None:
+                issued = self.wallet.issue(
+                    member_id, item["couponId"], f"{key}:coupon", "redemption", session
+                )
+                coupon_no = issued["_id"]
+            record = {
+                "_id": key,
+                "itemId": item_id,
+                "memberID": member_id,
+                "name": item["name"],
+                "points": item["points"],
+                "couponNo": coupon_no,
+                "createTime": now,
+            }
+            self.redemptions.insert_one(record, session=session)
+            return record
+
+        try:
+            return db.all_or_nothing(self.database, work)
+        except DuplicateKeyError:  # the same key, redeemed concurrently
+            found = self.redemptions.find_one({"_id": key})
+            if found is None:
+                raise
+            return found
+
+    def _check(self, item, member_id):
+        if item is None:
+            raise RedemptionRefused("unknown_item", "没有这个兑换品", 404)
+        if not item["active"] or item["redeemed"] >= item["stock"]:
+            raise RedemptionRefused("sold_out", "礼品已兑完")
+        if self.ledger.balance("points", member_id) < item["points"]:
+            raise RedemptionRefused("insufficient_points", "积分不足")
+
+
+def redemption_view(record: dict, balance: int | None = None) -> dict:
+    """A redemption as the APIs answer it."""
+    shown = {
+        "redemptionId": record["_id"],
+        "itemId": record["itemId"],
+        "name": record["name"],
+        "points": record["points"],
+        "couponNo": record["couponNo"],
+        "createTime": record["createTime"],
+    }
+    if balance is not None:
+        shown["balance"] = balance
+    return shown

@@ -1,0 +1,47 @@
+"""``/api/checkout``: quotes and commits of seed 003 §七, and its settings (staff API).
+
+Mounted under ``coupon_api.staff_bp`` (the staff token; its settings take an admin).
+"""
+
+from flask import Blueprint, current_app, jsonify, request
+
+from wxmember.members.checkout_commit import answer
+from wxmember.members.transactions import form_id
+
+bp = Blueprint("checkout_api", __name__)
+
+
+def _checkout():
+    return current_app.extensions["wxmember"].members.checkout
+
+
+def _body():
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+@bp.get("/checkout/settings")
+def get_settings():
+    """积分抵扣比例 (points per yuan, cap) and the 优惠规则 order in force."""
+    return jsonify({"ok": True, "settings": _checkout().settings.get()})
+
+
+@bp.post("/checkout/settings")
+def save_settings():
+    """Change the order (ranks 1–3 of coupon, grade, points), the points rate or cap."""
+    return jsonify({"ok": True, "settings": _checkout().settings.save(_body())})
+
+
+@bp.post("/checkout/quote")
+def quote():
+    """``{memberID, amount, items?, coupons, points, useGrade?}``: the steps and the total."""
+    return jsonify({"ok": True, **_checkout().quote(_body()).answer()})
+
+
+@bp.post("/checkout/commit")
+def commit():
+    """The quote's body plus ``formId``: coupons used, points spent, the purchase recorded,
+    once per formId (a repeat answers the first commit)."""
+    body = _body()
+    record = _checkout().commit(body, form_id(body.get("formId")))
+    return jsonify({"ok": True, **answer(record)})
