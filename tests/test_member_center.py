@@ -6,6 +6,7 @@ import re
 import pytest
 
 from jobs.runner import run_job
+from tests.coupon_helpers import NOW, Shop
 from tests.crm_helpers import Member, Sim, bound_member, create_activity, staff
 
 CASH = "CQL201404010004"
@@ -202,3 +203,19 @@ def test_the_center_links_to_every_page(center_app):
     html = member.client.get("/m/").get_data(as_text=True)
     for path in ("/m/points", "/m/money", "/m/purchases", "/m/coupons", "/m/shake", "/m/bind"):
         assert f'href="{path}"' in html, path
+
+
+def test_the_brands_own_coupons_are_on_the_coupons_page_and_counted(make_app, clock):
+    clock.set(NOW)  # the coupons' issuing window
+    shop = Shop(make_app(clock=clock), points=1)
+    claimed = shop.member.claim(shop.staff.coupon(name="满100减10"))[1]["couponNo"]
+    discount = shop.staff.coupon(name="会员八五折", kind="discount", threshold=0, value=0.85)
+    shop.member.claim(discount)
+
+    page = text_of(shop.member.client.get("/m/coupons"))
+    me = shop.member("GET", "/m/api/me")[1]
+
+    assert "满100减10" in page and "¥10" in page
+    assert "会员八五折" in page and "8.5折" in page
+    assert me["coupons"] == {"valid": 2, "total": 2}
+    assert claimed in {c["couponNo"] for c in shop.member.coupons()}

@@ -215,8 +215,14 @@ class MemberCenter:
         now = self.clock.now_ms()
         items = [_crm_coupon(row, won.pop(row.get("COUPON_NO"), None), now) for row in crm_rows]
         items += [_won_coupon(record) for record in won.values()]
+        items += [_own_coupon(coupon) for coupon in self._own_coupons(card)]
         items.sort(key=lambda c: c["time"] or 0, reverse=True)
         return {"checked": checked, "items": items}
+
+    def _own_coupons(self, card):
+        """The brand's own coupons (seed 003) the member holds: claimed, issued, redeemed."""
+        wallet = self.members.wallet
+        return wallet.for_member(card.member_id) if card and wallet is not None else []
 
     def _crm_coupons(self, member_id):
         try:
@@ -358,6 +364,27 @@ def _won_coupon(record):
         "usedAt": None,
         "status": "valid",
         "checked": False,  # the CRM did not say (it did not answer, or did not list it)
+    }
+
+
+def _own_coupon(coupon):
+    """One of the platform's own coupons (``wallet.member_view``) in the list's shape."""
+    discount = coupon["kind"] == "discount"
+    return {
+        "couponNo": coupon["couponNo"],
+        "name": coupon["name"],
+        "title": coupon["kindName"],
+        "desc": coupon["description"],
+        "kind": coupon["kind"],
+        "value": coupon["value"],
+        "face": f"{coupon['value'] * 10:g}折" if discount else f"¥{coupon['value']:g}",
+        "source": coupon["source"],
+        "time": coupon["issuedAt"],
+        "begin": coupon["validFrom"],
+        "end": coupon["validUntil"],
+        "usedAt": coupon["usedAt"],
+        "status": coupon["status"],
+        "checked": True,  # the platform's own: its state is known here
     }
 
 
