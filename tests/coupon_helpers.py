@@ -13,6 +13,12 @@ NOW = 1_780_000_000_000  # 2026-05-28 ~04:26 Asia/Shanghai
 MEMBER = 16426780
 
 
+def app_at_now(make_app, clock):
+    """An app whose one clock stands at ``NOW``, inside the test coupons' issuing window."""
+    clock.set(NOW)
+    return make_app(clock=clock)
+
+
 class Staff:
     """The staff API with the machine token: ``(status, json)`` of each call."""
 

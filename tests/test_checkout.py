@@ -8,7 +8,7 @@ import pytest
 from tests import coupon_helpers
 from tests.conftest import database_of
 from tests.console_helpers import add_staff
-from tests.coupon_helpers import DAY, MEMBER, NOW, MemberSession
+from tests.coupon_helpers import DAY, MEMBER, MemberSession
 
 KINDS = {  # on an order of 200 yuan
     "minus": {"name": "满100减20", "kind": "minus", "threshold": 100, "value": 20},
@@ -21,8 +21,7 @@ POINTS = 5000  # 50 yuan at the default 100 points a yuan
 
 @pytest.fixture
 def shop(make_app, clock):
-    clock.set(NOW)
-    app = make_app(clock=clock)
+    app = coupon_helpers.app_at_now(make_app, clock)
     return Shop(app)
 
 

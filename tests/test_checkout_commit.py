@@ -15,8 +15,7 @@ BALANCE = 10_000
 
 @pytest.fixture
 def shop(make_app, clock):
-    clock.set(NOW)
-    app = make_app(clock=clock)
+    app = coupon_helpers.app_at_now(make_app, clock)
     return Shop(app)
 
 

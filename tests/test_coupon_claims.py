@@ -5,13 +5,12 @@ import pytest
 
 from jobs.runner import run_job
 from tests.conftest import database_of
-from tests.coupon_helpers import DAY, HOUR, MEMBER, NOW, MemberSession, Staff, at_once
+from tests.coupon_helpers import DAY, HOUR, MEMBER, NOW, MemberSession, Staff, app_at_now, at_once
 
 
 @pytest.fixture
 def coupon_app(make_app, clock):
-    clock.set(NOW)
-    return make_app(clock=clock)
+    return app_at_now(make_app, clock)
 
 
 @pytest.fixture

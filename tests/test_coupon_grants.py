@@ -7,7 +7,7 @@ import pytest
 
 from jobs.runner import run_job
 from tests.conftest import database_of
-from tests.coupon_helpers import DAY, MEMBER, NOW, MemberSession, Staff
+from tests.coupon_helpers import DAY, MEMBER, NOW, MemberSession, Staff, app_at_now
 from wxmember.timeparse import SHANGHAI
 
 MAY_10_1990 = int(datetime(1990, 5, 10, tzinfo=SHANGHAI).timestamp() * 1000)
@@ -17,8 +17,7 @@ NEXT_MAY = int(datetime(2027, 5, 3, tzinfo=SHANGHAI).timestamp() * 1000)
 
 @pytest.fixture
 def shop(make_app, clock):
-    clock.set(NOW)  # 2026-05-28 in Shanghai
-    app = make_app(clock=clock)
+    app = app_at_now(make_app, clock)
     app.staff = Staff(app)
     app.services = app.extensions["wxmember"]
     return app

@@ -4,14 +4,13 @@ import pytest
 
 from tests.conftest import database_of
 from tests.console_helpers import add_staff
-from tests.coupon_helpers import HOUR, NOW, Staff
+from tests.coupon_helpers import HOUR, NOW, Staff, app_at_now
 from tests.coupon_helpers import coupon_body as minus
 
 
 @pytest.fixture
 def coupon_app(make_app, clock):
-    clock.set(NOW)
-    return make_app(clock=clock)
+    return app_at_now(make_app, clock)
 
 
 @pytest.fixture

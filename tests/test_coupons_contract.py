@@ -5,14 +5,13 @@ whose every request and answer, refusals included, openapi-core checks against t
 import pytest
 
 from tests.console_helpers import bind_member
-from tests.coupon_helpers import HOUR, MEMBER, NOW, coupon_body
+from tests.coupon_helpers import HOUR, MEMBER, NOW, app_at_now, coupon_body
 from tests.test_api_contract import AUTH, Checker, Client
 
 
 @pytest.fixture
 def served(make_app, live_server_for, clock):
-    clock.set(NOW)
-    app = make_app(clock=clock)
+    app = app_at_now(make_app, clock)
     bind_member(app, "oContract", MEMBER)
     return app, live_server_for(app).url
 

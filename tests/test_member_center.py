@@ -6,7 +6,7 @@ import re
 import pytest
 
 from jobs.runner import run_job
-from tests.coupon_helpers import NOW, Shop
+from tests.coupon_helpers import Shop, app_at_now
 from tests.crm_helpers import Member, Sim, bound_member, create_activity, staff
 
 CASH = "CQL201404010004"
@@ -206,8 +206,7 @@ def test_the_center_links_to_every_page(center_app):
 
 
 def test_the_brands_own_coupons_are_on_the_coupons_page_and_counted(make_app, clock):
-    clock.set(NOW)  # the coupons' issuing window
-    shop = Shop(make_app(clock=clock), points=1)
+    shop = Shop(app_at_now(make_app, clock), points=1)
     claimed = shop.member.claim(shop.staff.coupon(name="满100减10"))[1]["couponNo"]
     discount = shop.staff.coupon(name="会员八五折", kind="discount", threshold=0, value=0.85)
     shop.member.claim(discount)

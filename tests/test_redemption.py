@@ -5,13 +5,12 @@ import pytest
 
 from tests import coupon_helpers
 from tests.conftest import database_of
-from tests.coupon_helpers import MEMBER, NOW, MemberSession, at_once
+from tests.coupon_helpers import MEMBER, MemberSession, at_once
 
 
 @pytest.fixture
 def shop(make_app, clock):
-    clock.set(NOW)
-    return Shop(make_app(clock=clock))
+    return Shop(coupon_helpers.app_at_now(make_app, clock))
 
 
 class Shop(coupon_helpers.Shop):
