@@ -5,17 +5,15 @@ The form is turned into the body ``POST /api/activities`` takes and handed to th
 ``ShakeActivities.create``: the same checks, their refusals shown in Chinese.
 """
 
-from datetime import datetime
-
 from flask import g, redirect, render_template, request, url_for
 
 from wxmember.refusals import Refused
 from wxmember.shake.activities import CYCLES
-from wxmember.timeparse import DAY_MS, SHANGHAI, day_start, days_between
+from wxmember.timeparse import DAY_MS, day_start, days_between
 from wxmember.web.console.auth import bp, refuse, requires, services
 from wxmember.web.console.forms import Form, FormRefused, form_page
 from wxmember.web.console.present import CYCLES as CYCLE_NAMES
-from wxmember.web.console.present import when
+from wxmember.web.console.present import local_input, when
 
 PRIZE_ROWS = 3  # prize rows of the form without script (the page adds more)
 MOST_PRIZES = 20
@@ -83,17 +81,12 @@ def _list_page(status=200, error="", form=None):
     )
 
 
-def _local(ms):
-    """Epoch ms as the value of a ``datetime-local`` input (Shanghai time)."""
-    return datetime.fromtimestamp(ms / 1000, SHANGHAI).strftime("%Y-%m-%dT%H:%M")
-
-
 def _blank_form(now):
     start = now - now % 3_600_000 + 3_600_000  # the next full hour
     return {
         "name": "",
-        "start": _local(start),
-        "end": _local(start + 7 * 86_400_000),
+        "start": local_input(start),
+        "end": local_input(start + 7 * 86_400_000),
         "points": "0",
         "chargeOnMiss": True,
         "cycle": "day",

@@ -7,10 +7,13 @@ import uuid
 
 from flask import g, redirect, render_template, request, url_for
 
+from wxmember.members.checkout_commit import answer as checkout_answer
 from wxmember.members.grades import LOCK
 from wxmember.members.ledger import KINDS, InsufficientBalance
 from wxmember.records.member_card import bound_card, bound_member_id, card_of
+from wxmember.refusals import Refused
 from wxmember.web.console.auth import bp, refuse, requires, services
+from wxmember.web.console.coupons import held_row, issue, issuing_now
 from wxmember.web.console.present import (
     CARD_TYPES,
     LEDGER_NAMES,
@@ -26,11 +29,13 @@ SHOWN = 10  # rows of each list on the page
 MAX_POINTS = 1_000_000_000
 TX_TYPES = {"purchase": "消费", "recharge": "充值", "refund": "退款"}
 TX_STATUS = {"applied": "已入账", "applying": "处理中", "refused": "已拒绝"}
+CHECKOUT_STATES = {"pending": "处理中", "done": "已完成", "refused": "未成功"}
 DRAW_STATES = {"done": "完成", "refused": "未成功", "drawing": "确认中", "returned": "已退回"}
 NOTICES = {
     "points": "积分已调整。",
     "locked": "已锁定会员等级：等级评估不再改变它。",
     "unlocked": "已解除等级锁定。",
+    "issued": "优惠券已发放。",
 }
 
 
@@ -168,6 +173,26 @@ def _member(member_id):
         "locked": LOCK in data.get("Purview", []),
         "ledgers": ledgers,
         "transactions": transactions,
+        **_offers(member_id),
+    }
+
+
+def _offers(member_id):
+    """The member's coupons of the brand, checkouts and points redemptions."""
+    system, now = services().members, services().clock.now_ms()
+    checkouts = [
+        {
+            **checkout_answer(record),
+            "createTime": record["createTime"],
+            "status_name": CHECKOUT_STATES.get(record["status"], record["status"]),
+        }
+        for record in system.checkout.recent(member_id, SHOWN)
+    ]
+    return {
+        "held": [held_row(held, now) for held in system.wallet.of_member(member_id, SHOWN)],
+        "issuable": issuing_now(),
+        "checkouts": checkouts,
+        "redemptions": system.redemptions.of_member(member_id, SHOWN),
     }
 
 
@@ -203,8 +228,7 @@ def adjust_points(wxid):
     form_id = request.form.get("formId", "").strip()[:100] or f"console-{uuid.uuid4().hex}"
 
     def again(status, message):
-        view = _view(customer, error=message, amount=amount_text, reason=reason)
-        return render_template("console/customer.html", **view), status
+        return _again(customer, status, message, amount=amount_text, reason=reason)
 
     try:
         amount = int(amount_text)
@@ -228,6 +252,30 @@ def adjust_points(wxid):
         {"wxid": wxid, "amount": amount, "reason": reason, "formId": form_id, "row": row["_id"]},
     )
     return redirect(url_for("console.customer", wxid=wxid, done="points") + "#points")
+
+
+@bp.post("/customers/<wxid>/coupons")
+@requires("operator")
+def issue_to_customer(wxid):
+    """Give the member one coupon chosen from those issuing now, once per form."""
+    customer, member_id = _bound_member(wxid)
+    if member_id is None:
+        return refuse(404, "该用户未绑定会员卡，不能发券。")
+    form_id = request.form.get("formId", "").strip()[:100] or f"console-{uuid.uuid4().hex}"
+    coupon_id = request.form.get("couponId", "").strip()[:64]
+    if not coupon_id:
+        return _again(customer, 400, "请选择要发放的优惠券。")
+    try:
+        issue(member_id, coupon_id, form_id)
+    except Refused as refused:
+        return _again(customer, refused.status, refused.zh)
+    return redirect(url_for("console.customer", wxid=wxid, done="issued") + "#member-coupons")
+
+
+def _again(customer, status, message, **typed):
+    """The customer's page again, with ``message`` above it (and what was typed)."""
+    view = _view(customer, error=message, **typed)
+    return render_template("console/customer.html", **view), status
 
 
 @bp.post("/customers/<wxid>/grade-lock")

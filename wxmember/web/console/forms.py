@@ -16,6 +16,7 @@ from wxmember.timeparse import MAX_MS, to_ms
 MAX_WHOLE = 2**53 - 1
 MAX_YUAN = 10_000_000
 YUAN = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")
+CODE_SEPARATORS = re.compile(r"[\s,，、;；]+")
 
 
 class FormRefused(Refused):
@@ -92,6 +93,11 @@ class Form:
         if not 0 <= ms < MAX_MS:
             raise FormRefused(f"{label}超出范围。")
         return ms
+
+    def codes(self, name, label, longest=2000):
+        """Codes (product ids, coupon numbers) typed apart by spaces, commas or 、."""
+        typed = self.text(name, label, required=False, longest=longest)
+        return [code for code in CODE_SEPARATORS.split(typed) if code]
 
     def choice(self, name, label, choices):
         """One of ``choices`` (a dict or a sequence of allowed values)."""

@@ -36,6 +36,9 @@ AUDIT_ACTIONS = {
     "point_rule.save": "保存积分规则",
     "grade.save": "保存会员等级",
     "recharge_promotion.save": "保存充值优惠",
+    "coupon.create": "新建优惠券",
+    "coupon.update": "修改优惠券",
+    "coupon.issue": "发放优惠券",
 }
 
 

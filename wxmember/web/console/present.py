@@ -49,6 +49,13 @@ def when(ms):
     return datetime.fromtimestamp(ms / 1000, SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def local_input(ms):
+    """Epoch ms as the value of a ``datetime-local`` input (Shanghai time; "" for none)."""
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+
+
 def when_s(seconds):
     """Epoch seconds (``followTime``) the same way."""
     return when(seconds * 1000) if isinstance(seconds, (int, float)) else ""

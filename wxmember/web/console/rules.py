@@ -4,8 +4,6 @@ through the same services the staff API calls (``/api/point-rules``, ``/api/grad
 ``/api/recharge-promotions``), with the same checks, refusals shown in Chinese.
 """
 
-import re
-
 from flask import g, redirect, request, url_for
 
 from wxmember.members.transactions import to_fen
@@ -16,7 +14,6 @@ from wxmember.web.console.present import MEASURES, RULE_TYPES, yuan
 
 MAX_MONTHS = 1200
 NOTICES = {"saved": "已保存。"}
-PRODUCT_SEPARATORS = re.compile(r"[\s,，、;；]+")
 
 
 def _audit(action, target, details):
@@ -84,16 +81,13 @@ def rule_body(values):
     """The API's point-rule body from the form."""
     form = Form(values)
     grade = form.raw("grade")
-    products = [
-        p for p in PRODUCT_SEPARATORS.split(form.text("productIds", "商品编号", False, 2000)) if p
-    ]
     return {
         "ruleId": form.text("ruleId", "规则编号", longest=64),
         "type": form.choice("type", "规则类型", RULE_TYPES),
         "grade": None if grade == "" else form.whole("grade", "适用等级"),
         "amount": form.yuan("amount", "每档金额"),
         "points": form.whole("points", "每档积分", minimum=1),
-        "productIds": products,
+        "productIds": form.codes("productIds", "商品编号"),
     }
 
 

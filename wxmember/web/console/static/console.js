@@ -21,6 +21,19 @@
     });
   });
 
+  // Fields shown only for some choices (data-when="kind:minus,cash"): without the
+  // script every field shows and the server reads only those that apply.
+  document.querySelectorAll("select[data-switch]").forEach(function (select) {
+    var show = function () {
+      document.querySelectorAll('[data-when^="' + select.name + ':"]').forEach(function (field) {
+        var values = field.getAttribute("data-when").split(":")[1].split(",");
+        field.hidden = values.indexOf(select.value) < 0;
+      });
+    };
+    select.addEventListener("change", show);
+    show();
+  });
+
   // A job run started from the jobs page: its progress until it ends, then the page again.
   var watch = document.getElementById("watch");
   if (watch) {

@@ -1,0 +1,333 @@
+"""Console: the brand's own coupons (seed 003 §四 优惠券) — every definition with its state
+and counters; one coupon with the coupons issued of it (its 子表); admins define a coupon
+and change it until it starts; operators issue one to a member.
+
+The forms are turned into the body ``POST /api/coupons`` takes and handed to the same
+``CouponDefinitions``: the same checks, refusals shown in Chinese. Money is typed and
+shown in yuan; a discount is typed as Chinese shops say it (8.5 = 八五折).
+"""
+
+import uuid
+
+from flask import g, redirect, request, url_for
+
+from wxmember.members.coupons import KINDS, STATES, CouponRefused, state, view
+from wxmember.members.wallet import STATUS_NAMES, staff_view
+from wxmember.records.member_card import bound_member_id
+from wxmember.refusals import Refused
+from wxmember.web.console.auth import bp, refuse, requires, services
+from wxmember.web.console.forms import Form, FormRefused, form_page
+from wxmember.web.console.present import local_input, when
+
+PURPOSES = {"claim": "会员领取", "birthday": "生日礼券", "upgrade": "升级礼券"}
+SOURCES = {
+    "claim": "会员领取",
+    "staff": "员工发放",
+    "birthday": "生日赠送",
+    "upgrade": "升级赠送",
+    "redemption": "积分兑换",
+}
+STACKING = (("stackGrade", "等级折扣"), ("stackPoints", "积分抵现"))
+HOLDERS_SHOWN = 100
+NOTICES = {"created": "优惠券已创建。", "saved": "优惠券已修改。", "issued": "已发放给会员。"}
+
+
+def _audit(action, target, details):
+    services().staff.audit.record(g.actor, action, target, details)
+
+
+def _grade_names():
+    return {grade["level"]: grade["name"] for grade in services().members.grades.all()}
+
+
+# -- what the pages show -------------------------------------------------------------
+
+
+def validity_text(coupon):
+    """How long an issued coupon is good: 发放后 30 天内有效, 至 … 有效, 长期有效."""
+    if coupon["validDays"]:
+        return f"发放后 {coupon['validDays']} 天内有效"
+    if coupon["end"] is not None:
+        return f"至 {when(coupon['end'])[:16]} 有效"
+    return "长期有效"
+
+
+def stacking_text(coupon):
+    """可与等级折扣、积分抵现同用 / 不与等级折扣、积分抵现同用."""
+    allowed = [name for flag, name in STACKING if coupon[flag]]
+    if not allowed:
+        return "不与等级折扣、积分抵现同用"
+    refused = [name for flag, name in STACKING if not coupon[flag]]
+    return "可与" + "、".join(allowed) + "同用" + (f"，不与{refused[0]}同用" if refused else "")
+
+
+def _purpose_name(coupon, grade_names):
+    name = PURPOSES[coupon["purpose"]]
+    if coupon["grade"] is None:
+        return name
+    grade = grade_names.get(coupon["grade"], f"级别 {coupon['grade']}")
+    return f"{name}（升到{grade}）"
+
+
+def _row(coupon, now, grade_names):
+    shown = view(coupon, now)
+    return {
+        **shown,
+        "purpose_name": _purpose_name(coupon, grade_names),
+        "from": when(coupon["start"])[:16],
+        "to": when(coupon["end"])[:16] if coupon["end"] is not None else "不限",
+        "validity": validity_text(coupon),
+        "stock_text": "不限" if coupon["stock"] is None else f"{coupon['stock']:,}",
+        "remaining_text": "不限" if shown["remaining"] is None else f"{shown['remaining']:,}",
+        "products": "、".join(coupon["productIds"]) or "全部商品",
+        "stacking": stacking_text(coupon),
+    }
+
+
+def held_row(held, now):
+    """A coupon a member holds, as the coupon's and the customer's pages list it."""
+    shown = staff_view(held, now)
+    return {
+        **shown,
+        "source_name": SOURCES.get(held["source"], held["source"]),
+        "status_name": STATUS_NAMES[shown["status"]],
+    }
+
+
+def issuing_now():
+    """The coupons staff may issue now (open, stock left), newest first."""
+    now = services().clock.now_ms()
+    return [view(c, now) for c in services().members.coupons.all() if state(c, now) == "issuing"]
+
+
+def issue(member_id, coupon_id, form_id):
+    """Give the member one coupon, once per console form; audited. The coupon issued."""
+    key = f"staff:{coupon_id}:{member_id}:{form_id}"
+    held = services().members.wallet.issue(member_id, coupon_id, key, "staff")
+    _audit(
+        "coupon.issue",
+        f"coupon:{coupon_id}",
+        {"memberID": member_id, "couponNo": held["_id"], "formId": form_id},
+    )
+    return held
+
+
+# -- the list and the definition form ----------------------------------------------------
+
+
+@bp.get("/coupons")
+@requires("viewer")
+def coupons():
+    """Every coupon (``?state=`` one of STATES); admins define one or change one
+    that has not started (``?edit=couponId``)."""
+    return _list_page()
+
+
+def _list_page(status=200, error="", form=None, editing_id=None):
+    now = services().clock.now_ms()
+    grade_names = _grade_names()
+    definitions = services().members.coupons.all()
+    rows = [_row(coupon, now, grade_names) for coupon in definitions]
+    chosen = request.args.get("state", "")
+    chosen = chosen if chosen in STATES else ""
+    if chosen:
+        rows = [row for row in rows if row["state"] == chosen]
+    editing_id = editing_id or request.args.get("edit")
+    editing = next((row for row in rows if row["couponId"] == editing_id), None)
+    if form is None:
+        form = _form_of(definitions, editing, now)
+    return form_page(
+        "console/coupons.html",
+        NOTICES,
+        status,
+        error,
+        rows=rows,
+        states=STATES,
+        chosen=chosen,
+        kinds=KINDS,
+        purposes=PURPOSES,
+        grades=grade_names,
+        form=form,
+        editing=editing if editing and editing["editable"] else None,
+    )
+
+
+def _form_of(definitions, editing, now):
+    """The form's values: blank, or the definition being changed (if it may still be)."""
+    if editing is None or not editing["editable"]:
+        start = now - now % 3_600_000 + 3_600_000  # the next full hour
+        return {
+            "kind": "minus",
+            "purpose": "claim",
+            "perMember": "1",
+            "start": local_input(start),
+            "end": local_input(start + 30 * 86_400_000),
+            "stackGrade": True,
+            "stackPoints": True,
+        }
+    coupon = next(c for c in definitions if c["_id"] == editing["couponId"])
+    return {
+        "name": coupon["name"],
+        "kind": coupon["kind"],
+        "threshold": _yuan_input(coupon["threshold"]),
+        "value": "" if coupon["kind"] == "discount" else _yuan_input(coupon["value"]),
+        "rate": f"{coupon['value'] * 10:g}" if coupon["kind"] == "discount" else "",
+        "stock": "" if coupon["stock"] is None else str(coupon["stock"]),
+        "perMember": str(coupon["perMember"]),
+        "start": local_input(coupon["start"]),
+        "end": local_input(coupon["end"]),
+        "validDays": "" if coupon["validDays"] is None else str(coupon["validDays"]),
+        "productIds": " ".join(coupon["productIds"]),
+        "stackGrade": coupon["stackGrade"],
+        "stackPoints": coupon["stackPoints"],
+        "purpose": coupon["purpose"],
+        "grade": "" if coupon["grade"] is None else str(coupon["grade"]),
+    }
+
+
+def _yuan_input(fen):
+    return f"{fen / 100:.2f}".rstrip("0").rstrip(".")
+
+
+def _typed(values):
+    """What was typed, to show the form again after a refusal."""
+    typed = {key: values.get(key, "") for key in values}
+    typed["stackGrade"] = values.get("stackGrade") == "1"
+    typed["stackPoints"] = values.get("stackPoints") == "1"
+    return typed
+
+
+def coupon_body(values):
+    """The API's coupon body (yuan, ms) from the form; FormRefused naming what is wrong."""
+    form = Form(values)
+
+    def optional(name, read, empty=None):
+        return read() if form.raw(name) else empty
+
+    kind = form.choice("kind", "券类型", KINDS)
+    purpose = form.choice("purpose", "发放方式", PURPOSES)
+    body = {
+        "name": form.text("name", "券名称"),
+        "kind": kind,
+        "threshold": optional("threshold", lambda: form.yuan("threshold", "使用门槛", False), 0),
+        "value": _value(form, kind),
+        "stock": optional("stock", lambda: form.whole("stock", "发放总量", minimum=1)),
+        "perMember": form.whole("perMember", "每人限领", minimum=1, maximum=1000, default=1),
+        "start": form.moment("start", "开始发放时间"),
+        "end": optional("end", lambda: form.moment("end", "结束时间")),
+        "validDays": optional("validDays", lambda: form.whole("validDays", "有效天数", 1, 3650)),
+        "productIds": form.codes("productIds", "适用商品"),
+        "stackGrade": form.checked("stackGrade"),
+        "stackPoints": form.checked("stackPoints"),
+        "purpose": purpose,
+        "grade": None,
+    }
+    if purpose == "upgrade":
+        body["grade"] = form.whole("grade", "升级到的等级")
+    return body
+
+
+def _value(form, kind):
+    """A discount is typed as 折 (8.5 = pays 85%); the others as yuan off."""
+    if kind != "discount":
+        return form.yuan("value", "减免金额")
+    rate = form.decimal("rate", "折扣", minimum=0.1, maximum=9.9)
+    if round(rate * 10) != rate * 10:
+        raise FormRefused("折扣最多一位小数，如 8.5 表示八五折。")
+    return round(rate / 10, 2)
+
+
+@bp.post("/coupons")
+@requires("admin")
+def create_coupon():
+    """Define a coupon from the form (checked as ``POST /api/coupons`` checks it)."""
+    try:
+        coupon = services().members.coupons.create(coupon_body(request.form))
+    except Refused as refused:
+        return _list_page(400, refused.zh, _typed(request.form))
+    _audit("coupon.create", f"coupon:{coupon['_id']}", _audited(coupon))
+    return redirect(url_for("console.coupon", coupon_id=coupon["_id"], done="created"))
+
+
+@bp.post("/coupons/<coupon_id>")
+@requires("admin")
+def edit_coupon(coupon_id):
+    """Change a coupon that has not started (seed 003 §三); refused once it has."""
+    try:
+        coupon = services().members.coupons.update(coupon_id, coupon_body(request.form))
+    except CouponRefused as refused:  # started meanwhile, or unknown
+        return _coupon_page(coupon_id, refused.status, refused.zh)
+    except Refused as refused:
+        return _list_page(400, refused.zh, _typed(request.form), coupon_id)
+    _audit("coupon.update", f"coupon:{coupon_id}", _audited(coupon))
+    return redirect(url_for("console.coupon", coupon_id=coupon_id, done="saved"))
+
+
+def _status(refused):
+    return 400 if isinstance(refused, FormRefused) else refused.status
+
+
+def _audited(coupon):
+    keep = ("name", "kind", "threshold", "value", "stock", "perMember", "start", "end", "purpose")
+    return {key: coupon[key] for key in keep}
+
+
+# -- one coupon: its holders, issuing ----------------------------------------------------
+
+
+@bp.get("/coupons/<coupon_id>")
+@requires("viewer")
+def coupon(coupon_id):
+    """One coupon: its rules, counters and the coupons issued of it (newest first)."""
+    return _coupon_page(coupon_id)
+
+
+def _coupon_page(coupon_id, status=200, error="", member=""):
+    found = services().members.coupons.get(coupon_id)
+    if found is None:
+        return refuse(404, "没有找到这张优惠券。")
+    now = services().clock.now_ms()
+    holders = [
+        held_row(held, now)
+        for held in services().members.wallet.of_coupon(coupon_id, HOLDERS_SHOWN)
+    ]
+    return form_page(
+        "console/coupon.html",
+        NOTICES,
+        status,
+        error,
+        c=_row(found, now, _grade_names()),
+        holders=holders,
+        shown=HOLDERS_SHOWN,
+        member=member,
+        form_id=f"console-{uuid.uuid4().hex}",
+    )
+
+
+@bp.post("/coupons/<coupon_id>/issue")
+@requires("operator")
+def issue_coupon(coupon_id):
+    """Give a member (member id, card number or mobile) one coupon, once per form."""
+    typed = request.form.get("member", "").strip()[:64]
+    form_id = request.form.get("formId", "").strip()[:100] or f"console-{uuid.uuid4().hex}"
+    try:
+        issue(_member_of(typed), coupon_id, form_id)
+    except Refused as refused:
+        return _coupon_page(coupon_id, _status(refused), refused.zh, typed)
+    return redirect(url_for("console.coupon", coupon_id=coupon_id, done="issued") + "#holders")
+
+
+def _member_of(typed):
+    """The member id of what was typed: a member id, or a bound card number or mobile."""
+    if not typed:
+        raise FormRefused("请填写会员编号、卡号或手机号。")
+    members = {
+        bound_member_id(customer) for customer in services().records.customers.find(typed)
+    } - {None}
+    if len(members) == 1:
+        return members.pop()
+    if len(members) > 1:
+        raise FormRefused(f"“{typed}”对应多位会员，请填写会员编号。")
+    if typed.isascii() and typed.isdigit() and services().members.knows(int(typed)):
+        return int(typed)
+    raise FormRefused(f"没有找到会员“{typed}”：请填写会员编号、已绑定的卡号或手机号。")
