@@ -123,6 +123,15 @@ def test_the_grade_and_the_way_to_the_next_are_in_the_answer(reply_app, chat):
     assert "会员等级：普通会员" in answer and "近6个月再消费3笔即可升级为VIP会员" in answer
 
 
+def test_without_grades_the_answer_names_none_as_the_member_center_does(reply_app, chat):
+    bind(reply_app, points=7)
+    answer = chat("我想查积分")
+    assert "当前积分：7" in answer and "会员等级" not in answer
+    session = reply_app.test_client()
+    session.get("/m/dev/login?openid=oUser0001")
+    assert session.get("/m/api/me").json["grade"] is None
+
+
 def test_without_a_site_url_the_answers_have_no_link(make_app):
     app = make_app()
     wechat = WeChat(app.test_client())

@@ -57,12 +57,10 @@ def member_status(
         return None
     summary = center.members.summary(card.member_id)
     grade = center.grade(card.member_id)
-    lines = [
-        f"会员卡号：{card.card_number}",
-        f"会员等级：{grade['name'] if grade else '普通会员'}",
-        f"当前积分：{summary['points']}",
-        f"账户余额：¥{summary['money']:,.2f}",
-    ]
+    lines = [f"会员卡号：{card.card_number}"]
+    if grade:  # the brand may define no grades: then none is named, as in the member center
+        lines.append(f"会员等级：{grade['name']}")
+    lines += [f"当前积分：{summary['points']}", f"账户余额：¥{summary['money']:,.2f}"]
     if grade and grade["hint"]:
         lines.append(grade["hint"])
     if link:
