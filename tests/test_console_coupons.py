@@ -178,7 +178,9 @@ def test_only_admins_define_and_only_operators_issue(app, admin, operator, viewe
 
 
 @pytest.mark.parametrize("typed", [str(MEMBER), "V0016426780", "13916426780"])
-def test_an_operator_issues_a_coupon_by_member_id_card_or_mobile(app, admin, operator, typed):
+def test_an_operator_issues_a_coupon_by_member_id_card_or_mobile(
+    app, admin, operator, viewer, typed
+):
     member = MemberSession(app)  # card V0016426780, mobile 13916426780
     coupon_id = _created(admin)
     page = f"/console/coupons/{coupon_id}"
@@ -191,6 +193,9 @@ def test_an_operator_issues_a_coupon_by_member_id_card_or_mobile(app, admin, ope
     assert held["couponId"] == coupon_id and held["status"] == "valid"
     holders = _text(operator.get(page))
     assert held["couponNo"] in holders and "员工发放" in holders and "可使用" in holders
+    assert "小明" in holders and "13916426780" in holders  # seed 003's 子表: name, mobile
+    seen_by_viewer = _text(viewer.get(page))
+    assert "139****6780" in seen_by_viewer and "13916426780" not in seen_by_viewer
     assert re.search(r'id="stat-issued">1<', holders)
     assert "coupon.issue" in audit_actions(app)
 

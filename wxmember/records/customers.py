@@ -1,6 +1,6 @@
 """``welab/customers``: one document per WeChat user, keyed by ``wechatid`` (the openid)."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from bson import ObjectId
 from pymongo import UpdateOne
@@ -18,6 +18,7 @@ from wxmember.records.member_card import (
     CARD_NUMBER,
     CARD_TYPE,
     MEMBER_ID,
+    bound_member_id,
     new_card,
 )
 
@@ -251,6 +252,11 @@ class CustomerStore:
     def bound_to_member(self, member_id: int) -> dict | None:
         """The customer bound to the CRM member ``member_id``, or None."""
         return self.bound_to(MEMBER_ID, member_id)
+
+    def bound_to_members(self, member_ids: Iterable[int]) -> dict[int, dict]:
+        """``{member id: customer}`` of those of ``member_ids`` bound on WeChat (one query)."""
+        query = {MEMBER_ID: {"$in": list(set(member_ids))}, BOUND: True}
+        return {bound_member_id(c): c for c in self.collection.find(query)}
 
     def get(self, openid: str) -> dict | None:
         """The customer document, or None."""

@@ -17,7 +17,7 @@ from wxmember.records.member_card import bound_member_id
 from wxmember.refusals import Refused
 from wxmember.web.console.auth import bp, refuse, requires, services
 from wxmember.web.console.forms import Form, FormRefused, form_page
-from wxmember.web.console.present import local_input, when
+from wxmember.web.console.present import local_input, shown_number, when
 
 PURPOSES = {"claim": "会员领取", "birthday": "生日礼券", "upgrade": "升级礼券"}
 SOURCES = {
@@ -287,10 +287,12 @@ def _coupon_page(coupon_id, status=200, error="", member=""):
     if found is None:
         return refuse(404, "没有找到这张优惠券。")
     now = services().clock.now_ms()
-    holders = [
-        held_row(held, now)
-        for held in services().members.wallet.of_coupon(coupon_id, HOLDERS_SHOWN)
-    ]
+    holders = _with_customers(
+        [
+            held_row(held, now)
+            for held in services().members.wallet.of_coupon(coupon_id, HOLDERS_SHOWN)
+        ]
+    )
     return form_page(
         "console/coupon.html",
         NOTICES,
@@ -302,6 +304,17 @@ def _coupon_page(coupon_id, status=200, error="", member=""):
         member=member,
         form_id=f"console-{uuid.uuid4().hex}",
     )
+
+
+def _with_customers(rows):
+    """Each holder with who it is on WeChat (seed 003's 子表: name and mobile), if bound."""
+    customers = services().records.customers.bound_to_members(row["memberID"] for row in rows)
+    for row in rows:
+        customer = customers.get(row["memberID"]) or {}
+        row["wxid"] = customer.get("wechatid")
+        row["nickname"] = customer.get("nickname", "")
+        row["mobile"] = shown_number(customer.get("mobile"), g.actor.masked)
+    return rows
 
 
 @bp.post("/coupons/<coupon_id>/issue")

@@ -20,7 +20,7 @@ from wxmember.web.console.present import (
     action_name,
     fields,
     mask_data,
-    mask_number,
+    shown_number,
     when,
     when_s,
 )
@@ -69,9 +69,7 @@ def _summary_row(customer):
 
 def _shown(number):
     """A mobile or card number as this staff member may see it."""
-    if number in (None, ""):
-        return ""
-    return mask_number(number) if g.actor.masked else str(number)
+    return shown_number(number, g.actor.masked)
 
 
 @bp.get("/customers/<wxid>")

@@ -75,6 +75,13 @@ def mask_number(value):
     return text[:3] + "*" * (len(text) - 7) + text[-4:]
 
 
+def shown_number(number, masked):
+    """A mobile or card number as a staff member sees it: masked for viewers, "" for none."""
+    if number in (None, ""):
+        return ""
+    return mask_number(number) if masked else str(number)
+
+
 def mask_data(value, key=""):
     """``value`` with mobiles and card numbers masked (any depth), for viewers."""
     if isinstance(value, dict):
