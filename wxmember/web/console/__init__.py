@@ -3,7 +3,8 @@
 ``auth`` (sign-in, sessions, CSRF, roles), ``pages`` (home, logs and their
 exports, audit), ``customers``, ``dashboard`` (charts), ``activities`` (shake),
 ``jobs``, ``decisions`` (drift, withdrawals), ``rules`` (point rules, grades,
-recharge promotions), ``staff_accounts``; ``forms`` and ``present`` read forms and
+recharge promotions), ``offers`` (积分兑换 items) and ``checkout`` (结算规则, 试算),
+``staff_accounts``; ``forms`` and ``present`` read forms and
 show values in Chinese; ``api_access`` (who may call ``/api``). Templates and static
 files live beside them (ECharts vendored under ``static/vendor``); nothing is loaded
 from another site.
@@ -15,10 +16,12 @@ def register(app):
     from wxmember.web.console import (  # noqa: F401 - routes
         activities,
         auth,
+        checkout,
         customers,
         dashboard,
         decisions,
         jobs,
+        offers,
         pages,
         rules,
         staff_accounts,

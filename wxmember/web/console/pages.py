@@ -36,6 +36,10 @@ AUDIT_ACTIONS = {
     "point_rule.save": "保存积分规则",
     "grade.save": "保存会员等级",
     "recharge_promotion.save": "保存充值优惠",
+    "redemption.create": "上架兑换品",
+    "redemption.active": "兑换品上架/下架",
+    "redemption.stock": "兑换品补库存",
+    "checkout.settings": "修改结算规则",
 }
 
 
