@@ -5,6 +5,7 @@ import pytest
 
 from tests import coupon_helpers
 from tests.conftest import database_of
+from tests.console_helpers import add_staff
 from tests.coupon_helpers import MEMBER, MemberSession, at_once
 
 
@@ -165,3 +166,55 @@ def test_concurrent_redemptions_never_pass_the_points(shop):
     assert sum(isinstance(r, dict) for r in results) == 2  # 2500 points: two of 1000
     assert {r.code for r in results if not isinstance(r, dict)} == {"insufficient_points"}
     assert (shop.points(), shop.remaining(item_id)) == (500, 98)
+
+
+# -- 上架/下架 and 补库存 (admins) ----------------------------------------------------------------
+
+
+def _token(shop, username, role):
+    add_staff(shop.app, username, role)
+    token = shop.services.staff.tokens.issue(username)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_an_item_taken_off_offer_is_hidden_and_refused_until_put_back(shop):
+    item_id = shop.item()
+
+    status, answer = shop.staff("POST", f"/api/redemptions/{item_id}/active", {"active": False})
+
+    assert status == 200, answer
+    assert (answer["item"]["itemId"], answer["item"]["active"]) == (item_id, False)
+    assert shop.member("GET", "/m/api/redemptions")[1]["items"] == []
+    status, answer = shop.member("POST", f"/m/api/redemptions/{item_id}")
+    assert (status, answer["error"], answer["message"]) == (409, "not_offered", "该礼品已下架")
+    assert (shop.points(), shop.remaining(item_id)) == (2500, 5)
+    shop.staff.ok("POST", f"/api/redemptions/{item_id}/active", {"active": True})
+    assert [i["itemId"] for i in shop.member("GET", "/m/api/redemptions")[1]["items"]] == [item_id]
+    assert shop.member("POST", f"/m/api/redemptions/{item_id}")[0] == 200
+
+
+def test_only_an_admin_token_switches_an_item_or_adds_stock(shop):
+    item_id = shop.item(stock=2)
+    for path, body in (("active", {"active": False}), ("stock", {"add": 3})):
+        for username, role in (("olivia", "operator"), ("victor", "viewer")):
+            headers = _token(shop, username, role)
+            status, answer = shop.staff("POST", f"/api/redemptions/{item_id}/{path}", body, headers)
+            assert (status, answer["error"]) == (403, "forbidden"), (path, role)
+    [item] = shop.staff.ok("GET", "/api/redemptions")["items"]
+    assert (item["active"], item["stock"]) == (True, 2)
+    headers = _token(shop, "adam", "admin")
+    status, answer = shop.staff("POST", f"/api/redemptions/{item_id}/stock", {"add": 3}, headers)
+    assert status == 200 and (answer["item"]["stock"], answer["item"]["remaining"]) == (5, 5)
+    audit = shop.services.staff.audit.collection.find_one({"who": "adam"})
+    assert audit["action"].endswith(".add_item_stock")
+
+
+@pytest.mark.parametrize(("path", "body"), [("active", {"active": "no"}), ("stock", {"add": 0})])
+def test_a_bad_switch_or_restock_is_refused_and_changes_nothing(shop, path, body):
+    item_id = shop.item()
+    status, answer = shop.staff("POST", f"/api/redemptions/{item_id}/{path}", body)
+    assert (status, answer["error"]) == (400, "invalid_item")
+    [item] = shop.staff.ok("GET", "/api/redemptions")["items"]
+    assert (item["active"], item["stock"]) == (True, 5)
+    status, answer = shop.staff("POST", "/api/redemptions/nope/active", {"active": False})
+    assert (status, answer["error"]) == (404, "unknown_item")

@@ -9,6 +9,7 @@ request, a staff form id): a repeat returns the first redemption.
 """
 
 from bson import ObjectId
+from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -106,6 +107,29 @@ class Redemptions:
         self.items.insert_one(item)
         return item
 
+    def set_active(self, item_id: str, active: bool) -> dict | None:
+        """Put the item on offer (上架) or take it off (下架); the item as it is now, or None
+        when unknown. Redemptions already made keep their points and coupons."""
+        return self.items.find_one_and_update(
+            {"_id": item_id},
+            {"$set": {"active": bool(active)}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def add_stock(self, item_id: str, count: object) -> dict | None:
+        """Add ``count`` (a positive whole number) to the item's stock (补库存), atomically;
+        the item as it is now, or None when unknown. InvalidItem for a bad count."""
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 < count <= MAX_STOCK:
+            raise InvalidItem("add must be a positive whole number", "补充数量必须是正整数")
+        found = self.items.find_one_and_update(
+            {"_id": item_id, "stock": {"$lte": MAX_STOCK - count}},
+            {"$inc": {"stock": count}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if found is None and self.items.find_one({"_id": item_id}, {"_id": 1}) is not None:
+            raise InvalidItem("the stock would pass its limit", "补充后库存超出上限")
+        return found
+
     def all(self, offered_only: bool = False) -> list[dict]:
         """Every item (or those on offer with stock left), the newest first."""
         query = {"active": True} if offered_only else {}
@@ -170,7 +194,9 @@ class Redemptions:
     def _check(self, item, member_id):
         if item is None:
             raise RedemptionRefused("unknown_item", "没有这个兑换品", 404)
-        if not item["active"] or item["redeemed"] >= item["stock"]:
+        if not item["active"]:
+            raise RedemptionRefused("not_offered", "该礼品已下架")
+        if item["redeemed"] >= item["stock"]:
             raise RedemptionRefused("sold_out", "礼品已兑完")
         if self.ledger.balance("points", member_id) < item["points"]:
             raise RedemptionRefused("insufficient_points", "积分不足")

@@ -4,8 +4,9 @@
 from flask import Blueprint, current_app, jsonify, request
 
 from wxmember.members.coupons import CouponRefused
-from wxmember.members.redemption import item_view, redemption_view
+from wxmember.members.redemption import InvalidItem, item_view, redemption_view
 from wxmember.members.transactions import form_id
+from wxmember.web.jsonerrors import json_error
 from wxmember.web.member_session import current_openid
 from wxmember.web.session_member import bound_member, member_or_refuse
 
@@ -34,6 +35,27 @@ def create_item():
     """``{name, points, stock, couponId?, description?}``: put an item on offer (admins)."""
     item = _services().members.redemptions.create(_body())
     return jsonify({"ok": True, "itemId": item["_id"], "item": item_view(item)})
+
+
+def _item_answer(item):
+    if item is None:
+        return json_error(404, "unknown_item", "没有这个兑换品")
+    return jsonify({"ok": True, "item": item_view(item)})
+
+
+@staff_bp.post("/redemptions/<item_id>/active")
+def set_item_active(item_id):
+    """``{active}``: put the item on offer (上架) or take it off (下架) (admins)."""
+    active = _body().get("active")
+    if not isinstance(active, bool):
+        raise InvalidItem("active must be true or false", "active 必须是 true 或 false")
+    return _item_answer(_services().members.redemptions.set_active(item_id, active))
+
+
+@staff_bp.post("/redemptions/<item_id>/stock")
+def add_item_stock(item_id):
+    """``{add}``: add that many to the item's stock (补库存) (admins)."""
+    return _item_answer(_services().members.redemptions.add_stock(item_id, _body().get("add")))
 
 
 @staff_bp.post("/redemptions/<item_id>/redeem")

@@ -3,10 +3,11 @@
 ``auth`` (sign-in, sessions, CSRF, roles), ``pages`` (home, logs and their
 exports, audit), ``customers``, ``dashboard`` (charts), ``activities`` (shake),
 ``jobs``, ``decisions`` (drift, withdrawals), ``rules`` (point rules, grades,
-recharge promotions), ``coupons`` (the brand's coupons), ``staff_accounts``; ``forms``
-and ``present`` read forms and show values in Chinese; ``api_access`` (who may call
-``/api``). Templates and static files live beside them (ECharts vendored under
-``static/vendor``); nothing is loaded from another site.
+recharge promotions), ``coupons`` (the brand's coupons), ``offers`` (积分兑换 items),
+``checkout`` (结算规则, 试算), ``staff_accounts``; ``forms`` and ``present`` read forms
+and show values in Chinese; ``api_access`` (who may call ``/api``). Templates and static
+files live beside them (ECharts vendored under ``static/vendor``); nothing is loaded
+from another site.
 """
 
 
@@ -15,11 +16,13 @@ def register(app):
     from wxmember.web.console import (  # noqa: F401 - routes
         activities,
         auth,
+        checkout,
         coupons,
         customers,
         dashboard,
         decisions,
         jobs,
+        offers,
         pages,
         rules,
         staff_accounts,

@@ -39,6 +39,10 @@ AUDIT_ACTIONS = {
     "coupon.create": "新建优惠券",
     "coupon.update": "修改优惠券",
     "coupon.issue": "发放优惠券",
+    "redemption.create": "上架兑换品",
+    "redemption.active": "兑换品上架/下架",
+    "redemption.stock": "兑换品补库存",
+    "checkout.settings": "修改结算规则",
 }
 
 

@@ -1,0 +1,123 @@
+"""Console: 积分兑换 (points redemption items). Everyone reads the items with their stock and
+what is left; admins put one on offer through a form turned into the body of
+``POST /api/redemptions`` (the same ``Redemptions.create`` and its checks), take one off
+offer and put it back (下架/上架) and add to its stock (补库存). Every change is audited.
+"""
+
+from flask import g, redirect, request, url_for
+
+from wxmember.members.coupons import describe
+from wxmember.refusals import Refused
+from wxmember.web.console.auth import bp, refuse, requires, services
+from wxmember.web.console.forms import Form, form_page
+
+MAX_ITEM_POINTS = 1_000_000_000  # as wxmember.members.redemption.MAX_POINTS
+MAX_ADD = 1_000_000  # units added at once
+NOTICES = {
+    "created": "兑换品已上架，会员现在可以用积分兑换。",
+    "off": "已下架：会员看不到也不能兑换该礼品，已兑换的不受影响。",
+    "on": "已重新上架。",
+    "stocked": "库存已补充。",
+}
+EMPTY_FORM = {"name": "", "points": "", "stock": "", "couponId": "", "description": ""}
+
+
+def _audit(action, target, details):
+    services().staff.audit.record(g.actor, action, target, details)
+
+
+def _row(item, coupon_names):
+    coupon_id = item["couponId"]
+    return {
+        "itemId": item["_id"],
+        "name": item["name"],
+        "description": item["description"],
+        "points": item["points"],
+        "stock": item["stock"],
+        "redeemed": item["redeemed"],
+        "remaining": max(0, item["stock"] - item["redeemed"]),
+        "coupon": None if coupon_id is None else coupon_names.get(coupon_id, coupon_id),
+        "active": item["active"],
+    }
+
+
+@bp.get("/redemptions")
+@requires("viewer")
+def redemptions():
+    """Every redemption item with its stock; admins add one, take one off offer, restock."""
+    return _page()
+
+
+def _page(status=200, error="", form=None, stock_error=""):
+    members = services().members
+    coupons = members.coupons.all()
+    names = {coupon["_id"]: coupon["name"] for coupon in coupons}
+    return form_page(
+        "console/redemptions.html",
+        NOTICES,
+        status,
+        error,
+        rows=[_row(item, names) for item in members.redemptions.all()],
+        coupons=[(c["_id"], f"{c['name']}（{describe(c)}）") for c in coupons],
+        form=form or EMPTY_FORM,
+        stock_error=stock_error,
+    )
+
+
+def item_body(values):
+    """The API's item body from the form (the coupon left on "不发券" is none)."""
+    form = Form(values)
+    return {
+        "name": form.text("name", "名称", longest=100),
+        "points": form.whole("points", "所需积分", minimum=1, maximum=MAX_ITEM_POINTS),
+        "stock": form.whole("stock", "库存", minimum=1, maximum=MAX_ITEM_POINTS),
+        "couponId": form.raw("couponId") or None,
+        "description": form.text("description", "说明", required=False, longest=500),
+    }
+
+
+@bp.post("/redemptions")
+@requires("admin")
+def create_redemption():
+    """Put a new item on offer."""
+    try:
+        item = services().members.redemptions.create(item_body(request.form))
+    except Refused as refused:
+        return _page(400, refused.zh, dict(request.form))
+    details = {key: item[key] for key in ("name", "points", "stock", "couponId")}
+    _audit("redemption.create", f"redemption:{item['_id']}", details)
+    return redirect(url_for("console.redemptions", done="created"))
+
+
+@bp.post("/redemptions/<item_id>/<any(on, off):state>")
+@requires("admin")
+def set_redemption_active(item_id, state):
+    """上架 (``on``) or 下架 (``off``) an item."""
+    item = services().members.redemptions.set_active(item_id, state == "on")
+    if item is None:
+        return refuse(404, "没有找到该兑换品。")
+    details = {"name": item["name"], "active": item["active"]}
+    _audit("redemption.active", f"redemption:{item_id}", details)
+    return redirect(url_for("console.redemptions", done=state))
+
+
+@bp.post("/redemptions/<item_id>/stock")
+@requires("admin")
+def add_redemption_stock(item_id):
+    """补库存: add a positive whole number of units to the item's stock."""
+    redemptions = services().members.redemptions
+    try:
+        count = Form(request.form).whole("add", "补充数量", minimum=1, maximum=MAX_ADD)
+        item = redemptions.add_stock(item_id, count)
+    except Refused as refused:
+        found = next((i for i in redemptions.all() if i["_id"] == item_id), None)
+        name = f"「{found['name']}」" if found else ""
+        return _page(400, stock_error=f"{name}补库存未成功：{refused.zh}")
+    if item is None:
+        return refuse(404, "没有找到该兑换品。")
+    _audit(
+        "redemption.stock",
+        f"redemption:{item_id}",
+        {"name": item["name"], "add": count, "stock": item["stock"]},
+    )
+    return redirect(url_for("console.redemptions", done="stocked"))
