@@ -7,8 +7,6 @@ The forms are turned into the body ``POST /api/coupons`` takes and handed to the
 shown in yuan; a discount is typed as Chinese shops say it (8.5 = 八五折).
 """
 
-import uuid
-
 from flask import g, redirect, request, url_for
 
 from wxmember.members.coupons import KINDS, STATES, CouponRefused, state, view
@@ -16,7 +14,7 @@ from wxmember.members.wallet import STATUS_NAMES, staff_view
 from wxmember.records.member_card import bound_member_id
 from wxmember.refusals import Refused
 from wxmember.web.console.auth import bp, refuse, requires, services
-from wxmember.web.console.forms import Form, FormRefused, form_page
+from wxmember.web.console.forms import Form, FormRefused, form_id_of, form_page, new_form_id
 from wxmember.web.console.present import local_input, shown_number, when
 
 PURPOSES = {"claim": "会员领取", "birthday": "生日礼券", "upgrade": "升级礼券"}
@@ -302,7 +300,7 @@ def _coupon_page(coupon_id, status=200, error="", member=""):
         holders=holders,
         shown=HOLDERS_SHOWN,
         member=member,
-        form_id=f"console-{uuid.uuid4().hex}",
+        form_id=new_form_id(),
     )
 
 
@@ -322,7 +320,7 @@ def _with_customers(rows):
 def issue_coupon(coupon_id):
     """Give a member (member id, card number or mobile) one coupon, once per form."""
     typed = request.form.get("member", "").strip()[:64]
-    form_id = request.form.get("formId", "").strip()[:100] or f"console-{uuid.uuid4().hex}"
+    form_id = form_id_of(request.form)
     try:
         issue(_member_of(typed), coupon_id, form_id)
     except Refused as refused:

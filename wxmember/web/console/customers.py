@@ -3,9 +3,7 @@ about them: record, binding, grade, the four ledgers, transactions, coupons, sha
 feed items and logs. Operators adjust points (with a reason) and lock the grade.
 """
 
-import uuid
-
-from flask import g, redirect, render_template, request, url_for
+from flask import abort, g, make_response, redirect, render_template, request, url_for
 
 from wxmember.members.checkout_commit import answer as checkout_answer
 from wxmember.members.grades import LOCK
@@ -14,6 +12,7 @@ from wxmember.records.member_card import bound_card, bound_member_id, card_of
 from wxmember.refusals import Refused
 from wxmember.web.console.auth import bp, refuse, requires, services
 from wxmember.web.console.coupons import held_row, issue, issuing_now
+from wxmember.web.console.forms import form_id_of, new_form_id
 from wxmember.web.console.present import (
     CARD_TYPES,
     LEDGER_NAMES,
@@ -100,7 +99,7 @@ def _view(customer, status=200, error="", amount="", reason=""):
         "notice": NOTICES.get(request.args.get("done", ""), ""),
         "amount": amount,
         "reason": reason,
-        "form_id": f"console-{uuid.uuid4().hex}",
+        "form_id": new_form_id(),
         "coupons": [win for win in customer.get("shake", []) if win.get("coupon_no")][-SHOWN:][
             ::-1
         ],
@@ -207,23 +206,23 @@ def _operator(user_id, names):
 # -- staff actions -----------------------------------------------------------------
 
 
-def _bound_member(wxid):
+def _bound_member(wxid, cannot):
+    """The customer and its member id; a 404 page ("该用户未绑定会员卡，不能…") if unbound."""
     customer = services().records.customers.get(wxid)
-    if customer is None:
-        return None, None
-    return customer, bound_member_id(customer)
+    member_id = bound_member_id(customer) if customer else None
+    if member_id is None:
+        abort(make_response(refuse(404, f"该用户未绑定会员卡，不能{cannot}。")))
+    return customer, member_id
 
 
 @bp.post("/customers/<wxid>/points")
 @requires("operator")
 def adjust_points(wxid):
     """Add or take points with a reason; once per form (a second submit changes nothing)."""
-    customer, member_id = _bound_member(wxid)
-    if member_id is None:
-        return refuse(404, "该用户未绑定会员卡，不能调整积分。")
+    customer, member_id = _bound_member(wxid, "调整积分")
     amount_text = request.form.get("amount", "").strip()
     reason = request.form.get("reason", "").strip()
-    form_id = request.form.get("formId", "").strip()[:100] or f"console-{uuid.uuid4().hex}"
+    form_id = form_id_of(request.form)
 
     def again(status, message):
         return _again(customer, status, message, amount=amount_text, reason=reason)
@@ -256,10 +255,8 @@ def adjust_points(wxid):
 @requires("operator")
 def issue_to_customer(wxid):
     """Give the member one coupon chosen from those issuing now, once per form."""
-    customer, member_id = _bound_member(wxid)
-    if member_id is None:
-        return refuse(404, "该用户未绑定会员卡，不能发券。")
-    form_id = request.form.get("formId", "").strip()[:100] or f"console-{uuid.uuid4().hex}"
+    customer, member_id = _bound_member(wxid, "发券")
+    form_id = form_id_of(request.form)
     coupon_id = request.form.get("couponId", "").strip()[:64]
     if not coupon_id:
         return _again(customer, 400, "请选择要发放的优惠券。")
@@ -280,9 +277,7 @@ def _again(customer, status, message, **typed):
 @requires("operator")
 def grade_lock(wxid):
     """Lock (``lock=1``) or unlock (``lock=0``) the member's grade."""
-    _, member_id = _bound_member(wxid)
-    if member_id is None:
-        return refuse(404, "该用户未绑定会员卡，不能锁定等级。")
+    _, member_id = _bound_member(wxid, "锁定等级")
     lock = request.form.get("lock") == "1"
     services().members.grades.set_member(member_id, lock=lock)
     services().staff.audit.record(

@@ -7,6 +7,7 @@ send on is then checked again by the same domain code the staff API calls.
 
 import math
 import re
+import uuid
 
 from flask import render_template, request
 
@@ -108,6 +109,17 @@ class Form:
 
     def checked(self, name):
         return self.raw(name) in ("1", "on", "true")
+
+
+def form_id_of(values):
+    """The ``formId`` a page put in its form (a new one if none): a second submit of the
+    same form is the same change, made once."""
+    return (values.get("formId") or "").strip()[:100] or new_form_id()
+
+
+def new_form_id():
+    """A ``formId`` for a form about to be shown."""
+    return f"console-{uuid.uuid4().hex}"
 
 
 def form_page(template, notices, status=200, error="", **context):

@@ -7,6 +7,7 @@ offer and put it back (下架/上架) and add to its stock (补库存). Every ch
 from flask import g, redirect, request, url_for
 
 from wxmember.members.coupons import describe
+from wxmember.members.redemption import item_view
 from wxmember.refusals import Refused
 from wxmember.web.console.auth import bp, refuse, requires, services
 from wxmember.web.console.forms import Form, form_page
@@ -28,17 +29,8 @@ def _audit(action, target, details):
 
 def _row(item, coupon_names):
     coupon_id = item["couponId"]
-    return {
-        "itemId": item["_id"],
-        "name": item["name"],
-        "description": item["description"],
-        "points": item["points"],
-        "stock": item["stock"],
-        "redeemed": item["redeemed"],
-        "remaining": max(0, item["stock"] - item["redeemed"]),
-        "coupon": None if coupon_id is None else coupon_names.get(coupon_id, coupon_id),
-        "active": item["active"],
-    }
+    coupon = None if coupon_id is None else coupon_names.get(coupon_id, coupon_id)
+    return {**item_view(item), "coupon": coupon}
 
 
 @bp.get("/redemptions")
