@@ -275,3 +275,22 @@ def test_issuing_from_the_customer_page_is_refused_without_a_coupon_or_for_a_vie
     unknown = operator.post(f"{page}/coupons", {"couponId": "nope", "formId": "F2"}, page=page)
     assert unknown.status_code == 404
     assert app.extensions["wxmember"].members.wallet.of_member(MEMBER) == []
+
+
+@pytest.mark.parametrize(
+    ("action", "form", "message"),
+    [
+        ("coupons", {"couponId": "any"}, "不能发券"),
+        ("points", {"amount": "10", "reason": "补偿"}, "不能调整积分"),
+        ("grade-lock", {"lock": "1"}, "不能锁定等级"),
+    ],
+)
+def test_a_customer_without_a_card_gets_no_coupon_points_or_lock(
+    app, operator, action, form, message
+):
+    MemberSession(app, bound=False)  # oGuest follows but has no card
+    app.extensions["wxmember"].records.customers.ensure("oGuest")
+    before = count_documents(app)
+    answer = operator.post(f"/console/customers/oGuest/{action}", form)
+    assert answer.status_code == 404 and f"该用户未绑定会员卡，{message}" in _text(answer)
+    assert count_documents(app) == before
