@@ -6,6 +6,7 @@ through ``members.checkout.settings.save`` with the body of ``POST /api/checkout
 
 from flask import g, redirect, request, url_for
 
+from wxmember.members.checkout import MAX_COUPONS, MAX_POINTS_PER_YUAN
 from wxmember.refusals import Refused
 from wxmember.web.console.auth import bp, requires, services
 from wxmember.web.console.forms import Form, FormRefused, form_page
@@ -19,8 +20,6 @@ STEP_KINDS = {
     "cash": "代金券",
     "points": "积分抵现",
 }
-MAX_POINTS_PER_YUAN = 1_000_000  # as wxmember.members.checkout
-MAX_COUPONS = 20
 NOTICES = {"saved": "结算规则已保存，之后的结算按新规则计算。"}
 QUOTE_FORM = {"memberID": "", "amount": "", "coupons": "", "points": "", "useGrade": "1"}
 
