@@ -187,6 +187,65 @@ def test_a_database_failure_inside_the_handler_is_handled_by_the_retry(app, clie
     a_retry_handles_what_the_first_delivery_could_not(app, client)
 
 
+class AnswerLost:
+    """A collection whose next ``insert_one`` is applied but answered by a broken connection:
+    the engine journaled the write and was killed (``kill -9``) before it replied."""
+
+    def __init__(self, collection):
+        self.collection = collection
+        self.lost = False
+
+    def insert_one(self, document, *args, **kwargs):
+        result = self.collection.insert_one(document, *args, **kwargs)
+        if not self.lost:
+            self.lost = True
+            raise AutoReconnect("connection closed")
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self.collection, name)
+
+
+def a_quick_retry_is_refused_until_the_claim_is_stale(app, clock):
+    """The first delivery died with the engine (500) and left its claim, unmarked: a retry
+    while the claim is fresh is not answered 200 (nothing recorded the message), and a
+    retry once it is stale handles the message and records it once."""
+    dispatcher = app.extensions["wxmember"].dispatcher
+    dispatcher.retry_wait_s = 0.05
+    wechat = WeChat(app.test_client())
+    xml = samples.fill(samples.TEXT, content="积分规则")
+    key = wechat_message.parse(xml).dedup_key
+
+    assert wechat.post(xml).status_code == 500
+    assert database_of(app)["wxmember/deliveries"].find_one({"_id": key}) is not None
+    retry = wechat.post(xml)  # WeChat's retry, the engine back, the claim a second old
+    assert retry.status_code == 503, retry.data  # not "success": WeChat delivers it again
+    assert database_of(app)["lavico/user/logs"].count_documents({"msgKey": key}) == 0
+
+    clock.advance(seconds=dispatcher.stale_claim_s + 1)
+    assert wechat.reply(wechat.post(xml))["Content"] == KEYWORDS["积分规则"]
+    assert wechat.reply(wechat.post(xml))["Content"] == KEYWORDS["积分规则"]  # repeated
+    assert database_of(app)["lavico/user/logs"].count_documents({"msgKey": key}) == 1
+
+
+def test_a_claim_whose_answer_was_lost_is_not_answered_success_by_a_quick_retry(make_app, clock):
+    app = make_app(clock=clock)
+    deliveries = app.extensions["wxmember"].records.deliveries
+    deliveries.collection = AnswerLost(deliveries.collection)
+    a_quick_retry_is_refused_until_the_claim_is_stale(app, clock)
+
+
+def test_a_record_lost_with_the_engine_is_not_answered_success_by_a_quick_retry(
+    make_app, clock, monkeypatch
+):
+    app = make_app(clock=clock)
+    records = app.extensions["wxmember"].records
+    # the engine dies after the claim: the record, then the failure mark, cannot be written
+    fail_once(monkeypatch, records.logs, "append", AutoReconnect("connection closed"))
+    fail_once(monkeypatch, records.deliveries, "mark_failed", AutoReconnect("connection refused"))
+    a_quick_retry_is_refused_until_the_claim_is_stale(app, clock)
+
+
 def test_a_handler_asking_for_a_dependency_nobody_provides_stops_the_start(app):
     services = app.extensions["wxmember"]
 

@@ -387,6 +387,8 @@ class Writers:
         self.attempts = attempts
         self.stopping = threading.Event()
         self.acknowledged = {}  # MsgId -> (openid, reply text of the 200)
+        self.attempts_of = {}  # MsgId -> [(status or error, seconds since start)], for a failure
+        self.started = time.monotonic()
         self.failures = 0  # answers other than 200, and connection errors
         self.lock = threading.Lock()
         self.threads = [
@@ -414,11 +416,15 @@ class Writers:
             msg_id = f"{openid[-1]}{sequence:06d}"
             fields = simulator.message_fields("text", openid, msg_id=msg_id, content="积分规则")
             xml = simulator.to_xml(fields)
+            tried = self.attempts_of.setdefault(msg_id, [])
             for attempt in range(self.attempts):
+                sent = round(time.monotonic() - self.started, 2)
                 try:
                     response = post_delivery(self.url, xml, timeout=15)
-                except requests.RequestException:
+                    tried.append((response.status_code, sent))
+                except requests.RequestException as error:
                     response = None
+                    tried.append((type(error).__name__, sent))
                 if response is not None and response.status_code == 200:
                     with self.lock:
                         self.acknowledged[msg_id] = (openid, reply_text(response))
@@ -445,6 +451,7 @@ def test_kill_9_under_parallel_writers_loses_nothing_acknowledged(procs, tmp_pat
             info = engine_info(data_dir)
             killed_at = time.monotonic()
             os.kill(info[victim], signal.SIGKILL)
+            killed = round(killed_at - writers.started, 2)
             back = wait_until(
                 lambda i=info: (
                     (engine_info(data_dir) or {}).get("pid") not in (None, i["pid"])
@@ -456,7 +463,7 @@ def test_kill_9_under_parallel_writers_loses_nothing_acknowledged(procs, tmp_pat
             recovered = time.monotonic() - killed_at
             again = writers.count()
             wait_until(lambda a=again: writers.count() >= a + 30, what="writes after recovery")
-            timeline.append((victim, round(recovered, 1), back))
+            timeline.append((victim, killed, round(recovered, 1), back))
     finally:
         writers.stop()
 
@@ -470,10 +477,13 @@ def test_kill_9_under_parallel_writers_loses_nothing_acknowledged(procs, tmp_pat
             records = list(logs.find({"data.MsgId": msg_id, "wxid": openid}))
             if len(records) != 1:
                 claim = db["wxmember/deliveries"].find_one({"_id": {"$regex": msg_id}})
-                lost.append((msg_id, len(records), reply, claim))
+                lost.append((msg_id, len(records), reply, claim, writers.attempts_of[msg_id]))
             elif reply != TEXT_REPLY:
                 wrong.append((msg_id, reply))
-        assert not lost, f"acknowledged but not recorded once: {lost[:10]} of {len(lost)}"
+        assert not lost, (
+            f"acknowledged but not recorded once: {lost[:10]} of {len(lost)}; "
+            f"kills (victim, at s, recovery s, back): {timeline}"
+        )
         assert not wrong, f"answered without the reply: {wrong[:10]} of {len(wrong)}"
         duplicates = list(
             logs.aggregate(

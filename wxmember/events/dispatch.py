@@ -7,6 +7,13 @@ answers with the same reply, so the member sees one answer whichever delivery
 WeChat keeps. A first delivery that failed (its handler raised, its record could
 not be written, its process died) is taken over by the next retry, which handles
 the message: nothing WeChat delivered is lost.
+
+A retry is answered only with the record there (or by handling the message
+itself): one that finds the claim neither recorded, nor failed, nor stale is
+refused (DeliveryPending, 503) and WeChat delivers it again. A plain ``success``
+there would tell WeChat the message was taken when perhaps nothing recorded it:
+a claim whose first delivery died with the engine (its claim or its record
+written, the answer lost, no way to mark it failed) is silent until it is stale.
 """
 
 import functools
@@ -21,6 +28,11 @@ from wxmember.logsafe import mask
 log = logging.getLogger(__name__)
 
 HEADER_FIELDS = ("ToUserName", "FromUserName")
+
+
+class DeliveryPending(Exception):
+    """A retry whose first delivery is neither recorded nor known to have failed yet:
+    not answered, so that WeChat delivers it again."""
 
 
 class Dispatcher:
@@ -42,14 +54,19 @@ class Dispatcher:
         """Return the reply text for ``message``, or None for a plain ``success``.
 
         ``nonce`` is the request's signed ``timestamp|nonce`` (NonceReused when
-        another delivery used it).
+        another delivery used it). DeliveryPending for a retry that can neither
+        repeat the first delivery's reply nor take the delivery over.
         """
         key = message.dedup_key
         deliveries = self.records.deliveries
         if not deliveries.claim(key, nonce):
             reply, recorded = self._reply_of_first_delivery(key)
-            if recorded or not deliveries.take_over(key, self.stale_claim_s):
+            if recorded:
                 return reply
+            if not deliveries.take_over(key, self.stale_claim_s):
+                # still running, or died a moment ago: only a later retry can tell
+                log.warning("retry of %s: the first delivery has no record yet", mask(key))
+                raise DeliveryPending(key)
             log.warning("retry of %s takes over a first delivery that failed", mask(key))
         try:
             return self._handle_claimed(message, key)

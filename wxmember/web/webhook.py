@@ -10,6 +10,7 @@ import time
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from wxmember.events.dispatch import DeliveryPending
 from wxmember.records.dedup import NonceReused
 from wxmember.wechat import message as wechat_message
 from wxmember.wechat import signature
@@ -55,6 +56,12 @@ def _forbidden(exc):
 def _bad_request(exc):
     log.warning("refused WeChat body from %s: %s", request.remote_addr, exc)
     return Response(f"not a WeChat message: {exc}", 400, mimetype="text/plain")
+
+
+@bp.errorhandler(DeliveryPending)
+def _pending(exc):
+    # not 200: WeChat delivers it again, and the retry finds the record or takes over
+    return Response("delivery in progress, retry", 503, mimetype="text/plain")
 
 
 @bp.get("/wechat")
