@@ -57,7 +57,8 @@ def test_the_claim_tab_lists_the_coupons_to_claim_with_their_limits(shop):
     assert "仅剩 49 张" in ten and re.search(r"每人限领 2 张 · 已领 <[^>]+>1<", ten)
     assert re.search(r'js-claim">领取<', ten)  # one more is allowed
     rate = card(html, "会员八五折")
-    assert "8.5折" in rate and "有效期至 2026-05-31" in rate and "仅剩" not in rate
+    assert "8.5折" in rate and "无门槛使用" in rate and "有效期至 2026-05-31" in rate
+    assert "仅剩" not in rate
     assert 'class="on" aria-current="page">领券' in html
     assert re.search(r'id="count-valid"> 1<', html)  # the claimed one is under 可使用
 
@@ -68,6 +69,14 @@ def test_a_coupon_claimed_up_to_its_limit_shows_claimed_and_cannot_be_pressed(sh
     html = shop.member.client.get(CLAIM).get_data(as_text=True)
 
     assert re.search(r'js-claim" disabled>已领取<', card(html, "新人券"))
+
+
+def test_a_claimed_coupon_is_listed_under_valid_with_its_kind_in_chinese(shop):
+    shop.member.claim(shop.staff.coupon(name="满100减10"))
+
+    html = shop.member.client.get("/m/coupons").get_data(as_text=True)
+
+    assert "<strong>¥10</strong><span>满减券</span>" in html and "minus" not in html
 
 
 def test_without_coupons_to_claim_the_tab_says_so(shop):
