@@ -5,31 +5,12 @@ step photographed (``WXMEMBER_SCREENSHOTS=DIR`` keeps the pictures to look at).
 Needs /usr/bin/chromium and playwright (the ``browser`` fixture of tests/browser.py).
 """
 
-import os
-
 import pytest
 
 from tests.conftest import LiveServer
 from tests.coupon_helpers import MemberSession, Shop, app_at_now
 
 pytestmark = pytest.mark.browser
-PHONE = {"width": 390, "height": 844}
-WECHAT_UA = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI"
-)
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = os.environ.get("WXMEMBER_SCREENSHOTS") or str(tmp_path)
-    os.makedirs(folder, exist_ok=True)
-
-    def shoot(page, name):
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
-        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
-
-    return shoot
 
 
 @pytest.fixture
@@ -42,21 +23,8 @@ def shop(make_app, clock):
 
 
 @pytest.fixture
-def phone_for(browser, shop):
-    contexts = []
-
-    def open_as(openid, path="/m/"):
-        context = browser.new_context(
-            viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True, user_agent=WECHAT_UA
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.goto(f"{shop.server.url}/m/dev/login?openid={openid}&next={path}")
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
+def phone_for(member_phone, shop):
+    return lambda openid, path="/m/": member_phone(shop.server.url, openid, path)
 
 
 def claims_of(shop, coupon_id):
