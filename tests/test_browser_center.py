@@ -4,7 +4,6 @@ unbound, each photographed: ``WXMEMBER_SCREENSHOTS=DIR`` keeps the pictures to l
 Needs /usr/bin/chromium and playwright (the ``browser`` fixture of tests/browser.py).
 """
 
-import os
 import time
 
 import pytest
@@ -14,24 +13,7 @@ from tests.conftest import LiveServer
 from tests.crm_helpers import Member, Sim, create_activity, staff
 
 pytestmark = pytest.mark.browser
-PHONE = {"width": 390, "height": 844}
-WECHAT_UA = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI"
-)
 CASH = "CQL201404010004"
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = os.environ.get("WXMEMBER_SCREENSHOTS") or str(tmp_path)
-    os.makedirs(folder, exist_ok=True)
-
-    def shoot(page, name):
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
-        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
-
-    return shoot
 
 
 @pytest.fixture
@@ -44,21 +26,8 @@ def server(make_app):
 
 
 @pytest.fixture
-def phone_for(browser, server):
-    contexts = []
-
-    def open_as(openid, path="/m/"):
-        context = browser.new_context(
-            viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True, user_agent=WECHAT_UA
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.goto(f"{server.url}/m/dev/login?openid={openid}&next={path}")
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
+def phone_for(member_phone, server):
+    return lambda openid, path="/m/": member_phone(server.url, openid, path)
 
 
 @pytest.fixture

@@ -375,7 +375,7 @@ def _own_coupon(coupon):
         "name": coupon["name"],
         "title": coupon["kindName"],
         "desc": coupon["description"],
-        "kind": coupon["kind"],
+        "kind": coupon["kindName"],  # as the CRM's rows name theirs (满减券, 折扣券, 代金券)
         "value": coupon["value"],
         "face": f"{coupon['value'] * 10:g}折" if discount else f"¥{coupon['value']:g}",
         "source": coupon["source"],

@@ -16,6 +16,7 @@ from wxmember.web import (
     health,
     member_pages,
     member_session,
+    offer_pages,  # noqa: F401 - its routes are on member_pages.bp
     staff_api,
     webhook,
 )
@@ -45,7 +46,7 @@ def make_app(services):
     app.register_blueprint(staff_api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(member_session.bp)
-    app.register_blueprint(member_pages.bp)  # with the routes of center_pages on it
+    app.register_blueprint(member_pages.bp)  # with the routes of center_pages, offer_pages
     console.register(app)  # /console: the staff web console
     _mount_simulator_tools(app, services)
     _announce(services)

@@ -9,12 +9,13 @@ from flask import jsonify, request
 from wxmember.members.center import InvalidCursor, NotBound
 from wxmember.members.ledger import KINDS
 from wxmember.members.transactions import MAX_ID
+from wxmember.web.coupon_api import claimable_for_member
 from wxmember.web.jsonerrors import json_error
 from wxmember.web.member_pages import _services, bp
 from wxmember.web.member_session import current_openid, json_body, page_or_login
 
 MONEY_KINDS = ("money", "frozen", "earnings")
-COUPON_TABS = ("valid", "used", "expired")
+COUPON_TABS = ("valid", "used", "expired", "claim")  # claim: 领券, those to claim now
 MESSAGE_TABS = ("notices", "announcements")
 
 # -- pages ---------------------------------------------------------------------
@@ -58,12 +59,18 @@ def purchases_page():
 
 @bp.get("/coupons")
 def coupons_page():
-    """The member's coupons: valid, used, expired."""
+    """The member's coupons: valid, used, expired; and those the member may claim now."""
     status = request.args.get("status", "valid")
     status = status if status in COUPON_TABS else "valid"
 
+    def read(center, openid):
+        page = {**center.coupons_of(openid), "status": status}
+        if status == "claim":
+            page["claimable"] = claimable_for_member(center.bound_member(openid)[1])
+        return page
+
     def build(openid):
-        return _bound_page(lambda c: {**c.coupons_of(openid), "status": status}, openid)
+        return _bound_page(lambda c: read(c, openid), openid)
 
     return page_or_login("coupons.html", build)
 

@@ -156,11 +156,10 @@ def my_coupons():
     )
 
 
-@member_bp.get("/api/coupons/claimable")
-def claimable_coupons():
-    """The coupons the member may claim now, with how many the member has claimed."""
-    services, member_id = _services(), member_or_refuse()
-    items = [
+def claimable_for_member(member_id):
+    """The coupons the member may claim now, with how many the member has claimed (the
+    API's items, and the 领券 tab of the coupons page)."""
+    return [
         {
             "couponId": coupon["_id"],
             **rules_view(coupon),
@@ -171,9 +170,14 @@ def claimable_coupons():
             "claimed": claimed,
             "canClaim": claimed < coupon["perMember"],
         }
-        for coupon, claimed in services.members.wallet.claimable(member_id)
+        for coupon, claimed in _services().members.wallet.claimable(member_id)
     ]
-    return jsonify({"ok": True, "items": items})
+
+
+@member_bp.get("/api/coupons/claimable")
+def claimable_coupons():
+    """The coupons the member may claim now, with how many the member has claimed."""
+    return jsonify({"ok": True, "items": claimable_for_member(member_or_refuse())})
 
 
 @member_bp.post("/api/coupons/<coupon_id>/claim")

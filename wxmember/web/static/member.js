@@ -21,6 +21,12 @@ function toast(text, ms) {
   toast.timer = setTimeout(() => { $("toast").style.display = "none"; }, ms || 2000);
 }
 
+function newRequestId() {
+  /* Names one attempt (a tap): the API answers a repeat of it with the first answer. */
+  return (window.crypto && crypto.randomUUID) ? crypto.randomUUID()
+    : String(Date.now()) + Math.random().toString(16).slice(2);
+}
+
 function yuan(amount) {
   return "¥" + Number(amount || 0).toFixed(2);
 }
