@@ -79,6 +79,16 @@ def test_a_claimed_coupon_is_listed_under_valid_with_its_kind_in_chinese(shop):
     assert "<strong>¥10</strong><span>满减券</span>" in html and "minus" not in html
 
 
+def test_a_held_discount_without_threshold_says_so_instead_of_its_rate_twice(shop):
+    rate = shop.staff.coupon(name="会员八五折", kind="discount", threshold=0, value=0.85)
+    shop.member.claim(rate)
+
+    html = shop.member.client.get("/m/coupons").get_data(as_text=True)
+
+    held = html.split('id="coupon-1"')[1].split("coupon__no")[0]
+    assert "会员八五折" in held and held.count("8.5折") == 1 and "无门槛使用" in held
+
+
 def test_without_coupons_to_claim_the_tab_says_so(shop):
     assert "暂时没有可以领取的优惠券" in text_of(shop.member.client.get(CLAIM))
 
