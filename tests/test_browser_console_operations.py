@@ -320,3 +320,21 @@ def test_decisions_and_staff_pages_read_well(browser, server, tmp_path):
     page.goto(f"{server.url}/console")
     _shot(page, tmp_path, "home-admin-tablet")
     context.close()
+
+
+def test_an_operator_publishes_an_announcement(browser, server, tmp_path):
+    context, page = _signed_in(browser, server, "olivia", viewport=TABLET)
+    page.click("nav >> text=会员公告")
+    page.wait_for_selector("#publish-form")
+    page.fill("#contents", "双十二会员日：全场满200减30，12月12日当天有效。")
+    page.fill("#url", "http://example.com/")
+    page.click("#publish")
+    assert "链接须为会员中心页面" in page.inner_text("#error")
+    page.fill("#url", "/m/coupons?status=claim")
+    page.click("#publish")
+    page.wait_for_selector("#notice")
+    row = page.inner_text("#announcement-table tbody tr:first-child")
+    assert "双十二会员日" in row and "olivia" in row
+    assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
+    _shot(page, tmp_path, "announcements-tablet")
+    context.close()

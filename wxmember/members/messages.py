@@ -60,11 +60,16 @@ class MemberMessages:
     def announce(self, contents: object, url: object = None, user_id: int = 0) -> dict:
         """Publish an announcement to every member."""
         if not isinstance(contents, str) or not 0 < len(contents.strip()) <= 200:
-            raise InvalidAnnouncement("contents must be 1 to 200 characters")
+            raise InvalidAnnouncement(
+                "contents must be 1 to 200 characters", "公告内容须为1到200个字。"
+            )
         if url not in (None, "") and (
             not isinstance(url, str) or len(url) > 200 or not url.startswith(("/m/", "https://"))
         ):
-            raise InvalidAnnouncement("url must be a member page (/m/…) or an https:// address")
+            raise InvalidAnnouncement(
+                "url must be a member page (/m/…) or an https:// address",
+                "链接须为会员中心页面（/m/…）或 https:// 开头的地址，不超过200个字符。",
+            )
         row = {
             "_id": f"announcement:{ObjectId()}",
             "MemberID": 0,

@@ -2,8 +2,8 @@
 
 ``auth`` (sign-in, sessions, CSRF, roles), ``pages`` (home, logs and their
 exports, audit), ``customers``, ``dashboard`` (charts), ``activities`` (shake),
-``jobs``, ``decisions`` (drift, withdrawals), ``rules`` (point rules, grades,
-recharge promotions), ``coupons`` (the brand's coupons), ``offers`` (积分兑换 items),
+``announcements`` (公告), ``jobs``, ``decisions`` (drift, withdrawals), ``rules`` (point
+rules, grades, recharge promotions), ``coupons`` (the brand's coupons), ``offers`` (积分兑换 items),
 ``checkout`` (结算规则, 试算), ``staff_accounts``; ``forms`` and ``present`` read forms
 and show values in Chinese; ``api_access`` (who may call ``/api``). Templates and static
 files live beside them (ECharts vendored under ``static/vendor``); nothing is loaded
@@ -15,6 +15,7 @@ def register(app):
     """Mount the console on ``app`` (``/console``; ``/`` and ``/admin`` lead there)."""
     from wxmember.web.console import (  # noqa: F401 - routes
         activities,
+        announcements,
         auth,
         checkout,
         coupons,

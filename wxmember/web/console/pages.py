@@ -29,6 +29,7 @@ AUDIT_ACTIONS = {
     "activity.create": "新建摇一摇活动",
     "activity.pause": "暂停摇一摇活动",
     "activity.resume": "恢复摇一摇活动",
+    "announcement.publish": "发布会员公告",
     "job.run": "手动运行任务",
     "drift.resolve": "处理绑定差异",
     "withdrawal.approve": "通过提现",
