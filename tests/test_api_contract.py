@@ -58,6 +58,7 @@ def _concrete(rule):
     names["withdrawal_id"] = "withdrawalId"
     names.update(address_id="addressId", invoice_id="invoiceId")
     names.update(coupon_id="couponId", item_id="itemId")  # coupons, points redemption
+    names.update(rule_id="ruleId", promotion_id="promotionId")  # rules removed, switched off
     paths = [""]
     for part in re.split(r"(<[^>]+>)", rule):
         if part.startswith("<any("):

@@ -77,6 +77,41 @@ def test_a_rule_form_without_the_session_token_changes_nothing(app, admin):
     assert _system(app).points.rules.all() == []
 
 
+def test_an_admin_deletes_a_rule_and_purchases_no_longer_earn_by_it(app, admin, operator):
+    admin.post("/console/point-rules", RULE, page="/console/point-rules")
+    rules = _system(app).points.rules
+    assert rules.points_for("consumption", 10_000) == 10  # 100 yuan, 1 point per 10
+    page = admin.get("/console/point-rules").get_data(as_text=True)
+    assert 'data-confirm="删除积分规则 BASE-1？' in page  # asked before it goes
+    refused = operator.post("/console/point-rules/BASE-1/delete", page="/console/point-rules")
+    assert refused.status_code == 403 and len(rules.all()) == 1
+    answer = admin.post("/console/point-rules/BASE-1/delete", page="/console/point-rules")
+    assert answer.headers["Location"] == "/console/point-rules?done=deleted"
+    assert rules.all() == [] and rules.points_for("consumption", 10_000) == 0
+    again = admin.post("/console/point-rules/BASE-1/delete", page="/console/point-rules")
+    assert again.status_code == 404 and "没有这条积分规则" in again.get_data(as_text=True)
+    assert audit_actions(app) == ["point_rule.save", "point_rule.delete"]
+
+
+def test_an_admin_switches_a_recharge_promotion_off_and_on(app, admin, viewer):
+    admin.post("/console/recharge-promotions", PROMOTION, page="/console/recharge-promotions")
+    money = _system(app).money
+    assert money.best_promotion(10_000)["_id"] == "R100"
+    page = "/console/recharge-promotions"
+    assert admin.post(f"{page}/R100/off", page=page).headers["Location"] == f"{page}?done=off"
+    assert money.best_promotion(10_000) is None  # a recharge earns no bonus now
+    assert "已停用" in viewer.get(page).get_data(as_text=True)
+    assert viewer.post(f"{page}/R100/on", page=page).status_code == 403
+    admin.post(f"{page}/R100/on", page=page)
+    assert money.best_promotion(10_000)["_id"] == "R100"
+    assert admin.post(f"{page}/NOPE/off", page=page).status_code == 404
+    assert audit_actions(app) == [
+        "recharge_promotion.save",
+        "recharge_promotion.active",
+        "recharge_promotion.active",
+    ]
+
+
 # -- grades ------------------------------------------------------------------------
 
 

@@ -135,3 +135,28 @@ def test_a_viewer_token_reads_mobiles_and_card_numbers_masked(app, client, token
     assert record["data"]["memberCardNumber"] == "V00****6780"
     _, operator = token_of("olivia", "operator")
     assert client.get("/api/customers/oMember", headers=operator).json["mobile"] == "13912340000"
+
+
+def test_removing_a_rule_or_switching_a_promotion_off_takes_an_admin(app, client, token_of):
+    _, operator = token_of("olivia", "operator")
+    _, admin = token_of("adam", "admin")
+    rule = {"ruleId": "BASE-1", "type": "consumption", "amount": 10, "points": 1}
+    client.post("/api/point-rules", json=rule, headers=MACHINE)
+    promotion = {"id": "R100", "name": "充100送30", "threshold": 100, "bonus": 30}
+    client.post("/api/recharge-promotions", json=promotion, headers=MACHINE)
+
+    assert client.delete("/api/point-rules/BASE-1", headers=operator).status_code == 403
+    off = {"active": False}
+    path = "/api/recharge-promotions/R100/active"
+    assert client.post(path, json=off, headers=operator).status_code == 403
+    assert client.post(path, json={"active": "no"}, headers=admin).status_code == 400
+
+    assert (
+        client.delete("/api/point-rules/BASE-1", headers=admin).json["rule"]["ruleId"] == "BASE-1"
+    )
+    assert client.delete("/api/point-rules/BASE-1", headers=admin).status_code == 404
+    assert client.post(path, json=off, headers=admin).json["promotion"]["active"] is False
+    assert client.get("/api/point-rules", headers=admin).json["items"] == []
+    actions = [row["action"] for row in _audit(app)]
+    assert "api.member_api.delete_point_rule" in actions
+    assert "api.member_api.set_recharge_promotion_active" in actions

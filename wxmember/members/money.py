@@ -48,6 +48,15 @@ class Money:
         self.promotions.replace_one({"_id": promotion_id}, doc, upsert=True)
         return doc
 
+    def set_promotion_active(self, promotion_id: str, active: bool) -> dict | None:
+        """Switch a promotion on or off (recharges already made keep their bonus); the
+        promotion, or None."""
+        return self.promotions.find_one_and_update(
+            {"_id": promotion_id},
+            {"$set": {"active": active}},
+            return_document=ReturnDocument.AFTER,
+        )
+
     def all_promotions(self) -> list[dict]:
         """Every recharge promotion, active or not."""
         return list(self.promotions.find())

@@ -44,6 +44,10 @@ class PointRules:
         """Every rule."""
         return list(self.collection.find().sort("_id", 1))
 
+    def delete(self, rule_id: str) -> dict | None:
+        """Remove the rule ``rule_id`` (points already earned stay); the rule, or None."""
+        return self.collection.find_one_and_delete({"_id": rule_id})
+
     def points_for(
         self, kind: str, amount_fen: int, grade: int | None = None, items: list | None = None
     ) -> int:

@@ -181,6 +181,15 @@ def point_rules():
     return jsonify({"items": rules.all()})
 
 
+@bp.delete("/point-rules/<rule_id>")
+def delete_point_rule(rule_id):
+    """Remove a rule: purchases and recharges from now on no longer earn by it."""
+    rule = _system().points.rules.delete(rule_id)
+    if rule is None:
+        return json_error(404, "unknown_rule", "没有这条积分规则")
+    return jsonify({"ok": True, "rule": rule})
+
+
 @bp.route("/recharge-promotions", methods=["GET", "POST"])
 def recharge_promotions():
     """List, or create/replace, recharge promotions ``{id, threshold, bonus, name}`` (yuan)."""
@@ -201,6 +210,18 @@ def recharge_promotions():
             {"ok": True, "promotion": money.save_promotion(promotion_id, threshold, bonus, name)}
         )
     return jsonify({"items": money.all_promotions()})
+
+
+@bp.post("/recharge-promotions/<promotion_id>/active")
+def set_recharge_promotion_active(promotion_id):
+    """``{active}``: switch a promotion on or off (recharges made keep their bonus)."""
+    active = _body().get("active")
+    if not isinstance(active, bool):
+        raise InvalidTransaction("invalid_body", "active must be true or false")
+    promotion = _system().money.set_promotion_active(promotion_id, active)
+    if promotion is None:
+        return json_error(404, "unknown_promotion", "没有这个充值优惠")
+    return jsonify({"ok": True, "promotion": promotion})
 
 
 @bp.route("/grades", methods=["GET", "POST"])

@@ -34,7 +34,7 @@ def required_role(method, path):
     """The least role that may make this request of the staff API."""
     if method in READS or path in READ_POSTS:
         return "viewer"
-    if path.rstrip("/") in ADMIN_PATHS:
+    if path.rstrip("/") in ADMIN_PATHS or path.startswith(tuple(f"{p}/" for p in ADMIN_PATHS)):
         return "admin"
     return "operator"
 

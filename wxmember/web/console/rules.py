@@ -8,12 +8,17 @@ from flask import g, redirect, request, url_for
 
 from wxmember.members.transactions import to_fen
 from wxmember.refusals import Refused
-from wxmember.web.console.auth import bp, requires, services
+from wxmember.web.console.auth import bp, refuse, requires, services
 from wxmember.web.console.forms import Form, form_page
 from wxmember.web.console.present import MEASURES, RULE_TYPES, yuan
 
 MAX_MONTHS = 1200
-NOTICES = {"saved": "已保存。"}
+NOTICES = {
+    "saved": "已保存。",
+    "deleted": "积分规则已删除：之后的消费和充值不再按它计算积分，已得的积分不变。",
+    "off": "充值优惠已停用：之后的充值不再赠送。",
+    "on": "充值优惠已启用。",
+}
 
 
 def _audit(action, target, details):
@@ -105,6 +110,19 @@ def save_point_rule():
         {k: v for k, v in rule.items() if k != "_id"},
     )
     return redirect(url_for("console.point_rules", done="saved"))
+
+
+@bp.post("/point-rules/<rule_id>/delete")
+@requires("admin")
+def delete_point_rule(rule_id):
+    """Remove a rule (points already earned stay)."""
+    rule = services().members.points.rules.delete(rule_id)
+    if rule is None:
+        return refuse(404, "没有这条积分规则，或已被删除。")
+    _audit(
+        "point_rule.delete", f"point_rule:{rule_id}", {k: v for k, v in rule.items() if k != "_id"}
+    )
+    return redirect(url_for("console.point_rules", done="deleted"))
 
 
 # -- grades ------------------------------------------------------------------------
@@ -289,3 +307,16 @@ def save_recharge_promotion():
         {"name": name, "threshold": threshold, "bonus": bonus},
     )
     return redirect(url_for("console.recharge_promotions", done="saved"))
+
+
+@bp.post("/recharge-promotions/<promotion_id>/<any(on, off):state>")
+@requires("admin")
+def switch_recharge_promotion(promotion_id, state):
+    """Switch a promotion off (recharges no longer earn its bonus) or on again."""
+    promotion = services().members.money.set_promotion_active(promotion_id, state == "on")
+    if promotion is None:
+        return refuse(404, "没有这个充值优惠。")
+    _audit(
+        "recharge_promotion.active", f"recharge_promotion:{promotion_id}", {"active": state == "on"}
+    )
+    return redirect(url_for("console.recharge_promotions", done=state))

@@ -21,6 +21,13 @@
     });
   });
 
+  // A form that undoes something asks first (data-confirm="…？").
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+    });
+  });
+
   // Fields shown only for some choices (data-when="kind:minus,cash"): without the
   // script every field shows and the server reads only those that apply.
   document.querySelectorAll("select[data-switch]").forEach(function (select) {
