@@ -229,6 +229,18 @@ def test_an_admin_adds_a_point_rule_and_a_viewer_is_refused(browser, server, tmp
     row = page.inner_text("#rule-table tbody tr:first-child")
     assert "BASE-1" in row and "金卡会员" in row and "10.00" in row
     _shot(page, tmp_path, "point-rules")
+    temporary = {"ruleId": "TEMP-1", "type": "recharge", "amount": 1, "points": 1}
+    server.app.extensions["wxmember"].members.points.rules.save(temporary)
+    page.reload()
+    page.once("dialog", lambda dialog: dialog.dismiss())  # 删除? no: the rule stays
+    page.click("#delete-TEMP-1")
+    assert "TEMP-1" in page.inner_text("#rule-table")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#delete-TEMP-1")
+    page.wait_for_selector("#notice")
+    assert "TEMP-1" not in page.inner_text("#rule-table") and "BASE-1" in page.inner_text(
+        "#rule-table"
+    )
     page.click("nav >> text=会员等级")
     page.wait_for_selector("#grade-table")
     _shot(page, tmp_path, "grades")
