@@ -1,0 +1,42 @@
+"""Attacks on seed 003's coupons, checkout and points redemption, as an outsider, a member
+and a low-privilege insider: each test is a finding that was real, kept so it stays fixed."""
+
+import pytest
+
+from tests.conftest import count_documents
+from tests.coupon_helpers import NOW, MemberSession, Staff, app_at_now, coupon_body
+
+
+@pytest.fixture
+def app(make_app, clock):
+    return app_at_now(make_app, clock)
+
+
+@pytest.fixture
+def staff(app):
+    return Staff(app)
+
+
+# -- a time no page can show ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"end": NOW * 1000},  # microseconds sent for milliseconds: year 58,000
+        {"end": 2**53 - 1},  # the largest "whole number" the checks let through
+        {"start": NOW * 1000 - 1, "end": NOW * 1000},
+    ],
+)
+def test_a_coupon_time_past_the_year_9999_is_refused_and_every_page_stays_up(app, staff, fields):
+    """A coupon whose end (or start) no calendar can show used to be stored: from then on
+    the member's 领券 and 我的优惠券 pages and the console's coupon list answered 500 for
+    everyone, and a started coupon can never be changed to repair it."""
+    before = count_documents(app)
+    status, answer = staff("POST", "/api/coupons", coupon_body(**fields))
+    assert (status, answer["error"]) == (400, "invalid_coupon"), answer
+    assert count_documents(app) == before
+
+    member = MemberSession(app)
+    assert member.client.get("/m/coupons?status=claim").status_code == 200
+    assert member.client.get("/m/coupons").status_code == 200
