@@ -62,3 +62,17 @@ def test_a_coupon_sold_for_points_cannot_be_claimed_for_nothing(app, staff):
     status, answer = member.claim(coupon_id, requestId="free")
     assert status == 409, answer
     assert member.coupons() == []
+
+
+def test_a_shake_activity_ending_past_the_year_9999_is_refused(app, staff):
+    """The same for the shake: its times are shown on the console and the shake page."""
+    body = {
+        "name": "周末摇一摇",
+        "start": NOW,
+        "end": NOW * 1000,
+        "prizes": [{"promotion_code": "CQL201404010004", "lottery_chance": 30, "stock": 100}],
+    }
+    before = count_documents(app)
+    status, answer = staff("POST", "/api/activities", body)
+    assert status == 400 and "end" in answer["message"], answer
+    assert count_documents(app) == before

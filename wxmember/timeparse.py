@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 EPOCH_MS = re.compile(r"[0-9]{1,16}")  # ASCII digits (isdigit() takes "١٢" and "²" too)
 MAX_MS = 2**53  # beyond it MongoDB cannot compare it with a stored time (a 64-bit integer)
+LAST_SHOWN_MS = 253_402_271_999_999  # 9999-12-31 23:59:59.999 in Shanghai: the last a page shows
 
 
 def to_ms(text):

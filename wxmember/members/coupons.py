@@ -24,13 +24,13 @@ from pymongo.database import Database
 from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.db.collections import COUPONS
 from wxmember.refusals import InvalidRequest, Refused
+from wxmember.timeparse import LAST_SHOWN_MS
 
 KINDS = {"minus": "满减券", "discount": "折扣券", "cash": "代金券"}
 PURPOSES = ("claim", "birthday", "upgrade")
 STATES = {"pending": "待发", "issuing": "已发", "sold_out": "已领完", "ended": "已结束"}
 DAY_MS = 86_400_000
 MAX_ID = 2**53
-LAST_MS = 253_402_271_999_999  # 9999-12-31 23:59:59.999 in Shanghai: the last time a page shows
 MAX_FEN = 10_000_000 * 100
 MAX_VALID_DAYS = 3650
 MAX_PER_MEMBER = 1000
@@ -120,8 +120,8 @@ def check_coupon(body: object, now: int) -> dict:
         raise InvalidCoupon("kind 必须是 minus（满减）、discount（折扣）或 cash（代金）")
     threshold = _fen(body, "threshold", 0)
     value = _value(body, kind, threshold)
-    start = _whole(body, "start", 0, LAST_MS, default=now)
-    end = _whole(body, "end", 0, LAST_MS, nullable=True)
+    start = _whole(body, "start", 0, LAST_SHOWN_MS, default=now)
+    end = _whole(body, "end", 0, LAST_SHOWN_MS, nullable=True)
     if end is not None and (end <= start or end <= now):
         raise InvalidCoupon("end 必须晚于 start 和当前时间")
     purpose = body.get("purpose", "claim")

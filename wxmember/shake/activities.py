@@ -20,7 +20,7 @@ from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.db.collections import SHAKE_ACTIVITIES
 from wxmember.records.coupons import CouponActivities
 from wxmember.refusals import InvalidRequest
-from wxmember.timeparse import SHANGHAI
+from wxmember.timeparse import LAST_SHOWN_MS, SHANGHAI
 
 CYCLES = ("day", "week", "month", "all")
 
@@ -98,7 +98,8 @@ class ShakeActivities:
         name = str(body.get("name") or "").strip()
         if not name:
             raise InvalidActivity("name is required", "请填写活动名称")
-        start, end = _number(body, "start"), _number(body, "end")
+        start = _number(body, "start", maximum=LAST_SHOWN_MS)
+        end = _number(body, "end", maximum=LAST_SHOWN_MS)
         if end <= start:
             raise InvalidActivity("end must be after start", "结束时间须晚于开始时间")
         if body.get("cycle", "all") not in CYCLES:

@@ -12,7 +12,7 @@ import uuid
 from flask import render_template, request
 
 from wxmember.refusals import Refused
-from wxmember.timeparse import MAX_MS, to_ms
+from wxmember.timeparse import LAST_SHOWN_MS, to_ms
 
 MAX_WHOLE = 2**53 - 1
 MAX_YUAN = 10_000_000
@@ -91,7 +91,7 @@ class Form:
             ms = to_ms(value)
         except ValueError:
             raise FormRefused(f"{label}格式不正确，请按 2026-11-01 08:00 的格式填写。") from None
-        if not 0 <= ms < MAX_MS:
+        if not 0 <= ms <= LAST_SHOWN_MS:
             raise FormRefused(f"{label}超出范围。")
         return ms
 
