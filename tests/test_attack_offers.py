@@ -45,23 +45,23 @@ def test_a_coupon_time_past_the_year_9999_is_refused_and_every_page_stays_up(app
 # -- a coupon sold for points is free on the 领券 tab ----------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="design: a coupon has no purpose that keeps it out of 领券 (claim, birthday or "
-    "upgrade); one sold in the 积分商城 is also claimed free — see the attack report",
-)
-def test_a_coupon_sold_for_points_cannot_be_claimed_for_nothing(app, staff):
-    """The admin defines 10元券 and puts it on offer for 1,500 points (the console's form
-    offers every coupon, and a coupon's purpose is claim unless it is a birthday or an
-    upgrade gift): a member with no points claims the very same coupon free."""
-    coupon_id = staff.coupon(name="10元券", kind="cash", threshold=0, value=10)
-    item = {"name": "10元券", "points": 1500, "stock": 100, "couponId": coupon_id}
-    staff.ok("POST", "/api/redemptions", item)
+def test_a_coupon_members_claim_free_cannot_be_sold_for_points(app, staff):
+    """The admin defined 10元券 (members claim it: the default) and put it on offer for
+    1,500 points: a member with no points claimed the very same coupon free. A coupon
+    sold for points is now one of purpose redemption, which no one claims."""
+    free = staff.coupon(name="10元券", kind="cash", threshold=0, value=10)
+    item = {"name": "10元券", "points": 1500, "stock": 100, "couponId": free}
+    status, answer = staff("POST", "/api/redemptions", item)
+    assert (status, answer["error"]) == (400, "invalid_item") and "积分兑换" in answer["message"]
 
+    sold = staff.coupon(name="10元券", kind="cash", threshold=0, value=10, purpose="redemption")
+    staff.ok("POST", "/api/redemptions", {**item, "couponId": sold})
     member = MemberSession(app)
-    status, answer = member.claim(coupon_id, requestId="free")
+    status, answer = member.claim(sold, requestId="free")
     assert status == 409, answer
     assert member.coupons() == []
+    claimable = member("GET", "/m/api/coupons/claimable")[1]["items"]
+    assert all(c["couponId"] != sold for c in claimable)
 
 
 def test_a_shake_activity_ending_past_the_year_9999_is_refused(app, staff):

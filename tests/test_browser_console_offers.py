@@ -29,7 +29,9 @@ def server(make_app):
     )
     services.members.grades.save({"level": 0, "name": "银卡", "discount": 0.9})
     window = {"start": now - HOUR, "end": now + DAY}
-    gift = staff.coupon(name="10元代金券", kind="cash", threshold=0, value=10, **window)
+    gift = staff.coupon(
+        name="10元代金券", kind="cash", threshold=0, value=10, purpose="redemption", **window
+    )
     minus = staff.coupon(name="满100减20", value=20, **window)
     issued = staff.ok("POST", f"/api/coupons/{minus}/issue", {"memberID": MEMBER, "formId": "G1"})
     services.members.redemptions.create({"name": "帆布袋", "points": 800, "stock": 30})

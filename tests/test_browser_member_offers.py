@@ -77,7 +77,7 @@ def test_a_member_claims_coupons_and_a_double_tap_is_one_claim(phone_for, shop, 
 
 def test_a_member_exchanges_points_after_confirming(phone_for, shop, shots):
     coupon_id = shop.staff.coupon(
-        name="兑换券", kind="cash", threshold=0, value=10, purpose="birthday"
+        name="兑换券", kind="cash", threshold=0, value=10, purpose="redemption"
     )
     body = {"name": "10元券", "points": 1500, "stock": 20, "couponId": coupon_id}
     shop.staff.ok("POST", "/api/redemptions", {**body, "description": "全场无门槛使用"})

@@ -49,7 +49,9 @@ def _changes(app):
 
 
 def test_an_admin_puts_an_item_on_offer_and_a_member_sees_it(app, admin, viewer, member):
-    coupon_id = _coupon(app, name="兑换券", kind="cash", threshold=0, value=10)
+    coupon_id = _coupon(
+        app, name="兑换券", kind="cash", threshold=0, value=10, purpose="redemption"
+    )
     form = {**ITEM, "name": "10元券", "points": "1500", "couponId": coupon_id}
 
     answer = admin.post("/console/redemptions", form, page="/console/redemptions")

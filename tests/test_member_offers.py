@@ -103,7 +103,7 @@ def test_the_center_and_the_coupons_page_lead_to_the_claim_tab(shop):
 
 def test_the_shop_shows_the_points_and_what_they_buy(shop):
     coupon_id = shop.staff.coupon(
-        name="兑换券", kind="cash", threshold=0, value=10, purpose="birthday"
+        name="兑换券", kind="cash", threshold=0, value=10, purpose="redemption"
     )
     item(shop, name="10元券", points=1500, couponId=coupon_id, description="全场通用")
     item(shop, name="羊绒围巾", points=3000, stock=2)

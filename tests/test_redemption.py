@@ -6,7 +6,7 @@ import pytest
 from tests import coupon_helpers
 from tests.conftest import database_of
 from tests.console_helpers import add_staff
-from tests.coupon_helpers import MEMBER, MemberSession, at_once
+from tests.coupon_helpers import MEMBER, NOW, MemberSession, at_once
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_a_sold_out_item_takes_no_points(shop):
 
 def test_a_coupon_item_issues_the_coupon(shop):
     coupon_id = shop.staff.coupon(
-        name="兑换券", kind="cash", threshold=0, value=10, purpose="birthday"
+        name="兑换券", kind="cash", threshold=0, value=10, purpose="redemption"
     )
     item_id = shop.item(name="10元券", points=500, couponId=coupon_id)
 
@@ -94,9 +94,13 @@ def test_a_coupon_item_issues_the_coupon(shop):
 
 @pytest.mark.mongo
 def test_a_coupon_item_whose_coupon_is_gone_takes_neither_points_nor_stock(shop):
-    coupon_id = shop.staff.coupon(name="兑换券", kind="cash", threshold=0, value=10, stock=1)
+    coupon_id = shop.staff.coupon(
+        name="兑换券", kind="cash", threshold=0, value=10, stock=1, purpose="redemption"
+    )
     item_id = shop.item(name="10元券", points=500, couponId=coupon_id)
-    MemberSession(shop.app, MEMBER + 1).claim(coupon_id)  # the last coupon goes elsewhere
+    MemberSession(shop.app, MEMBER + 1)
+    issued = {"memberID": MEMBER + 1, "formId": "G1"}  # the last coupon goes elsewhere
+    shop.staff.ok("POST", f"/api/coupons/{coupon_id}/issue", issued)
 
     status, answer = shop.member("POST", f"/m/api/redemptions/{item_id}")
 
@@ -218,3 +222,21 @@ def test_a_bad_switch_or_restock_is_refused_and_changes_nothing(shop, path, body
     assert (item["active"], item["stock"]) == (True, 5)
     status, answer = shop.staff("POST", "/api/redemptions/nope/active", {"active": False})
     assert (status, answer["error"]) == (404, "unknown_item")
+
+
+def test_an_item_whose_coupon_cannot_be_issued_now_is_not_offered(shop):
+    ended = shop.staff.coupon(
+        name="已结束", kind="cash", threshold=0, value=10, purpose="redemption", end=NOW + 1
+    )
+    open_ = shop.staff.coupon(
+        name="兑换券", kind="cash", threshold=0, value=10, purpose="redemption"
+    )
+    shop.item(name="旧券", points=500, couponId=ended)
+    shop.item(name="10元券", points=500, couponId=open_)
+    shop.app.extensions["wxmember"].clock.advance(2)  # the first coupon has ended
+
+    offered = [item["name"] for item in shop.member("GET", "/m/api/redemptions")[1]["items"]]
+
+    assert offered == ["10元券"]
+    staff_list = [item["name"] for item in shop.staff.ok("GET", "/api/redemptions")["items"]]
+    assert sorted(staff_list) == ["10元券", "旧券"]  # staff still see it

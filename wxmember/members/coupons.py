@@ -9,7 +9,8 @@ issuing opens and closes (``start``, ``end``), how long an issued coupon is good
 (until ``end``, or ``validDays`` from its issue; neither: until used, "为空永久"),
 the products it is for (``productIds``, empty = all), whether it stacks with the grade
 discount and with points (和等级叠加, 和积分叠加), and who gets it (``purpose``: members
-claim it, the birthday job or a grade upgrade issues it). Money is kept in fen.
+claim it, the birthday job or a grade upgrade issues it, or members buy it with points
+in the 积分商城 — never claimed free). Money is kept in fen.
 
 Seed 003 §三: once a coupon has started, neither its quantity nor its content may
 change: an edit is one conditional replace of a definition that has not started.
@@ -27,7 +28,7 @@ from wxmember.refusals import InvalidRequest, Refused
 from wxmember.timeparse import LAST_SHOWN_MS
 
 KINDS = {"minus": "满减券", "discount": "折扣券", "cash": "代金券"}
-PURPOSES = ("claim", "birthday", "upgrade")
+PURPOSES = ("claim", "birthday", "upgrade", "redemption")
 STATES = {"pending": "待发", "issuing": "已发", "sold_out": "已领完", "ended": "已结束"}
 DAY_MS = 86_400_000
 MAX_ID = 2**53
@@ -126,7 +127,10 @@ def check_coupon(body: object, now: int) -> dict:
         raise InvalidCoupon("end 必须晚于 start 和当前时间")
     purpose = body.get("purpose", "claim")
     if purpose not in PURPOSES:
-        raise InvalidCoupon("purpose 必须是 claim（会员领取）、birthday（生日）或 upgrade（升级）")
+        raise InvalidCoupon(
+            "purpose 必须是 claim（会员领取）、birthday（生日）、upgrade（升级）"
+            "或 redemption（积分兑换）"
+        )
     grade = _whole(body, "grade", 0, MAX_ID - 1, nullable=True)
     if (purpose == "upgrade") != (grade is not None):
         raise InvalidCoupon("grade（等级）只用于、也必须用于 purpose 为 upgrade 的券")

@@ -16,7 +16,7 @@ from pymongo.errors import DuplicateKeyError
 from wxmember import db
 from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.db.collections import REDEMPTION_ITEMS, REDEMPTIONS
-from wxmember.members.coupons import CouponDefinitions
+from wxmember.members.coupons import CouponDefinitions, state
 from wxmember.members.ledger import Entry, InsufficientBalance, Ledger
 from wxmember.members.wallet import CouponWallet
 from wxmember.refusals import InvalidRequest, Refused
@@ -101,8 +101,7 @@ class Redemptions:
     def create(self, body: object) -> dict:
         """Put an item on offer; return it (``itemId`` is its ``_id``)."""
         item = check_item(body)
-        if item["couponId"] is not None and self.definitions.get(item["couponId"]) is None:
-            raise InvalidItem(f"没有券 {item['couponId']}")
+        self._check_coupon(item["couponId"])
         item.update(_id=str(ObjectId()), redeemed=0, active=True, createTime=self.clock.now_ms())
         self.items.insert_one(item)
         return item
@@ -130,11 +129,37 @@ class Redemptions:
             raise InvalidItem("the stock would pass its limit", "补充后库存超出上限")
         return found
 
+    def _check_coupon(self, coupon_id):
+        """A coupon sold for points is one members cannot claim free (purpose redemption)."""
+        if coupon_id is None:
+            return
+        coupon = self.definitions.get(coupon_id)
+        if coupon is None:
+            raise InvalidItem(f"没有券 {coupon_id}")
+        if coupon["purpose"] != "redemption":
+            raise InvalidItem(
+                f"券“{coupon['name']}”会员可以直接领取或由活动发放，不能放进积分商城："
+                "请选择发放方式为“积分兑换”的券"
+            )
+
     def all(self, offered_only: bool = False) -> list[dict]:
-        """Every item (or those on offer with stock left), the newest first."""
+        """Every item, the newest first; or those members can redeem now: on offer, with
+        stock left and, for a coupon, the coupon issuing (started, not ended, not sold out)."""
         query = {"active": True} if offered_only else {}
         items = list(self.items.find(query).sort("createTime", -1))
-        return [i for i in items if not offered_only or i["redeemed"] < i["stock"]]
+        if not offered_only:
+            return items
+        issuing = self._issuing_coupons({i["couponId"] for i in items} - {None})
+        return [
+            i
+            for i in items
+            if i["redeemed"] < i["stock"] and (i["couponId"] is None or i["couponId"] in issuing)
+        ]
+
+    def _issuing_coupons(self, coupon_ids):
+        now = self.clock.now_ms()
+        found = self.definitions.collection.find({"_id": {"$in": list(coupon_ids)}})
+        return {c["_id"] for c in found if state(c, now) == "issuing"}
 
     def of_member(self, member_id: int, limit: int = 50) -> list[dict]:
         """The member's redemptions, newest first."""

@@ -17,7 +17,12 @@ from wxmember.web.console.auth import bp, refuse, requires, services
 from wxmember.web.console.forms import Form, FormRefused, form_id_of, form_page, new_form_id
 from wxmember.web.console.present import local_input, shown_number, when
 
-PURPOSES = {"claim": "会员领取", "birthday": "生日礼券", "upgrade": "升级礼券"}
+PURPOSES = {
+    "claim": "会员领取",
+    "birthday": "生日礼券",
+    "upgrade": "升级礼券",
+    "redemption": "积分兑换",
+}
 SOURCES = {
     "claim": "会员领取",
     "staff": "员工发放",

@@ -50,7 +50,11 @@ def _page(status=200, error="", form=None, stock_error=""):
         status,
         error,
         rows=[_row(item, names) for item in members.redemptions.all()],
-        coupons=[(c["_id"], f"{c['name']}（{describe(c)}）") for c in coupons],
+        coupons=[
+            (c["_id"], f"{c['name']}（{describe(c)}）")
+            for c in coupons
+            if c["purpose"] == "redemption"
+        ],
         form=form or EMPTY_FORM,
         stock_error=stock_error,
     )
