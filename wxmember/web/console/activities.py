@@ -5,12 +5,12 @@ The form is turned into the body ``POST /api/activities`` takes and handed to th
 ``ShakeActivities.create``: the same checks, their refusals shown in Chinese.
 """
 
-from flask import g, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 
 from wxmember.refusals import Refused
 from wxmember.shake.activities import CYCLES
 from wxmember.timeparse import DAY_MS, day_start, days_between
-from wxmember.web.console.auth import bp, refuse, requires, services
+from wxmember.web.console.auth import bp, log_change, refuse, requires, services
 from wxmember.web.console.forms import Form, FormRefused, form_page
 from wxmember.web.console.present import CYCLES as CYCLE_NAMES
 from wxmember.web.console.present import local_input, when
@@ -158,8 +158,7 @@ def create_activity():
         activity = services().shake_activities.create(body)
     except Refused as refused:
         return _list_page(400, refused.zh, _typed(request.form))
-    services().staff.audit.record(
-        g.actor,
+    log_change(
         "activity.create",
         f"activity:{activity['aid']}",
         {"name": activity["name"], "prizes": len(activity["prizes"])},
@@ -213,6 +212,6 @@ def pause_or_resume(aid, action):
     found = services().shake_activities.set_active(aid, action == "resume")
     if found is None:
         return refuse(404, "没有找到该摇一摇活动。")
-    services().staff.audit.record(g.actor, f"activity.{action}", f"activity:{aid}", {})
+    log_change(f"activity.{action}", f"activity:{aid}", {})
     done = "resumed" if action == "resume" else "paused"
     return redirect(url_for("console.activity", aid=aid, done=done))

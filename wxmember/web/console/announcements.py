@@ -8,7 +8,7 @@ from flask import g, redirect, request, url_for
 
 from wxmember.members.messages import RECENT_DAYS
 from wxmember.refusals import Refused
-from wxmember.web.console.auth import bp, requires, services
+from wxmember.web.console.auth import bp, log_change, requires, services
 from wxmember.web.console.forms import form_page
 
 NOTICES = {"published": "公告已发布：会员打开会员中心的“消息”即可看到。"}
@@ -47,7 +47,5 @@ def publish_announcement():
         row = services().center.messages.announce(contents, url or None, g.actor.user_id)
     except Refused as refused:
         return _page(400, refused.zh, {"contents": contents, "url": url})
-    services().staff.audit.record(
-        g.actor, "announcement.publish", f"announcement:{row['_id']}", {"contents": row["Contents"]}
-    )
+    log_change("announcement.publish", f"announcement:{row['_id']}", {"contents": row["Contents"]})
     return redirect(url_for("console.announcements", done="published"))

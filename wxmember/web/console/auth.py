@@ -69,6 +69,11 @@ def services():
     return current_app.extensions["wxmember"]
 
 
+def log_change(action, target, details=None):
+    """Write the signed-in staff member's change to the audit log (who did what)."""
+    services().staff.audit.record(g.actor, action, target, details or {})
+
+
 def refuse(status, message):
     """A Chinese error page with ``status``; whatever refused it changed nothing."""
     return render_template("console/error.html", status=status, message=message), status

@@ -4,11 +4,11 @@ coupons, the grade discount and points, the points rate and cap, and may try a q
 through ``members.checkout.settings.save`` with the body of ``POST /api/checkout/settings``.
 """
 
-from flask import g, redirect, request, url_for
+from flask import redirect, request, url_for
 
 from wxmember.members.checkout import MAX_COUPONS, MAX_POINTS_PER_YUAN
 from wxmember.refusals import Refused
-from wxmember.web.console.auth import bp, requires, services
+from wxmember.web.console.auth import bp, log_change, requires, services
 from wxmember.web.console.forms import Form, FormRefused, form_page
 
 WAYS = {"coupon": "优惠券", "grade": "会员等级折扣", "points": "积分抵现"}
@@ -89,7 +89,7 @@ def save_checkout_settings():
         settings = services().members.checkout.settings.save(settings_body(request.form))
     except Refused as refused:
         return _page(400, refused.zh, dict(request.form))
-    services().staff.audit.record(g.actor, "checkout.settings", "checkout:settings", settings)
+    log_change("checkout.settings", "checkout:settings", settings)
     return redirect(url_for("console.checkout_settings", done="saved"))
 
 

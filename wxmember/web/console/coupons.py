@@ -13,7 +13,7 @@ from wxmember.members.coupons import KINDS, STATES, CouponRefused, state, view
 from wxmember.members.wallet import STATUS_NAMES, staff_view
 from wxmember.records.member_card import bound_member_id
 from wxmember.refusals import Refused
-from wxmember.web.console.auth import bp, refuse, requires, services
+from wxmember.web.console.auth import bp, log_change, refuse, requires, services
 from wxmember.web.console.forms import Form, FormRefused, form_id_of, form_page, new_form_id
 from wxmember.web.console.present import local_input, shown_number, when
 
@@ -33,10 +33,6 @@ SOURCES = {
 STACKING = (("stackGrade", "等级折扣"), ("stackPoints", "积分抵现"))
 HOLDERS_SHOWN = 100
 NOTICES = {"created": "优惠券已创建。", "saved": "优惠券已修改。", "issued": "已发放给会员。"}
-
-
-def _audit(action, target, details):
-    services().staff.audit.record(g.actor, action, target, details)
 
 
 def _grade_names():
@@ -107,7 +103,7 @@ def issue(member_id, coupon_id, form_id):
     """Give the member one coupon, once per console form; audited. The coupon issued."""
     key = f"staff:{coupon_id}:{member_id}:{form_id}"
     held = services().members.wallet.issue(member_id, coupon_id, key, "staff")
-    _audit(
+    log_change(
         "coupon.issue",
         f"coupon:{coupon_id}",
         {"memberID": member_id, "couponNo": held["_id"], "formId": form_id},
@@ -248,7 +244,7 @@ def create_coupon():
         coupon = services().members.coupons.create(coupon_body(request.form))
     except Refused as refused:
         return _list_page(400, refused.zh, _typed(request.form))
-    _audit("coupon.create", f"coupon:{coupon['_id']}", _audited(coupon))
+    log_change("coupon.create", f"coupon:{coupon['_id']}", _audited(coupon))
     return redirect(url_for("console.coupon", coupon_id=coupon["_id"], done="created"))
 
 
@@ -262,7 +258,7 @@ def edit_coupon(coupon_id):
         return _coupon_page(coupon_id, refused.status, refused.zh)
     except Refused as refused:
         return _list_page(400, refused.zh, _typed(request.form), coupon_id)
-    _audit("coupon.update", f"coupon:{coupon_id}", _audited(coupon))
+    log_change("coupon.update", f"coupon:{coupon_id}", _audited(coupon))
     return redirect(url_for("console.coupon", coupon_id=coupon_id, done="saved"))
 
 

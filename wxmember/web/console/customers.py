@@ -10,7 +10,7 @@ from wxmember.members.grades import LOCK
 from wxmember.members.ledger import KINDS, InsufficientBalance
 from wxmember.records.member_card import bound_card, bound_member_id, card_of
 from wxmember.refusals import Refused
-from wxmember.web.console.auth import bp, refuse, requires, services
+from wxmember.web.console.auth import bp, log_change, refuse, requires, services
 from wxmember.web.console.coupons import held_row, issue, issuing_now
 from wxmember.web.console.forms import form_id_of, new_form_id
 from wxmember.web.console.present import (
@@ -242,8 +242,7 @@ def adjust_points(wxid):
         row = points.adjust(member_id, amount, reason, form_id, operator=g.actor.user_id)
     except InsufficientBalance as short:
         return again(409, f"积分不足：当前余额 {short.balance}，不能扣减 {abs(amount)}。")
-    services().staff.audit.record(
-        g.actor,
+    log_change(
         "points.adjust",
         f"member:{member_id}",
         {"wxid": wxid, "amount": amount, "reason": reason, "formId": form_id, "row": row["_id"]},
@@ -280,8 +279,6 @@ def grade_lock(wxid):
     _, member_id = _bound_member(wxid, "锁定等级")
     lock = request.form.get("lock") == "1"
     services().members.grades.set_member(member_id, lock=lock)
-    services().staff.audit.record(
-        g.actor, "grade.lock" if lock else "grade.unlock", f"member:{member_id}", {"wxid": wxid}
-    )
+    log_change("grade.lock" if lock else "grade.unlock", f"member:{member_id}", {"wxid": wxid})
     done = "locked" if lock else "unlocked"
     return redirect(url_for("console.customer", wxid=wxid, done=done) + "#grade")

@@ -7,7 +7,7 @@ from flask import g, redirect, request, url_for
 
 from wxmember.members.money import PENDING
 from wxmember.refusals import Refused
-from wxmember.web.console.auth import bp, refuse, requires, services
+from wxmember.web.console.auth import bp, log_change, refuse, requires, services
 from wxmember.web.console.forms import Form, form_page
 from wxmember.web.console.present import (
     DRIFT_STATES,
@@ -73,8 +73,7 @@ def resolve_drift():
     item = services().drift.close(drift_id, g.actor.username, note)
     if item is None:
         return _drift_page(409, "该差异不存在或已处理，请刷新页面。")
-    services().staff.audit.record(
-        g.actor,
+    log_change(
         "drift.resolve",
         f"drift:{drift_id}",
         {"kind": item["kind"], "memberID": item["memberID"], "note": note},
@@ -145,8 +144,7 @@ def decide_withdrawal(withdrawal_id, decision):
         doc = method(oid, operator=g.actor.user_id, memo=memo)
     except Refused as refused:
         return _withdrawals_page(409 if refused.status == 409 else 400, refused.zh)
-    services().staff.audit.record(
-        g.actor,
+    log_change(
         f"withdrawal.{decision}",
         f"withdrawal:{withdrawal_id}",
         {"memberID": doc["MemberID"], "amount": doc["Money"], "memo": memo},

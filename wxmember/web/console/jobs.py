@@ -5,10 +5,10 @@ from datetime import datetime, timezone
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from flask import g, jsonify, redirect, request, url_for
+from flask import jsonify, redirect, request, url_for
 
 from wxmember.scheduling import JobBusy, UnknownJob
-from wxmember.web.console.auth import bp, refuse, requires, services
+from wxmember.web.console.auth import bp, log_change, refuse, requires, services
 from wxmember.web.console.forms import form_page
 from wxmember.web.console.present import (
     JOB_NAMES,
@@ -158,7 +158,7 @@ def run_job(name):
     except JobBusy:
         message = f"“{job_name(name)}”正在运行，请等这次运行结束后再试。"
         return _page(409, message)
-    services().staff.audit.record(g.actor, "job.run", f"job:{name}", {"run": str(run_id)})
+    log_change("job.run", f"job:{name}", {"run": str(run_id)})
     return redirect(url_for("console.jobs_page", run=str(run_id), done="started") + "#watch")
 
 

@@ -4,12 +4,12 @@ what is left; admins put one on offer through a form turned into the body of
 offer and put it back (下架/上架) and add to its stock (补库存). Every change is audited.
 """
 
-from flask import g, redirect, request, url_for
+from flask import redirect, request, url_for
 
 from wxmember.members.coupons import describe
 from wxmember.members.redemption import item_view
 from wxmember.refusals import Refused
-from wxmember.web.console.auth import bp, refuse, requires, services
+from wxmember.web.console.auth import bp, log_change, refuse, requires, services
 from wxmember.web.console.forms import Form, form_page
 
 MAX_ITEM_POINTS = 1_000_000_000  # as wxmember.members.redemption.MAX_POINTS
@@ -21,10 +21,6 @@ NOTICES = {
     "stocked": "库存已补充。",
 }
 EMPTY_FORM = {"name": "", "points": "", "stock": "", "couponId": "", "description": ""}
-
-
-def _audit(action, target, details):
-    services().staff.audit.record(g.actor, action, target, details)
 
 
 def _row(item, coupon_names):
@@ -81,7 +77,7 @@ def create_redemption():
     except Refused as refused:
         return _page(400, refused.zh, dict(request.form))
     details = {key: item[key] for key in ("name", "points", "stock", "couponId")}
-    _audit("redemption.create", f"redemption:{item['_id']}", details)
+    log_change("redemption.create", f"redemption:{item['_id']}", details)
     return redirect(url_for("console.redemptions", done="created"))
 
 
@@ -93,7 +89,7 @@ def set_redemption_active(item_id, state):
     if item is None:
         return refuse(404, "没有找到该兑换品。")
     details = {"name": item["name"], "active": item["active"]}
-    _audit("redemption.active", f"redemption:{item_id}", details)
+    log_change("redemption.active", f"redemption:{item_id}", details)
     return redirect(url_for("console.redemptions", done=state))
 
 
@@ -111,7 +107,7 @@ def add_redemption_stock(item_id):
         return _page(400, stock_error=f"{name}补库存未成功：{refused.zh}")
     if item is None:
         return refuse(404, "没有找到该兑换品。")
-    _audit(
+    log_change(
         "redemption.stock",
         f"redemption:{item_id}",
         {"name": item["name"], "add": count, "stock": item["stock"]},

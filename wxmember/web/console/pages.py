@@ -10,7 +10,7 @@ from wxmember.refusals import Refused
 from wxmember.staff.accounts import ROLE_NAMES
 from wxmember.timeparse import SHANGHAI, to_ms
 from wxmember.web.console import exports
-from wxmember.web.console.auth import bp, refuse, requires, services
+from wxmember.web.console.auth import bp, log_change, refuse, requires, services
 from wxmember.web.console.present import ACTION_NAMES, action_name, fields, mask_data, when
 
 PAGE_SIZES = (20, 50, 100)
@@ -160,7 +160,7 @@ def _start_export(fmt):
     progress = _export_progress().start(request.args.get("progress"), g.actor.username, fmt, total)
     rows = exports.log_rows(logs, chosen, g.actor.masked)
     details = {"format": fmt, "rows": total, **filters.query_args()}
-    services().staff.audit.record(g.actor, "logs.export", "lavico/user/logs", details)
+    log_change("logs.export", "lavico/user/logs", details)
     return rows, progress
 
 

@@ -4,11 +4,11 @@ through the same services the staff API calls (``/api/point-rules``, ``/api/grad
 ``/api/recharge-promotions``), with the same checks, refusals shown in Chinese.
 """
 
-from flask import g, redirect, request, url_for
+from flask import redirect, request, url_for
 
 from wxmember.members.transactions import to_fen
 from wxmember.refusals import Refused
-from wxmember.web.console.auth import bp, refuse, requires, services
+from wxmember.web.console.auth import bp, log_change, refuse, requires, services
 from wxmember.web.console.forms import Form, form_page
 from wxmember.web.console.present import MEASURES, RULE_TYPES, yuan
 
@@ -19,10 +19,6 @@ NOTICES = {
     "off": "充值优惠已停用：之后的充值不再赠送。",
     "on": "充值优惠已启用。",
 }
-
-
-def _audit(action, target, details):
-    services().staff.audit.record(g.actor, action, target, details)
 
 
 def _grade_names():
@@ -104,7 +100,7 @@ def save_point_rule():
         rule = services().members.points.rules.save(rule_body(request.form))
     except Refused as refused:
         return _rules_page(400, refused.zh, dict(request.form))
-    _audit(
+    log_change(
         "point_rule.save",
         f"point_rule:{rule['ruleId']}",
         {k: v for k, v in rule.items() if k != "_id"},
@@ -119,7 +115,7 @@ def delete_point_rule(rule_id):
     rule = services().members.points.rules.delete(rule_id)
     if rule is None:
         return refuse(404, "没有这条积分规则，或已被删除。")
-    _audit(
+    log_change(
         "point_rule.delete", f"point_rule:{rule_id}", {k: v for k, v in rule.items() if k != "_id"}
     )
     return redirect(url_for("console.point_rules", done="deleted"))
@@ -241,7 +237,7 @@ def save_grade():
         grade = services().members.grades.save(grade_body(request.form))
     except Refused as refused:
         return _grades_page(400, refused.zh, dict(request.form))
-    _audit(
+    log_change(
         "grade.save",
         f"grade:{grade['level']}",
         {"name": grade["name"], "discount": grade["discount"]},
@@ -301,7 +297,7 @@ def save_recharge_promotion():
     except Refused as refused:
         return _promotions_page(400, refused.zh, dict(request.form))
     services().members.money.save_promotion(promotion_id, threshold, bonus, name)
-    _audit(
+    log_change(
         "recharge_promotion.save",
         f"recharge_promotion:{promotion_id}",
         {"name": name, "threshold": threshold, "bonus": bonus},
@@ -316,7 +312,7 @@ def switch_recharge_promotion(promotion_id, state):
     promotion = services().members.money.set_promotion_active(promotion_id, state == "on")
     if promotion is None:
         return refuse(404, "没有这个充值优惠。")
-    _audit(
+    log_change(
         "recharge_promotion.active", f"recharge_promotion:{promotion_id}", {"active": state == "on"}
     )
     return redirect(url_for("console.recharge_promotions", done=state))
