@@ -294,3 +294,24 @@ def test_a_customer_without_a_card_gets_no_coupon_points_or_lock(
     answer = operator.post(f"/console/customers/oGuest/{action}", form)
     assert answer.status_code == 404 and f"该用户未绑定会员卡，{message}" in _text(answer)
     assert count_documents(app) == before
+
+
+def test_a_coupons_holders_are_paged_newest_first_with_none_lost(app, admin, viewer):
+    MemberSession(app)
+    coupon_id = _created(admin, stock="", perMember="1")
+    wallet = app.extensions["wxmember"].members.wallet
+    issued = {wallet.issue(MEMBER, coupon_id, f"k{n}", "staff")["_id"] for n in range(103)}
+    page = f"/console/coupons/{coupon_id}"
+
+    first = _text(viewer.get(page))
+    numbers = set(re.findall(r"<code>(CP\d{14})</code>", first))
+    assert len(numbers) == 100 and "最近 100 张" in first
+    after = re.search(r'href="[^"]*after=(CP\d{14})#holders" id="more-holders"', first).group(1)
+    second = _text(viewer.get(f"{page}?after={after}"))
+    rest = set(re.findall(r"<code>(CP\d{14})</code>", second))
+    assert "更早的 3 张" in second and 'id="more-holders"' not in second
+    assert numbers | rest == issued and not numbers & rest  # the same instant: none lost
+    assert (
+        len(set(re.findall(r"<code>(CP\d{14})</code>", _text(viewer.get(f"{page}?after=nope")))))
+        == 100
+    )

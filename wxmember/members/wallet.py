@@ -224,10 +224,21 @@ class CouponWallet:
         now = self.clock.now_ms()
         return [member_view(coupon, now) for coupon in self.of_member(member_id)]
 
-    def of_coupon(self, coupon_id: str, limit: int = 100) -> list[dict]:
-        """The coupons issued of one definition, newest first (seed 003's 子表)."""
-        cursor = self.coupons.find({"couponId": coupon_id}).sort("issuedAt", -1)
+    def of_coupon(
+        self, coupon_id: str, limit: int = 100, after: dict | None = None
+    ) -> list[dict]:
+        """The coupons issued of one definition, newest first (seed 003's 子表); with
+        ``after`` (one of them), those issued before it."""
+        query: dict = {"couponId": coupon_id}
+        if after is not None:
+            at, number = after["issuedAt"], after["_id"]
+            query["$or"] = [{"issuedAt": {"$lt": at}}, {"issuedAt": at, "_id": {"$lt": number}}]
+        cursor = self.coupons.find(query).sort([("issuedAt", -1), ("_id", -1)])
         return list(cursor.limit(limit))
+
+    def get(self, coupon_no: str) -> dict | None:
+        """The coupon numbered ``coupon_no``, or None."""
+        return self.coupons.find_one({"_id": coupon_no})
 
     def claimed(self, member_id: int, coupon_ids: Iterable[str]) -> dict[str, int]:
         """``{couponId: claims}`` of the member."""

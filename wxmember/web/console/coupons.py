@@ -286,12 +286,8 @@ def _coupon_page(coupon_id, status=200, error="", member=""):
     if found is None:
         return refuse(404, "没有找到这张优惠券。")
     now = services().clock.now_ms()
-    holders = _with_customers(
-        [
-            held_row(held, now)
-            for held in services().members.wallet.of_coupon(coupon_id, HOLDERS_SHOWN)
-        ]
-    )
+    page = _holders_page(coupon_id)
+    holders = _with_customers([held_row(held, now) for held in page[:HOLDERS_SHOWN]])
     return form_page(
         "console/coupon.html",
         NOTICES,
@@ -300,9 +296,21 @@ def _coupon_page(coupon_id, status=200, error="", member=""):
         c=_row(found, now, _grade_names()),
         holders=holders,
         shown=HOLDERS_SHOWN,
+        paged=bool(request.args.get("after")),
+        next_after=holders[-1]["couponNo"] if len(page) > HOLDERS_SHOWN else None,
         member=member,
         form_id=new_form_id(),
     )
+
+
+def _holders_page(coupon_id):
+    """One more than a page of the coupon's holders (``?after=couponNo``: older ones)."""
+    wallet = services().members.wallet
+    after = request.args.get("after", "")[:64]
+    last = wallet.get(after) if after else None
+    if last is not None and last["couponId"] != coupon_id:
+        last = None
+    return wallet.of_coupon(coupon_id, HOLDERS_SHOWN + 1, last)
 
 
 def _with_customers(rows):
