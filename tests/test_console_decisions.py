@@ -2,6 +2,8 @@
 withdrawal once (the ledger rows carry their userId, the audit names them); viewers read,
 masked, and their POSTs are 403 and change nothing."""
 
+import re
+
 import pytest
 
 from tests.conftest import database_of
@@ -57,6 +59,17 @@ def test_a_note_is_required_and_a_viewer_may_not_resolve(app, drift, operator, v
     assert _resolve(viewer).status_code == 403
     assert drift.get(OPEN_ID)["state"] == "open"
     assert audit_actions(app) == []
+
+
+def test_a_long_queue_of_drift_is_paged_with_none_lost(app, viewer):
+    drift = app.extensions["wxmember"].drift
+    for n in range(105):  # after a CRM outage, say
+        drift.record("member_missing", f"o{n}", 20_000_000 + n, {})
+    first = viewer.get("/console/drift").get_data(as_text=True)
+    second = viewer.get("/console/drift?state=open&page=2").get_data(as_text=True)
+    shown = re.findall(r"\b(200000\d\d|2000010\d)\b", first + second)
+    assert len(set(shown)) == 105 and 'id="next-page"' in first and "第 2 页" in second
+    assert 'id="next-page"' not in second
 
 
 @pytest.fixture

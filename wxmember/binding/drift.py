@@ -90,7 +90,8 @@ class DriftLog:
         """One item, or None."""
         return self.collection.find_one({"_id": drift_id})
 
-    def latest(self, state: str | None = None, limit: int = 100) -> list[dict]:
-        """Items newest first, all or of one state."""
+    def latest(self, state: str | None = None, limit: int = 100, skip: int = 0) -> list[dict]:
+        """Items newest first, all or of one state (``skip`` the first ones: a later page)."""
         query = {"state": state} if state else {}
-        return list(self.collection.find(query).sort("lastSeen", pymongo.DESCENDING).limit(limit))
+        cursor = self.collection.find(query).sort([("lastSeen", pymongo.DESCENDING), ("_id", 1)])
+        return list(cursor.skip(skip).limit(limit))

@@ -210,7 +210,8 @@ class Withdrawals:
             raise WithdrawalRefused("not_pending", "该提现申请不存在或已处理")
         return doc
 
-    def list(self, status: int | None = None, limit: int = 100) -> list[dict]:
-        """Applications newest first."""
+    def list(self, status: int | None = None, limit: int = 100, skip: int = 0) -> list[dict]:
+        """Applications newest first (``skip`` the first ones: a later page)."""
         query = {} if status is None else {"Status": status}
-        return list(self.collection.find(query).sort("Date", -1).limit(limit))
+        cursor = self.collection.find(query).sort([("Date", -1), ("_id", 1)])
+        return list(cursor.skip(skip).limit(limit))

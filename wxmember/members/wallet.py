@@ -224,9 +224,7 @@ class CouponWallet:
         now = self.clock.now_ms()
         return [member_view(coupon, now) for coupon in self.of_member(member_id)]
 
-    def of_coupon(
-        self, coupon_id: str, limit: int = 100, after: dict | None = None
-    ) -> list[dict]:
+    def of_coupon(self, coupon_id: str, limit: int = 100, after: dict | None = None) -> list[dict]:
         """The coupons issued of one definition, newest first (seed 003's 子表); with
         ``after`` (one of them), those issued before it."""
         query: dict = {"couponId": coupon_id}

@@ -19,12 +19,20 @@ from wxmember.web.console.present import (
     yuan,
 )
 
-SHOWN = 200
+SHOWN = 100  # rows a page
+MOST_PAGES = 10_000
 NOTICES = {
     "resolved": "已标记为已处理。若差异仍在，下一次绑定对账会重新列出。",
     "approve": "已通过该提现申请。",
     "reject": "已拒绝该提现申请，金额已退回会员的收益。",
 }
+
+
+def _paged(read):
+    """``(rows, page, more)`` of the page ``?page=`` asks for: ``read(limit, skip)``."""
+    page = max(1, min(request.args.get("page", 1, type=int), MOST_PAGES))
+    rows = read(SHOWN + 1, (page - 1) * SHOWN)
+    return rows[:SHOWN], page, len(rows) > SHOWN
 
 
 # -- drift -------------------------------------------------------------------------
@@ -41,13 +49,16 @@ def _drift_page(status=200, error=""):
     state = request.args.get("state", "open")
     state = state if state in DRIFT_STATES or state == "all" else "open"
     masked = g.actor.masked
+    items, page, more = _paged(
+        lambda limit, skip: services().drift.latest(None if state == "all" else state, limit, skip)
+    )
     rows = [
         {
             **item,
             "state_name": DRIFT_STATES.get(item["state"], item["state"]),
             "fields": fields(mask_data(item.get("detail")) if masked else item.get("detail")),
         }
-        for item in services().drift.latest(None if state == "all" else state, SHOWN)
+        for item in items
     ]
     return form_page(
         "console/drift.html",
@@ -57,6 +68,8 @@ def _drift_page(status=200, error=""):
         rows=rows,
         state=state,
         states=DRIFT_STATES,
+        page=page,
+        more=more,
     )
 
 
@@ -96,6 +109,10 @@ def _withdrawals_page(status=200, error=""):
     chosen = chosen if chosen in ("0", "1", "2", "all") else str(PENDING)
     names = services().staff.accounts.usernames_by_user_id()
     masked = g.actor.masked
+    wanted = None if chosen == "all" else int(chosen)
+    docs, page, more = _paged(
+        lambda limit, skip: services().members.withdrawals.list(wanted, limit, skip)
+    )
     rows = [
         {
             **doc,
@@ -105,9 +122,7 @@ def _withdrawals_page(status=200, error=""):
             "bank": mask_digits(doc.get("BankInfo")) if masked else doc.get("BankInfo", ""),
             "verifier": _verifier(doc.get("VerifyID"), names),
         }
-        for doc in services().members.withdrawals.list(
-            None if chosen == "all" else int(chosen), SHOWN
-        )
+        for doc in docs
     ]
     return form_page(
         "console/withdrawals.html",
@@ -119,6 +134,8 @@ def _withdrawals_page(status=200, error=""):
         states=WITHDRAWAL_STATES,
         pending=PENDING,
         when=when,
+        page=page,
+        more=more,
     )
 
 
