@@ -6,7 +6,9 @@ See https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receivin
 from wxmember.events.outcome import Outcome
 from wxmember.members.reply import (
     center_answer,
+    coupons_reply,
     is_center_request,
+    is_coupon_request,
     is_member_query,
     member_status,
     unbound_answer,
@@ -16,7 +18,8 @@ from wxmember.records.member_card import is_bound
 
 def on_click(message, customers, replies, center):
     """A menu button with a key: "积分"/"余额" show a bound member's figures, "会员中心"
-    (or ``MEMBER_CENTER``) links to the member center, other keys the configured keywords."""
+    (or ``MEMBER_CENTER``) links to the member center, other keys the configured keywords,
+    and "领券" (or ``COUPONS``) without one the coupons."""
     key = message.event_key
     if is_center_request(key):
         customers.ensure(message.openid)
@@ -30,7 +33,11 @@ def on_click(message, customers, replies, center):
             reply = replies.for_text(key) or unbound_answer(replies.link("/m/bind", "绑定会员卡"))
         return Outcome("click", {"key": key}, reply)
     customers.ensure(message.openid)
-    return Outcome("click", {"key": key}, replies.for_text(key))
+    keyword_reply = replies.for_text(key)
+    if keyword_reply is None and is_coupon_request(key):
+        reply = coupons_reply(customers.get(message.openid), replies)
+        return Outcome("click", {"key": key, "to": "coupons"}, reply)
+    return Outcome("click", {"key": key}, keyword_reply)
 
 
 def on_view(message, customers):

@@ -6,7 +6,9 @@ See https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receivin
 from wxmember.events.outcome import Outcome
 from wxmember.members.reply import (
     center_answer,
+    coupons_reply,
     is_center_request,
+    is_coupon_request,
     is_member_query,
     member_status,
     unbound_answer,
@@ -16,7 +18,8 @@ from wxmember.records.member_card import is_bound
 
 def on_text(message, customers, replies, center):
     """Count the message; a member asking for points or balance ("我想查积分") gets the
-    figures, "会员中心" the way there, anything else the configured keywords."""
+    figures, "会员中心" the way there, anything else the configured keywords, and "领券"
+    without one the way to the coupons."""
     content = message.fields.get("Content")
     if is_member_query(content, replies.keywords):
         binding = customers.record_member_query(message.openid)
@@ -30,7 +33,10 @@ def on_text(message, customers, replies, center):
     if is_center_request(content):
         bound = is_bound(customers.get(message.openid))
         return Outcome("text", reply=center_answer(replies.link("/m/", "进入会员中心"), bound))
-    return Outcome("text", reply=replies.for_text(content))
+    keyword_reply = replies.for_text(content)  # the brand's own words come first
+    if keyword_reply is None and is_coupon_request(content):
+        return Outcome("text", reply=coupons_reply(customers.get(message.openid), replies))
+    return Outcome("text", reply=keyword_reply)
 
 
 def on_media(message, customers):

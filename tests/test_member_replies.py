@@ -6,7 +6,7 @@ import pytest
 from tests import samples
 from tests.conftest import KEYWORDS, STAFF_TOKEN, WeChat
 from tests.crm_helpers import Member, Sim
-from wxmember.members.reply import is_center_request, is_member_query
+from wxmember.members.reply import is_center_request, is_coupon_request, is_member_query
 
 SITE = "https://wx.example.com"
 AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
@@ -123,6 +123,25 @@ def test_the_grade_and_the_way_to_the_next_are_in_the_answer(reply_app, chat):
     assert "会员等级：普通会员" in answer and "近6个月再消费3笔即可升级为VIP会员" in answer
 
 
+def test_asking_for_coupons_leads_to_the_claim_tab_and_the_members_own(reply_app, chat):
+    claim = f'<a href="{SITE}/m/coupons?status=claim">领券中心</a>'
+    unbound = chat("领券")
+    assert "绑定会员卡后即可领取优惠券" in unbound and f'{SITE}/m/bind"' in unbound
+    bind(reply_app)
+    bound = chat("我的优惠券")
+    assert claim in bound and f'<a href="{SITE}/m/coupons">我的优惠券</a>' in bound
+    assert claim in chat.click("COUPONS")
+    logs = reply_app.extensions["wxmember"].database["lavico/user/logs"]
+    assert logs.find_one({"action": "click"})["data"]["to"] == "coupons"
+
+
+def test_the_brands_own_keyword_for_coupons_comes_first(make_app):
+    app = make_app(member={"site_url": SITE}, replies={"keywords": {"优惠券": "双十二领券"}})
+    wechat = WeChat(app.test_client())
+    xml = samples.fill(samples.TEXT, openid="oUser0001", content="优惠券", msgid="1")
+    assert wechat.reply(wechat.post(xml))["Content"] == "双十二领券"
+
+
 def test_without_grades_the_answer_names_none_as_the_member_center_does(reply_app, chat):
     bind(reply_app, points=7)
     answer = chat("我想查积分")
@@ -155,6 +174,15 @@ def test_without_a_site_url_the_answers_have_no_link(make_app):
 )
 def test_which_words_ask_for_the_figures(text, asks):
     assert is_member_query(text, KEYWORDS) is asks
+
+
+def test_which_words_ask_for_coupons():
+    assert (
+        is_coupon_request("领券")
+        and is_coupon_request(" 我的优惠券！")
+        and is_coupon_request("COUPONS")
+    )
+    assert not is_coupon_request("优惠券怎么用") and not is_coupon_request("积分")
 
 
 def test_which_words_ask_for_the_member_center():

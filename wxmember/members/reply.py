@@ -1,5 +1,6 @@
 """What a member asking in WeChat is answered: points, balance and grade of a bound member
-("积分", "我想查积分", "余额多少"), and the way to the member center ("会员中心").
+("积分", "我想查积分", "余额多少"), the way to the member center ("会员中心") and to the
+coupons ("领券", "我的优惠券").
 
 A text asks for the figures when it is one of ``QUERIES``, or names points or the balance
 with a word of asking ("查", "多少", "还有"…) or in a few characters; a question about the
@@ -22,6 +23,7 @@ SUBJECTS = ("积分", "余额", "储值")
 ASKING = ("查", "多少", "几", "剩", "还有", "我的", "看看", "看一下", "看下", "显示", "告诉")
 ABOUT_RULES = ("规则", "怎么获得", "怎么得", "怎么赚", "如何获得", "兑换", "换什么", "过期", "清零")
 CENTER = {"会员中心", "个人中心", "我的会员", "会员主页", "member_center"}
+COUPONS = {"优惠券", "领券", "领优惠券", "领券中心", "我的优惠券", "我的券", "卡券", "coupons"}
 SHORT = 6  # "积分呢", "查下余额": a subject and a few characters is a question about it
 _NOISE = re.compile(r"[\s\u3000,.!?;:~，。！？；：、…“”\"'（）()【】\[\]]+")
 
@@ -72,6 +74,31 @@ def unbound_answer(link: str | None) -> str:
     """What a follower without a card asking for the figures is told."""
     text = "您还没有绑定会员卡，绑定后即可查询积分、余额和优惠券。"
     return f"{text}\n{link}" if link else text
+
+
+def is_coupon_request(text: str | None) -> bool:
+    """True for a text or menu key that asks for coupons ("领券", "我的优惠券")."""
+    return _plain(text) in COUPONS
+
+
+def coupons_answer(claim_link: str | None, mine_link: str | None, bind_link: str | None) -> str:
+    """The answer to "领券": where to claim and where the member's coupons are (a bound
+    member: ``mine_link`` given), or binding first."""
+    if claim_link is None:
+        return "请点击菜单“会员中心”，在“优惠券”里领券和查看您的券。"
+    if mine_link is None:
+        return f"绑定会员卡后即可领取优惠券：\n{bind_link}"
+    return f"可以领取的优惠券都在这里：\n{claim_link}\n您已有的券：{mine_link}"
+
+
+def coupons_reply(customer: dict | None, replies) -> str:
+    """The answer to "领券" for ``customer`` with the links of ``replies`` (events.Replies)."""
+    bound = bound_card(customer) is not None
+    return coupons_answer(
+        replies.link("/m/coupons?status=claim", "领券中心"),
+        replies.link("/m/coupons", "我的优惠券") if bound else None,
+        replies.link("/m/bind", "绑定会员卡"),
+    )
 
 
 def center_answer(center_link: str | None, bound: bool) -> str:
