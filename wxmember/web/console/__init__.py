@@ -1,13 +1,13 @@
 """``/console``: the staff web console (server-rendered, Simplified Chinese).
 
-``auth`` (sign-in, sessions, CSRF, roles), ``pages`` (home, logs and their
-exports, audit), ``customers``, ``dashboard`` (charts), ``activities`` (shake),
+``auth`` (sign-in, sessions, CSRF, roles, ``log_change``), ``pages`` (home, logs and
+their exports, audit), ``customers``, ``dashboard`` (charts), ``activities`` (shake),
 ``announcements`` (公告), ``jobs``, ``decisions`` (drift, withdrawals), ``rules`` (point
-rules, grades, recharge promotions), ``coupons`` (the brand's coupons), ``offers`` (积分兑换 items),
-``checkout`` (结算规则, 试算), ``staff_accounts``; ``forms`` and ``present`` read forms
-and show values in Chinese; ``api_access`` (who may call ``/api``). Templates and static
-files live beside them (ECharts vendored under ``static/vendor``); nothing is loaded
-from another site.
+rules, grades, recharge promotions), ``coupons`` (the brand's coupons; their form in
+``coupon_form``), ``offers`` (积分兑换 items), ``checkout`` (结算规则, 试算),
+``staff_accounts``; ``forms`` and ``present`` read forms and show values in Chinese;
+``api_access`` (who may call ``/api``). Templates and static files live beside them
+(ECharts vendored under ``static/vendor``); nothing is loaded from another site.
 """
 
 

@@ -2,9 +2,9 @@
 and counters; one coupon with the coupons issued of it (its 子表); admins define a coupon
 and change it until it starts; operators issue one to a member.
 
-The forms are turned into the body ``POST /api/coupons`` takes and handed to the same
-``CouponDefinitions``: the same checks, refusals shown in Chinese. Money is typed and
-shown in yuan; a discount is typed as Chinese shops say it (8.5 = 八五折).
+The definition form (``coupon_form``) is turned into the body ``POST /api/coupons`` takes
+and handed to the same ``CouponDefinitions``: the same checks, refusals shown in Chinese.
+Money is typed and shown in yuan.
 """
 
 from flask import g, redirect, request, url_for
@@ -13,16 +13,12 @@ from wxmember.members.coupons import KINDS, STATES, CouponRefused, state, view
 from wxmember.members.wallet import STATUS_NAMES, staff_view
 from wxmember.records.member_card import bound_member_id
 from wxmember.refusals import Refused
+from wxmember.web.console import coupon_form
 from wxmember.web.console.auth import bp, log_change, refuse, requires, services
-from wxmember.web.console.forms import Form, FormRefused, form_id_of, form_page, new_form_id
-from wxmember.web.console.present import local_input, shown_number, when
+from wxmember.web.console.coupon_form import PURPOSES
+from wxmember.web.console.forms import FormRefused, form_id_of, form_page, new_form_id
+from wxmember.web.console.present import shown_number, when
 
-PURPOSES = {
-    "claim": "会员领取",
-    "birthday": "生日礼券",
-    "upgrade": "升级礼券",
-    "redemption": "积分兑换",
-}
 SOURCES = {
     "claim": "会员领取",
     "staff": "员工发放",
@@ -134,7 +130,7 @@ def _list_page(status=200, error="", form=None, editing_id=None):
     editing_id = editing_id or request.args.get("edit")
     editing = next((row for row in rows if row["couponId"] == editing_id), None)
     if form is None:
-        form = _form_of(definitions, editing, now)
+        form = coupon_form.form_of(definitions, editing, now)
     return form_page(
         "console/coupons.html",
         NOTICES,
@@ -151,99 +147,14 @@ def _list_page(status=200, error="", form=None, editing_id=None):
     )
 
 
-def _form_of(definitions, editing, now):
-    """The form's values: blank, or the definition being changed (if it may still be)."""
-    if editing is None or not editing["editable"]:
-        start = now - now % 3_600_000 + 3_600_000  # the next full hour
-        return {
-            "kind": "minus",
-            "purpose": "claim",
-            "perMember": "1",
-            "start": local_input(start),
-            "end": local_input(start + 30 * 86_400_000),
-            "stackGrade": True,
-            "stackPoints": True,
-        }
-    coupon = next(c for c in definitions if c["_id"] == editing["couponId"])
-    return {
-        "name": coupon["name"],
-        "kind": coupon["kind"],
-        "threshold": _yuan_input(coupon["threshold"]),
-        "value": "" if coupon["kind"] == "discount" else _yuan_input(coupon["value"]),
-        "rate": f"{coupon['value'] * 10:g}" if coupon["kind"] == "discount" else "",
-        "stock": "" if coupon["stock"] is None else str(coupon["stock"]),
-        "perMember": str(coupon["perMember"]),
-        "start": local_input(coupon["start"]),
-        "end": local_input(coupon["end"]),
-        "validDays": "" if coupon["validDays"] is None else str(coupon["validDays"]),
-        "productIds": " ".join(coupon["productIds"]),
-        "stackGrade": coupon["stackGrade"],
-        "stackPoints": coupon["stackPoints"],
-        "purpose": coupon["purpose"],
-        "grade": "" if coupon["grade"] is None else str(coupon["grade"]),
-    }
-
-
-def _yuan_input(fen):
-    return f"{fen / 100:.2f}".rstrip("0").rstrip(".")
-
-
-def _typed(values):
-    """What was typed, to show the form again after a refusal."""
-    typed = {key: values.get(key, "") for key in values}
-    typed["stackGrade"] = values.get("stackGrade") == "1"
-    typed["stackPoints"] = values.get("stackPoints") == "1"
-    return typed
-
-
-def coupon_body(values):
-    """The API's coupon body (yuan, ms) from the form; FormRefused naming what is wrong."""
-    form = Form(values)
-
-    def optional(name, read, empty=None):
-        return read() if form.raw(name) else empty
-
-    kind = form.choice("kind", "券类型", KINDS)
-    purpose = form.choice("purpose", "发放方式", PURPOSES)
-    body = {
-        "name": form.text("name", "券名称"),
-        "kind": kind,
-        "threshold": optional("threshold", lambda: form.yuan("threshold", "使用门槛", False), 0),
-        "value": _value(form, kind),
-        "stock": optional("stock", lambda: form.whole("stock", "发放总量", minimum=1)),
-        "perMember": form.whole("perMember", "每人限领", minimum=1, maximum=1000, default=1),
-        "start": form.moment("start", "开始发放时间"),
-        "end": optional("end", lambda: form.moment("end", "结束时间")),
-        "validDays": optional("validDays", lambda: form.whole("validDays", "有效天数", 1, 3650)),
-        "productIds": form.codes("productIds", "适用商品"),
-        "stackGrade": form.checked("stackGrade"),
-        "stackPoints": form.checked("stackPoints"),
-        "purpose": purpose,
-        "grade": None,
-    }
-    if purpose == "upgrade":
-        body["grade"] = form.whole("grade", "升级到的等级")
-    return body
-
-
-def _value(form, kind):
-    """A discount is typed as 折 (8.5 = pays 85%); the others as yuan off."""
-    if kind != "discount":
-        return form.yuan("value", "减免金额")
-    rate = form.decimal("rate", "折扣", minimum=0.1, maximum=9.9)
-    if round(rate * 10) != rate * 10:
-        raise FormRefused("折扣最多一位小数，如 8.5 表示八五折。")
-    return round(rate / 10, 2)
-
-
 @bp.post("/coupons")
 @requires("admin")
 def create_coupon():
     """Define a coupon from the form (checked as ``POST /api/coupons`` checks it)."""
     try:
-        coupon = services().members.coupons.create(coupon_body(request.form))
+        coupon = services().members.coupons.create(coupon_form.coupon_body(request.form))
     except Refused as refused:
-        return _list_page(400, refused.zh, _typed(request.form))
+        return _list_page(400, refused.zh, coupon_form.typed(request.form))
     log_change("coupon.create", f"coupon:{coupon['_id']}", _audited(coupon))
     return redirect(url_for("console.coupon", coupon_id=coupon["_id"], done="created"))
 
@@ -253,11 +164,11 @@ def create_coupon():
 def edit_coupon(coupon_id):
     """Change a coupon that has not started (seed 003 §三); refused once it has."""
     try:
-        coupon = services().members.coupons.update(coupon_id, coupon_body(request.form))
+        coupon = services().members.coupons.update(coupon_id, coupon_form.coupon_body(request.form))
     except CouponRefused as refused:  # started meanwhile, or unknown
         return _coupon_page(coupon_id, refused.status, refused.zh)
     except Refused as refused:
-        return _list_page(400, refused.zh, _typed(request.form), coupon_id)
+        return _list_page(400, refused.zh, coupon_form.typed(request.form), coupon_id)
     log_change("coupon.update", f"coupon:{coupon_id}", _audited(coupon))
     return redirect(url_for("console.coupon", coupon_id=coupon_id, done="saved"))
 
