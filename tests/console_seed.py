@@ -129,6 +129,33 @@ def seed_drift(app):
     drift.record("card_changed", "oThird", 16426782, {"card": "V0016426782"}, state="repaired")
 
 
+def seed_member_coupons(app, now):
+    """A 满100减10 issued to MEMBER 1–4 times a day over the last two weeks, a third used
+    the day after (issued through the wallet, then dated back)."""
+    members = app.extensions["wxmember"].members
+    coupon = members.coupons.create(
+        {
+            "name": "满100减10",
+            "kind": "minus",
+            "threshold": 100,
+            "value": 10,
+            "start": now - 30 * DAY_MS,
+            "end": now + 30 * DAY_MS,
+            "stackGrade": True,
+            "stackPoints": True,
+        }
+    )
+    collection = members.wallet.coupons
+    for day in range(14):
+        for n in range(1 + day % 4):
+            held = members.wallet.issue(MEMBER, coupon["_id"], f"seed:{day}:{n}", "staff")
+            issued = now - (14 - day) * DAY_MS + n * 3_600_000
+            used = issued + DAY_MS if n == 0 else None
+            collection.update_one(
+                {"_id": held["_id"]}, {"$set": {"issuedAt": issued, "usedAt": used}}
+            )
+
+
 def seed_everything(app, now):
     """All of the above."""
     pull_coupons(app)
@@ -137,4 +164,5 @@ def seed_everything(app, now):
     running, paused = seed_shakes(app, now)
     seed_withdrawals(app)
     seed_drift(app)
+    seed_member_coupons(app, now)
     return running, paused

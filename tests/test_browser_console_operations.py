@@ -58,7 +58,7 @@ def test_the_dashboard_draws_its_charts_and_filters_by_window(browser, server, t
     context, page = _signed_in(browser, server, "victor")
     problems = _watch_csp(page)
     page.click("nav >> text=数据看板")
-    charts = ["chart-follows", "chart-bindings", "chart-grades", "chart-shakes"]
+    charts = ["chart-follows", "chart-bindings", "chart-grades", "chart-shakes", "chart-coupons"]
     _charts_drawn(page, charts)
     assert page.evaluate("echarts.version") == "6.1.0"
     option = page.evaluate(

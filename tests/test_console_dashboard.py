@@ -162,3 +162,35 @@ def test_every_role_reads_the_dashboard(app, role):
     console = Console(app, f"someone-{role}", role)
     answer = console.get("/console/dashboard")
     assert answer.status_code == 200 and "数据看板" in answer.get_data(as_text=True)
+
+
+def test_coupons_issued_and_used_per_shanghai_day_reach_the_dashboard(app, viewer):
+    database = database_of(app)
+    rows = [
+        ("A", MIDNIGHT - 1, None),  # issued 23:59:59.999 on the 28th
+        ("B", MIDNIGHT, MIDNIGHT + DAY_MS),  # issued on the 29th, used on the 30th
+        ("C", MIDNIGHT + 5, MIDNIGHT + 6),
+        ("D", MIDNIGHT - 40 * DAY_MS, MIDNIGHT + 7),  # issued long before the window
+    ]
+    database["member/member_coupons"].insert_many(
+        [
+            {
+                "_id": no,
+                "issueKey": no,
+                "couponId": "c",
+                "memberID": 1,
+                "issuedAt": at,
+                "usedAt": used,
+            }
+            for no, at, used in rows
+        ]
+    )
+    counts = app.extensions["wxmember"].members.wallet.per_day(
+        MIDNIGHT - DAY_MS, MIDNIGHT + 2 * DAY_MS
+    )
+    assert counts == {
+        "issued": {"2026-05-28": 1, "2026-05-29": 2},
+        "used": {"2026-05-29": 2, "2026-05-30": 1},
+    }
+    html = viewer.get("/console/dashboard?days=7").get_data(as_text=True)
+    assert 'id="chart-coupons"' in html and "每日发放与使用" in html

@@ -25,6 +25,7 @@ from wxmember import db
 from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.db.collections import COUPON_CLAIMS, MEMBER_COUPONS
 from wxmember.members.coupons import DAY_MS, CouponDefinitions, CouponRefused, rules_view
+from wxmember.timeparse import day_expression, day_label
 
 STATUS_NAMES = {"valid": "可使用", "used": "已使用", "expired": "已过期"}
 SOURCES = ("claim", "staff", "birthday", "upgrade", "redemption")
@@ -95,6 +96,8 @@ class CouponWallet:
         self.coupons.create_index([("couponId", 1), ("issuedAt", -1)])
         self.coupons.create_index([("status", 1), ("validUntil", 1)])
         self.coupons.create_index("usedBy", sparse=True)
+        self.coupons.create_index("issuedAt")  # the dashboard's coupons issued per day
+        self.coupons.create_index("usedAt")  # and used per day
 
     # -- issuing -------------------------------------------------------------------
 
@@ -233,6 +236,19 @@ class CouponWallet:
             query["$or"] = [{"issuedAt": {"$lt": at}}, {"issuedAt": at, "_id": {"$lt": number}}]
         cursor = self.coupons.find(query).sort([("issuedAt", -1), ("_id", -1)])
         return list(cursor.limit(limit))
+
+    def per_day(self, since: int, until: int) -> dict[str, dict[str, int]]:
+        """``{"issued": {"2026-05-29": n}, "used": {…}}``: coupons issued and used per
+        Shanghai day in ``[since, until)`` (ms), counted by the database."""
+        counts = {}
+        for measure, field in (("issued", "issuedAt"), ("used", "usedAt")):
+            pipeline = [
+                {"$match": {field: {"$gte": since, "$lt": until}}},
+                {"$group": {"_id": day_expression(field), "n": {"$sum": 1}}},
+            ]
+            rows = self.coupons.aggregate(pipeline)
+            counts[measure] = {day_label(row["_id"]): row["n"] for row in rows}
+        return counts
 
     def get(self, coupon_no: str) -> dict | None:
         """The coupon numbered ``coupon_no``, or None."""

@@ -1,6 +1,6 @@
-"""Console: the dashboard — follows and unfollows, bindings, shakes and wins per activity
-per day over the last 7, 30 or 90 days (Asia/Shanghai), the grade distribution and the
-health of the scheduled jobs.
+"""Console: the dashboard — follows and unfollows, bindings, shakes and wins per activity,
+the brand's coupons issued and used per day over the last 7, 30 or 90 days
+(Asia/Shanghai), the grade distribution and the health of the scheduled jobs.
 
 Each daily count is one aggregation of the store that owns the records, over its
 index and the chosen window. The chart data goes to the page as a JSON block that
@@ -36,6 +36,9 @@ def dashboard():
     follows, unfollows = series("subscribe"), series("unsubscribe")
     binds, unbinds = series("bind"), series("unbind")
     shakes, shake_totals = _shakes(since, until, labels)
+    coupons = services().members.wallet.per_day(since, until)
+    issued = [coupons["issued"].get(day, 0) for day in labels]
+    used = [coupons["used"].get(day, 0) for day in labels]
     grades = _grades()
     charts = {
         "follows": {
@@ -57,6 +60,11 @@ def dashboard():
             "series": [{"name": "绑定", "data": binds}, {"name": "解绑", "data": unbinds}],
         },
         "shakes": {"kind": "bars", "x": labels, "series": shakes},
+        "coupons": {
+            "kind": "bars",
+            "x": labels,
+            "series": [{"name": "发放", "data": issued}, {"name": "使用", "data": used}],
+        },
         "grades": {"kind": "pie", "series": [{"name": "会员等级", "data": grades}]},
     }
     totals = {
@@ -64,6 +72,8 @@ def dashboard():
         "unfollows": sum(unfollows),
         "binds": sum(binds),
         "unbinds": sum(unbinds),
+        "issued": sum(issued),
+        "used": sum(used),
         **shake_totals,
     }
     return render_template(
