@@ -315,3 +315,25 @@ def test_a_coupons_holders_are_paged_newest_first_with_none_lost(app, admin, vie
         len(set(re.findall(r"<code>(CP\d{14})</code>", _text(viewer.get(f"{page}?after=nope")))))
         == 100
     )
+
+
+def test_a_coupons_holders_are_filtered_by_how_they_stand_now(app, admin, viewer, clock):
+    MemberSession(app)
+    coupon_id = _created(admin, stock="", validDays="1")
+    wallet = app.extensions["wxmember"].members.wallet
+    used, late, valid = (wallet.issue(MEMBER, coupon_id, f"k{n}", "staff") for n in range(3))
+    wallet.use([used["_id"]], MEMBER, "SO-1", NOW)
+    database = app.extensions["wxmember"].database
+    database["member/member_coupons"].update_one(
+        {"_id": late["_id"]}, {"$set": {"validUntil": NOW}}
+    )
+    page = f"/console/coupons/{coupon_id}"
+
+    def numbers(status):
+        html = _text(viewer.get(f"{page}?status={status}"))
+        return set(re.findall(r"<code>(CP\d{14})</code>", html))
+
+    assert numbers("used") == {used["_id"]}
+    assert numbers("expired") == {late["_id"]}  # valid as stored, but its time has passed
+    assert numbers("valid") == {valid["_id"]}
+    assert numbers("anything") == {used["_id"], late["_id"], valid["_id"]}  # unknown: all

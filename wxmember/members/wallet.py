@@ -227,15 +227,37 @@ class CouponWallet:
         now = self.clock.now_ms()
         return [member_view(coupon, now) for coupon in self.of_member(member_id)]
 
-    def of_coupon(self, coupon_id: str, limit: int = 100, after: dict | None = None) -> list[dict]:
+    def of_coupon(
+        self,
+        coupon_id: str,
+        limit: int = 100,
+        after: dict | None = None,
+        status: str | None = None,
+    ) -> list[dict]:
         """The coupons issued of one definition, newest first (seed 003's 子表); with
-        ``after`` (one of them), those issued before it."""
-        query: dict = {"couponId": coupon_id}
+        ``after`` (one of them), those issued before it; with ``status``, those valid, used
+        or expired as they stand now (``status_at``)."""
+        conditions: list[dict] = [{"couponId": coupon_id}]
         if after is not None:
             at, number = after["issuedAt"], after["_id"]
-            query["$or"] = [{"issuedAt": {"$lt": at}}, {"issuedAt": at, "_id": {"$lt": number}}]
-        cursor = self.coupons.find(query).sort([("issuedAt", -1), ("_id", -1)])
+            conditions.append(
+                {"$or": [{"issuedAt": {"$lt": at}}, {"issuedAt": at, "_id": {"$lt": number}}]}
+            )
+        if status is not None:
+            conditions.append(self._standing(status))
+        cursor = self.coupons.find({"$and": conditions}).sort([("issuedAt", -1), ("_id", -1)])
         return list(cursor.limit(limit))
+
+    def _standing(self, status):
+        """The query of coupons ``status`` now: a valid one past its time is expired."""
+        now = self.clock.now_ms()
+        if status == "used":
+            return {"status": "used"}
+        in_time = {"$or": [{"validUntil": None}, {"validUntil": {"$gt": now}}]}
+        if status == "valid":
+            return {"$and": [{"status": "valid"}, in_time]}
+        late = {"$and": [{"status": "valid"}, {"validUntil": {"$ne": None, "$lte": now}}]}
+        return {"$or": [{"status": "expired"}, late]}
 
     def per_day(self, since: int, until: int) -> dict[str, dict[str, int]]:
         """``{"issued": {"2026-05-29": n}, "used": {…}}``: coupons issued and used per

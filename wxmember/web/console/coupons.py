@@ -197,7 +197,9 @@ def _coupon_page(coupon_id, status=200, error="", member=""):
     if found is None:
         return refuse(404, "没有找到这张优惠券。")
     now = services().clock.now_ms()
-    page = _holders_page(coupon_id)
+    standing = request.args.get("status", "")
+    standing = standing if standing in STATUS_NAMES else None
+    page = _holders_page(coupon_id, standing)
     holders = _with_customers([held_row(held, now) for held in page[:HOLDERS_SHOWN]])
     return form_page(
         "console/coupon.html",
@@ -208,20 +210,23 @@ def _coupon_page(coupon_id, status=200, error="", member=""):
         holders=holders,
         shown=HOLDERS_SHOWN,
         paged=bool(request.args.get("after")),
+        standing=standing,
+        statuses=STATUS_NAMES,
         next_after=holders[-1]["couponNo"] if len(page) > HOLDERS_SHOWN else None,
         member=member,
         form_id=new_form_id(),
     )
 
 
-def _holders_page(coupon_id):
-    """One more than a page of the coupon's holders (``?after=couponNo``: older ones)."""
+def _holders_page(coupon_id, status):
+    """One more than a page of the coupon's holders (``?after=couponNo``: older ones) of
+    ``status`` (None: all)."""
     wallet = services().members.wallet
     after = request.args.get("after", "")[:64]
     last = wallet.get(after) if after else None
     if last is not None and last["couponId"] != coupon_id:
         last = None
-    return wallet.of_coupon(coupon_id, HOLDERS_SHOWN + 1, last)
+    return wallet.of_coupon(coupon_id, HOLDERS_SHOWN + 1, last, status)
 
 
 def _with_customers(rows):
