@@ -283,3 +283,30 @@ def test_the_audit_page_names_the_offers_changes_in_chinese(app, admin):
 
     assert "兑换品上架/下架" in html and "修改结算规则" in html
     assert f"redemption:{item_id}" in html and "checkout:settings" in html
+
+
+def test_an_admin_renames_and_reprices_an_item_its_stock_and_coupon_stay(
+    app, admin, operator, member
+):
+    item = _item(app, description="限量款")
+    page = "/console/redemptions"
+    refused = operator.post(f"{page}/{item['_id']}", {"name": "x", "points": "1"}, page=page)
+    assert refused.status_code == 403
+    editing = admin.get(f"{page}?edit={item['_id']}").get_data(as_text=True)
+    assert "修改兑换品：保温杯" in editing and 'value="2000"' in editing
+    assert "库存 5 件" in editing and 'name="stock"' not in editing
+    bad = admin.post(f"{page}/{item['_id']}", {"name": "保温杯", "points": "0"}, page=page)
+    assert bad.status_code == 400 and "所需积分须在1到" in bad.get_data(as_text=True)
+    assert "修改兑换品：保温杯" in bad.get_data(as_text=True)  # still the change, as typed
+
+    answer = admin.post(
+        f"{page}/{item['_id']}", {"name": "保温杯（大）", "points": "1500"}, page=page
+    )
+
+    assert answer.headers["Location"] == f"{page}?done=changed"
+    (changed,) = _members(app).redemptions.all()
+    assert (changed["name"], changed["points"], changed["stock"]) == ("保温杯（大）", 1500, 5)
+    assert changed["description"] == ""  # the form sent it empty
+    offered = member("GET", "/m/api/redemptions")[1]["items"]
+    assert [(i["name"], i["points"]) for i in offered] == [("保温杯（大）", 1500)]
+    assert audit_actions(app) == ["redemption.change"]

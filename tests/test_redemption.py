@@ -240,3 +240,30 @@ def test_an_item_whose_coupon_cannot_be_issued_now_is_not_offered(shop):
     assert offered == ["10元券"]
     staff_list = [item["name"] for item in shop.staff.ok("GET", "/api/redemptions")["items"]]
     assert sorted(staff_list) == ["10元券", "旧券"]  # staff still see it
+
+
+def test_an_admin_reprices_an_item_and_the_next_redemption_takes_the_new_price(shop):
+    item_id = shop.item(points=1000, description="限量款")
+    shop.member("POST", f"/m/api/redemptions/{item_id}", {"requestId": "r1"})  # 2500 → 1500
+    headers = _token(shop, "olivia", "operator")
+    status, _ = shop.staff("POST", f"/api/redemptions/{item_id}", {"points": 800}, headers)
+    assert status == 403
+
+    answer = shop.staff.ok("POST", f"/api/redemptions/{item_id}", {"points": 800})
+
+    assert (answer["item"]["points"], answer["item"]["description"]) == (800, "限量款")  # kept
+    assert (answer["item"]["stock"], answer["item"]["redeemed"]) == (5, 1)
+    shop.member("POST", f"/m/api/redemptions/{item_id}", {"requestId": "r2"})
+    assert shop.points() == 700  # 2500 - 1000 - 800: the first kept its price
+
+
+@pytest.mark.parametrize(
+    "body", [{"points": 0}, {"name": ""}, {"points": "800"}, {"description": "长" * 501}]
+)
+def test_a_bad_change_of_an_item_is_refused_and_changes_nothing(shop, body):
+    item_id = shop.item()
+    status, answer = shop.staff("POST", f"/api/redemptions/{item_id}", body)
+    assert (status, answer["error"]) == (400, "invalid_item")
+    [item] = shop.staff.ok("GET", "/api/redemptions")["items"]
+    assert (item["name"], item["points"]) == ("保温杯", 1000)
+    assert shop.staff("POST", "/api/redemptions/nope", {"points": 5})[0] == 404

@@ -106,6 +106,22 @@ class Redemptions:
         self.items.insert_one(item)
         return item
 
+    def change(self, item_id: str, body: object) -> dict | None:
+        """Rename, reprice or describe an item (``{name?, points?, description?}``: what is
+        not given stays); its stock and coupon stay. The item as it is now, or None when
+        unknown. Redemptions already made keep the points they took."""
+        item = self.items.find_one({"_id": item_id})
+        if item is None:
+            return None
+        if not isinstance(body, dict):
+            raise InvalidItem("兑换品必须是 JSON 对象")
+        fixed = {"stock": item["stock"], "couponId": item["couponId"]}
+        changed = check_item({**item, **body, **fixed})
+        fields = {key: changed[key] for key in ("name", "points", "description")}
+        return self.items.find_one_and_update(
+            {"_id": item_id}, {"$set": fields}, return_document=ReturnDocument.AFTER
+        )
+
     def set_active(self, item_id: str, active: bool) -> dict | None:
         """Put the item on offer (上架) or take it off (下架); the item as it is now, or None
         when unknown. Redemptions already made keep their points and coupons."""

@@ -43,6 +43,12 @@ def _item_answer(item):
     return jsonify({"ok": True, "item": item_view(item)})
 
 
+@staff_bp.post("/redemptions/<item_id>")
+def change_item(item_id):
+    """``{name, points, description?}``: rename or reprice an item (admins)."""
+    return _item_answer(_services().members.redemptions.change(item_id, _body()))
+
+
 @staff_bp.post("/redemptions/<item_id>/active")
 def set_item_active(item_id):
     """``{active}``: put the item on offer (上架) or take it off (下架) (admins)."""

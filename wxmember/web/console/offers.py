@@ -1,24 +1,25 @@
 """Console: 积分兑换 (points redemption items). Everyone reads the items with their stock and
 what is left; admins put one on offer through a form turned into the body of
 ``POST /api/redemptions`` (the same ``Redemptions.create`` and its checks), take one off
-offer and put it back (下架/上架) and add to its stock (补库存). Every change is audited.
+offer and put it back (下架/上架), rename or reprice it (``?edit=``) and add to its stock
+(补库存). Every change is audited.
 """
 
 from flask import redirect, request, url_for
 
 from wxmember.members.coupons import describe
-from wxmember.members.redemption import item_view
+from wxmember.members.redemption import MAX_POINTS, item_view
 from wxmember.refusals import Refused
 from wxmember.web.console.auth import bp, log_change, refuse, requires, services
 from wxmember.web.console.forms import Form, form_page
 
-MAX_ITEM_POINTS = 1_000_000_000  # as wxmember.members.redemption.MAX_POINTS
 MAX_ADD = 1_000_000  # units added at once
 NOTICES = {
     "created": "兑换品已上架，会员现在可以用积分兑换。",
     "off": "已下架：会员看不到也不能兑换该礼品，已兑换的不受影响。",
     "on": "已重新上架。",
     "stocked": "库存已补充。",
+    "changed": "兑换品已修改：之后的兑换按新的名称和积分。",
 }
 EMPTY_FORM = {"name": "", "points": "", "stock": "", "couponId": "", "description": ""}
 
@@ -36,16 +37,22 @@ def redemptions():
     return _page()
 
 
-def _page(status=200, error="", form=None, stock_error=""):
+def _page(status=200, error="", form=None, stock_error="", editing_id=None):
     members = services().members
     coupons = members.coupons.all()
     names = {coupon["_id"]: coupon["name"] for coupon in coupons}
+    items = members.redemptions.all()
+    editing_id = editing_id or request.args.get("edit")
+    editing = next((item for item in items if item["_id"] == editing_id), None)
+    if form is None and editing is not None:
+        form = {key: str(editing[key] or "") for key in EMPTY_FORM}
     return form_page(
         "console/redemptions.html",
         NOTICES,
         status,
         error,
-        rows=[_row(item, names) for item in members.redemptions.all()],
+        rows=[_row(item, names) for item in items],
+        editing=editing and _row(editing, names),
         coupons=[
             (c["_id"], f"{c['name']}（{describe(c)}）")
             for c in coupons
@@ -61,8 +68,8 @@ def item_body(values):
     form = Form(values)
     return {
         "name": form.text("name", "名称", longest=100),
-        "points": form.whole("points", "所需积分", minimum=1, maximum=MAX_ITEM_POINTS),
-        "stock": form.whole("stock", "库存", minimum=1, maximum=MAX_ITEM_POINTS),
+        "points": form.whole("points", "所需积分", minimum=1, maximum=MAX_POINTS),
+        "stock": form.whole("stock", "库存", minimum=1, maximum=MAX_POINTS),
         "couponId": form.raw("couponId") or None,
         "description": form.text("description", "说明", required=False, longest=500),
     }
@@ -79,6 +86,26 @@ def create_redemption():
     details = {key: item[key] for key in ("name", "points", "stock", "couponId")}
     log_change("redemption.create", f"redemption:{item['_id']}", details)
     return redirect(url_for("console.redemptions", done="created"))
+
+
+@bp.post("/redemptions/<item_id>")
+@requires("admin")
+def change_redemption(item_id):
+    """Rename, reprice or describe an item (its stock and coupon stay)."""
+    form = Form(request.form)
+    try:
+        body = {
+            "name": form.text("name", "名称", longest=100),
+            "points": form.whole("points", "所需积分", minimum=1, maximum=MAX_POINTS),
+            "description": form.text("description", "说明", required=False, longest=500),
+        }
+        item = services().members.redemptions.change(item_id, body)
+    except Refused as refused:
+        return _page(400, refused.zh, dict(request.form), editing_id=item_id)
+    if item is None:
+        return refuse(404, "没有找到该兑换品。")
+    log_change("redemption.change", f"redemption:{item_id}", body)
+    return redirect(url_for("console.redemptions", done="changed"))
 
 
 @bp.post("/redemptions/<item_id>/<any(on, off):state>")

@@ -45,6 +45,7 @@ AUDIT_ACTIONS = {
     "redemption.create": "上架兑换品",
     "redemption.active": "兑换品上架/下架",
     "redemption.stock": "兑换品补库存",
+    "redemption.change": "修改兑换品",
     "checkout.settings": "修改结算规则",
 }
 
