@@ -65,6 +65,13 @@ def test_an_admin_offers_an_item_changes_the_settings_and_tries_a_quote(browser,
     page.wait_for_selector("#notice")
     bag = page.locator("#redemption-table tbody tr", has_text="帆布袋")
     assert "已下架" in bag.inner_text() and bag.locator("button.switch").inner_text() == "上架"
+    page.locator("#redemption-table tbody tr", has_text="10元券").locator("text=修改").click()
+    assert page.input_value("#points") == "1500" and page.locator("#stock").count() == 0
+    page.fill("#points", "1200")
+    _shot(page, tmp_path, "redemption-edit")
+    page.click("#save")
+    page.wait_for_selector("#notice")
+    assert "1,200" in page.locator("#redemption-table tbody tr", has_text="10元券").inner_text()
 
     page.click("nav >> text=结算规则")
     page.wait_for_selector("#checkout-settings-form")
