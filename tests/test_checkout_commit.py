@@ -245,3 +245,55 @@ def test_concurrent_repeats_of_one_commit_record_one_purchase(shop):
     assert shop.services.members.checkout.get("POS-1")["status"] == "done"
     assert shop.points() == BALANCE - 1000
     assert database_of(shop.app)["member/integral"].count_documents({"FormID": "POS-1"}) == 1
+
+
+def test_a_till_gives_a_whole_checkout_back_by_its_form_id(shop):
+    number = shop.coupon()
+    shop.commit("POS-1", 200, [number], points=2000)  # 150 paid, 2000 points, recorded at 170
+    refund = {"formId": "POS-1", "refundFormId": "POS-1-R"}
+
+    status, answer = shop.staff("POST", "/api/checkout/refund", refund)
+
+    assert status == 200, answer
+    assert (answer["amount"], answer["pointsReturned"], answer["couponsReturned"]) == (
+        170,
+        2000,
+        [number],
+    )
+    assert shop.points() == BALANCE and shop.held(number)["status"] == "valid"
+    again = shop.staff("POST", "/api/checkout/refund", refund)  # the till sent it twice
+    assert again == (200, answer) and shop.points() == BALANCE
+    status, answer = shop.staff(
+        "POST", "/api/checkout/refund", {"formId": "POS-1", "refundFormId": "POS-1-R2"}
+    )
+    assert (status, answer["error"]) == (409, "already_refunded")
+
+
+def test_after_a_part_refund_the_checkout_refund_gives_back_the_rest_and_the_coupons(shop):
+    number = shop.coupon()
+    shop.commit("POS-1", 200, [number], points=2000)
+    shop.refund("R-1", "POS-1", 85)  # half of the 170 recorded: half the points back
+    assert shop.points() == BALANCE - 1000 and shop.held(number)["status"] == "used"
+
+    answer = shop.staff.ok(
+        "POST", "/api/checkout/refund", {"formId": "POS-1", "refundFormId": "R-2"}
+    )
+
+    assert answer["amount"] == 85 and answer["couponsReturned"] == [number]
+    assert shop.points() == BALANCE and shop.held(number)["status"] == "valid"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"formId": "NOPE", "refundFormId": "R-1"}, "unknown_checkout"),
+        ({"formId": "POS-1", "refundFormId": "POS-1"}, "form_id_taken"),
+        ({"formId": "POS-1"}, "invalid_form_id"),
+    ],
+)
+def test_a_checkout_refund_that_cannot_be_made_changes_nothing(shop, body, code):
+    shop.commit("POS-1", 200, points=2000)
+    before = shop.points()
+    status, answer = shop.staff("POST", "/api/checkout/refund", body)
+    assert answer["error"] == code and status in (400, 404, 409), answer
+    assert shop.points() == before

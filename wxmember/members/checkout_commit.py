@@ -207,6 +207,41 @@ class Checkout:
 
     # -- refunds and the sweep -------------------------------------------------------------
 
+    def refund(self, form_id: str, refund_form_id: str) -> dict:
+        """Refund what is left of checkout ``form_id`` (all of it, when nothing was refunded
+        before) as the refund ``refund_form_id``: the points it spent come back, those it
+        earned go, and its coupons are valid again. Once per refund form id.
+
+        The till knows the checkout, not the purchase amount it was recorded at (what was
+        due before the points): this is the way to give a whole checkout back.
+        """
+        checkout = self.get(form_id)
+        if checkout is None:
+            raise CheckoutRefused("unknown_checkout", "没有这笔结算", 404)
+        done = self.transactions.get(refund_form_id)
+        if done is not None and done.get("refundOf") == form_id:
+            return self.transactions.apply(done)  # a repeat: the same refund (hooks again)
+        if done is not None:
+            raise CheckoutRefused("form_id_taken", "该单号已用于另一笔交易")
+        if checkout["status"] != "done":
+            raise CheckoutRefused("checkout_not_done", "这笔结算没有完成，不能退款")
+        purchase = self.transactions.get(form_id)
+        left = purchase["amount"] - purchase.get("refunded", 0)
+        if left <= 0:
+            raise CheckoutRefused("already_refunded", "这笔结算已全额退款")
+        refund = {
+            "_id": refund_form_id,
+            "formId": refund_form_id,
+            "memberID": checkout["memberID"],
+            "type": "refund",
+            "amount": left,
+            "items": None,
+            "pointsSpent": 0,
+            "balancePaid": 0,
+            "refundOf": form_id,
+        }
+        return self.transactions.apply(refund)
+
     def refunded(self, refund: dict) -> None:
         """``Transactions`` hook: a purchase refunded in full gets its coupons back."""
         purchase = self.transactions.get(refund["refundOf"])

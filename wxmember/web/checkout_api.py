@@ -45,3 +45,27 @@ def commit():
     body = _body()
     record = _checkout().commit(body, form_id(body.get("formId")))
     return jsonify({"ok": True, **answer(record)})
+
+
+@bp.post("/checkout/refund")
+def refund():
+    """``{formId, refundFormId}``: give back what is left of a checkout — its points, its
+    coupons — once per refundFormId."""
+    body = _body()
+    checkout = _checkout()
+    applied = checkout.refund(
+        form_id(body.get("formId")), form_id(body.get("refundFormId"), "refundFormId")
+    )
+    record = checkout.get(applied["refundOf"])
+    effects = applied.get("effects") or {}
+    return jsonify(
+        {
+            "ok": True,
+            "refundFormId": applied["formId"],
+            "formId": applied["refundOf"],
+            "amount": round(applied["amount"] / 100, 2),
+            "pointsReturned": effects.get("pointsReturned", 0),
+            "pointsReversed": effects.get("pointsReversed", 0),
+            "couponsReturned": record.get("couponsReturned", []),
+        }
+    )
