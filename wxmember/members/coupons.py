@@ -17,6 +17,7 @@ change: an edit is one conditional replace of a definition that has not started.
 """
 
 import math
+from collections.abc import Iterable
 
 from bson import ObjectId
 from pymongo.client_session import ClientSession
@@ -221,6 +222,10 @@ class CouponDefinitions:
     def get(self, coupon_id: str, session: ClientSession | None = None) -> dict | None:
         """The definition ``coupon_id``, or None."""
         return self.collection.find_one({"_id": coupon_id}, session=session)
+
+    def of_ids(self, coupon_ids: Iterable[str]) -> list[dict]:
+        """The definitions of ``coupon_ids`` (those that exist), one query."""
+        return list(self.collection.find({"_id": {"$in": list(coupon_ids)}}))
 
     def all(self) -> list[dict]:
         """Every definition, the newest first."""

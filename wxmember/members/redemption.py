@@ -174,7 +174,7 @@ class Redemptions:
 
     def _issuing_coupons(self, coupon_ids):
         now = self.clock.now_ms()
-        found = self.definitions.collection.find({"_id": {"$in": list(coupon_ids)}})
+        found = self.definitions.of_ids(coupon_ids)
         return {c["_id"] for c in found if state(c, now) == "issuing"}
 
     def of_member(self, member_id: int, limit: int = 50) -> list[dict]:
