@@ -337,3 +337,24 @@ def test_a_coupons_holders_are_filtered_by_how_they_stand_now(app, admin, viewer
     assert numbers("expired") == {late["_id"]}  # valid as stored, but its time has passed
     assert numbers("valid") == {valid["_id"]}
     assert numbers("anything") == {used["_id"], late["_id"], valid["_id"]}  # unknown: all
+
+
+def test_a_coupons_holders_export_every_one_as_csv_masked_for_viewers(app, admin, viewer):
+    MemberSession(app)
+    coupon_id = _created(admin, stock="")
+    wallet = app.extensions["wxmember"].members.wallet
+    issued = {wallet.issue(MEMBER, coupon_id, f"k{n}", "staff")["_id"] for n in range(1203)}
+    wallet.issue(MEMBER, _created(admin, name="另一张"), "other", "staff")  # not this one's
+
+    answer = viewer.get(f"/console/coupons/{coupon_id}/holders.csv")
+
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    lines = answer.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0] == "券号,会员编号,会员,手机号,来源,状态,发放时间,有效至,使用时间,使用单号"
+    rows = [line.split(",") for line in lines[1:]]
+    assert {row[0] for row in rows} == issued and len(rows) == 1203  # across batches, once
+    assert rows[0][1:6] == [str(MEMBER), "小明", "139****6780", "员工发放", "可使用"]
+    assert "coupon.export" in audit_actions(app)
+    full = admin.get(f"/console/coupons/{coupon_id}/holders.csv").get_data(as_text=True)
+    assert "13916426780" in full  # an admin sees the mobile
+    assert viewer.get("/console/coupons/nope/holders.csv").status_code == 404

@@ -15,7 +15,7 @@ ordinal; a repeat returns the coupon issued the first time.
 """
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
@@ -247,6 +247,14 @@ class CouponWallet:
             conditions.append(self._standing(status))
         cursor = self.coupons.find({"$and": conditions}).sort([("issuedAt", -1), ("_id", -1)])
         return list(cursor.limit(limit))
+
+    def scan_coupon(self, coupon_id: str, batch: int = 1000) -> Iterator[list[dict]]:
+        """Every coupon issued of one definition, newest first, a batch at a time (each
+        batch read when asked: an export never holds them all)."""
+        last = None
+        while page := self.of_coupon(coupon_id, batch, last):
+            yield page
+            last = page[-1]
 
     def _standing(self, status):
         """The query of coupons ``status`` now: a valid one past its time is expired."""

@@ -1,4 +1,5 @@
-"""Exports of ``lavico/user/logs`` for the console: CSV and Excel, streamed, with progress.
+"""Exports for the console: ``lavico/user/logs`` as CSV and Excel, streamed, with progress;
+the CSV writer serves other lists too (a coupon's holders).
 
 Both read one MongoDB cursor in batches and never hold the result: the CSV is
 written to the response a few hundred rows at a time; the Excel file is written by
@@ -49,11 +50,18 @@ def _csv_safe(value):
     return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 
 
-def csv_chunks(rows, progress):
+class Unwatched:
+    """The progress of an export nobody follows (``update`` does nothing)."""
+
+    def update(self, done, state=None):
+        return None
+
+
+def csv_chunks(rows, progress, header=HEADER):
     """The CSV (UTF-8 with BOM, so Excel reads the Chinese) as a stream of text chunks."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(HEADER)
+    writer.writerow(header)
     yield "\ufeff" + buffer.getvalue()
     buffer.seek(0)
     buffer.truncate()

@@ -42,6 +42,7 @@ AUDIT_ACTIONS = {
     "coupon.create": "新建优惠券",
     "coupon.update": "修改优惠券",
     "coupon.issue": "发放优惠券",
+    "coupon.export": "导出优惠券领取名单",
     "redemption.create": "上架兑换品",
     "redemption.active": "兑换品上架/下架",
     "redemption.stock": "兑换品补库存",
