@@ -195,11 +195,6 @@ class MemberCenter:
 
     # -- coupons -----------------------------------------------------------------------
 
-    def coupons_of(self, openid: str) -> dict:
-        """``coupons`` of the member of ``openid``; NotBound without a card."""
-        customer, _ = self.bound_member(openid)
-        return self.coupons(customer)
-
     def coupons(self, customer: dict | None) -> dict:
         """The member's coupons, newest first: the CRM's own list of them when it answers in
         time, and the coupons won by shaking (seed 000's ``shake`` records on the customer).

@@ -4,7 +4,8 @@ prepaid records a member's verified mobile links (seed 001). Mounted under the s
 from flask import Blueprint, current_app, jsonify, request
 
 from wxmember.web.console.api_access import current_actor
-from wxmember.web.jsonerrors import json_error
+from wxmember.web.console.present import mask_number
+from wxmember.web.member_api import known_member
 
 bp = Blueprint("center_api", __name__)
 
@@ -27,10 +28,8 @@ def announcements():
 @bp.get("/members/<int:member_id>/prepaid")
 def member_prepaid(member_id):
     """The member's link to the prepaid records of its verified mobile, and the records."""
-    if not current_app.extensions["wxmember"].members.knows(member_id):
-        return json_error(404, "unknown_member", f"no member {member_id} on the platform")
-    found = _center().prepaid.for_staff(member_id)
+    found = _center().prepaid.for_staff(known_member(member_id))
     link = found.get("link")
     if link and current_actor().masked:  # a viewer's token: the mobile masked
-        link["mobile"] = f"{link['mobile'][:3]}****{link['mobile'][-4:]}"
+        link["mobile"] = mask_number(link["mobile"])
     return jsonify({"ok": True, **found})

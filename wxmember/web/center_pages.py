@@ -64,9 +64,10 @@ def coupons_page():
     status = status if status in COUPON_TABS else "valid"
 
     def read(center, openid):
-        page = {**center.coupons_of(openid), "status": status}
+        customer, member_id = center.bound_member(openid)
+        page = {**center.coupons(customer), "status": status}
         if status == "claim":
-            page["claimable"] = claimable_for_member(center.bound_member(openid)[1])
+            page["claimable"] = claimable_for_member(member_id)
         return page
 
     def build(openid):

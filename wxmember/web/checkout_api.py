@@ -3,21 +3,17 @@
 Mounted under ``coupon_api.staff_bp`` (the staff token; its settings take an admin).
 """
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
 from wxmember.members.checkout_commit import answer
 from wxmember.members.transactions import form_id
+from wxmember.web.jsonio import object_body
 
 bp = Blueprint("checkout_api", __name__)
 
 
 def _checkout():
     return current_app.extensions["wxmember"].members.checkout
-
-
-def _body():
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
 
 
 @bp.get("/checkout/settings")
@@ -29,20 +25,20 @@ def get_settings():
 @bp.post("/checkout/settings")
 def save_settings():
     """Change the order (ranks 1–3 of coupon, grade, points), the points rate or cap."""
-    return jsonify({"ok": True, "settings": _checkout().settings.save(_body())})
+    return jsonify({"ok": True, "settings": _checkout().settings.save(object_body())})
 
 
 @bp.post("/checkout/quote")
 def quote():
     """``{memberID, amount, items?, coupons, points, useGrade?}``: the steps and the total."""
-    return jsonify({"ok": True, **_checkout().quote(_body()).answer()})
+    return jsonify({"ok": True, **_checkout().quote(object_body()).answer()})
 
 
 @bp.post("/checkout/commit")
 def commit():
     """The quote's body plus ``formId``: coupons used, points spent, the purchase recorded,
     once per formId (a repeat answers the first commit)."""
-    body = _body()
+    body = object_body()
     record = _checkout().commit(body, form_id(body.get("formId")))
     return jsonify({"ok": True, **answer(record)})
 
@@ -51,7 +47,7 @@ def commit():
 def refund():
     """``{formId, refundFormId}``: give back what is left of a checkout — its points, its
     coupons — once per refundFormId."""
-    body = _body()
+    body = object_body()
     checkout = _checkout()
     applied = checkout.refund(
         form_id(body.get("formId")), form_id(body.get("refundFormId"), "refundFormId")

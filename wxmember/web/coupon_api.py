@@ -7,7 +7,7 @@ rules do); issuing one to a member takes an operator. Money is in yuan here.
 
 from flask import Blueprint, current_app, jsonify, request
 
-from wxmember.members.coupons import CouponRefused, remaining, rules_view
+from wxmember.members.coupons import remaining, rules_view
 from wxmember.members.coupons import view as definition_view
 from wxmember.members.transactions import form_id
 from wxmember.members.wallet import member_view, staff_view
@@ -16,7 +16,9 @@ from wxmember.staff.accounts import ROLE_NAMES
 from wxmember.web import checkout_api, redemption_api
 from wxmember.web.console.api_access import current_actor
 from wxmember.web.jsonerrors import json_error
+from wxmember.web.jsonio import object_body
 from wxmember.web.member_session import current_openid
+from wxmember.web.redemption_api import known_member
 from wxmember.web.session_member import bound_member, member_or_refuse
 
 staff_bp = Blueprint("coupon_api", __name__)
@@ -30,11 +32,6 @@ ADMIN_ENDPOINTS |= {"set_item_active", "add_item_stock", "change_item"}  # redem
 
 def _services():
     return current_app.extensions["wxmember"]
-
-
-def _body():
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
 
 
 @staff_bp.before_request
@@ -67,7 +64,7 @@ def list_coupons():
 def create_coupon():
     """Define a coupon: ``{ok, couponId, coupon}``."""
     services = _services()
-    coupon = services.members.coupons.create(_body())
+    coupon = services.members.coupons.create(object_body())
     return jsonify(
         {
             "ok": True,
@@ -91,7 +88,7 @@ def get_coupon(coupon_id):
 def edit_coupon(coupon_id):
     """Replace the rules of a coupon that has not started; 409 ``coupon_started`` after."""
     services = _services()
-    coupon = services.members.coupons.update(coupon_id, _body())
+    coupon = services.members.coupons.update(coupon_id, object_body())
     return jsonify(
         {
             "ok": True,
@@ -104,17 +101,11 @@ def edit_coupon(coupon_id):
 # -- issuing, holders ------------------------------------------------------------------
 
 
-def _known(member_id):
-    if not _services().members.knows(member_id):
-        raise CouponRefused("unknown_member", f"平台上没有会员 {member_id}", 404)
-    return member_id
-
-
 @staff_bp.post("/coupons/<coupon_id>/issue")
 def issue_coupon(coupon_id):
     """``{memberID, formId}``: give the member a coupon, once per formId, within its stock."""
-    services, body = _services(), _body()
-    member_id = _known(body.get("memberID"))
+    services, body = _services(), object_body()
+    member_id = known_member(body.get("memberID"))
     key = f"staff:{coupon_id}:{member_id}:{form_id(body.get('formId'))}"
     held = services.members.wallet.issue(member_id, coupon_id, key, "staff")
     now = services.clock.now_ms()
@@ -138,7 +129,7 @@ def member_coupons(member_id):
     """A member's coupons, newest first."""
     services = _services()
     now = services.clock.now_ms()
-    held = services.members.wallet.of_member(_known(member_id))
+    held = services.members.wallet.of_member(known_member(member_id))
     return jsonify({"items": [staff_view(coupon, now) for coupon in held]})
 
 
@@ -184,7 +175,7 @@ def claimable_coupons():
 def claim_coupon(coupon_id):
     """``{requestId?}``: claim a coupon; ``{ok, couponNo, coupon}``."""
     services, member_id = _services(), member_or_refuse()
-    request_id = _body().get("requestId") or None
+    request_id = object_body().get("requestId") or None
     held = services.members.wallet.claim(member_id, coupon_id, request_id)
     data = {"memberID": member_id, "couponId": coupon_id, "couponNo": held["_id"]}
     services.records.logs.append(current_openid(), "coupon_claim", data)

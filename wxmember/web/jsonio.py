@@ -11,7 +11,15 @@ import json
 from datetime import datetime
 
 from bson import ObjectId
+from flask import request
 from flask.json.provider import DefaultJSONProvider
+
+
+def object_body():
+    """The request's JSON object, or ``{}`` when it has none: the domain call it goes to
+    then names the field that is missing."""
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
 
 
 def to_jsonable(value):

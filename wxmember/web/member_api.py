@@ -26,7 +26,7 @@ def _body():
     return body
 
 
-def _known(member_id):
+def known_member(member_id):
     """``member_id`` if the platform knows the member, else a 404 (nothing is written)."""
     if not _system().knows(member_id):
         raise InvalidTransaction("unknown_member", f"no member {member_id} on the platform", 404)
@@ -46,7 +46,7 @@ def post_transaction():
 @bp.get("/members/<int:member_id>")
 def member_summary(member_id):
     """Points, money, frozen money, earnings and grade."""
-    return jsonify({"ok": True, **_system().summary(_known(member_id))})
+    return jsonify({"ok": True, **_system().summary(known_member(member_id))})
 
 
 @bp.post("/members/<int:member_id>")
@@ -61,7 +61,7 @@ def update_member(member_id):
     lock = body.get("lockGrade")
     if lock is not None and not isinstance(lock, bool):
         raise InvalidTransaction("invalid_body", "lockGrade must be true or false")
-    member = _system().grades.set_member(_known(member_id), referrer, lock)
+    member = _system().grades.set_member(known_member(member_id), referrer, lock)
     return jsonify({"ok": True, "member": member})
 
 
@@ -79,7 +79,7 @@ def adjust_points(member_id):
         raise InvalidTransaction("invalid_reason", "reason is required (at most 200 characters)")
     form = form_id(body.get("formId"))
     row = _system().points.adjust(
-        _known(member_id), amount, reason.strip(), form, operator=current_actor().user_id
+        known_member(member_id), amount, reason.strip(), form, operator=current_actor().user_id
     )
     return jsonify({"ok": True, "row": ledger_row("points", row)})
 
@@ -93,7 +93,7 @@ def ledger_rows(member_id, kind):
     before = request.args.get("before", type=int)
     if not 1 <= limit <= 500:
         raise InvalidTransaction("invalid_query", "limit must be between 1 and 500")
-    rows = _system().ledger.rows(kind, _known(member_id), limit, before)
+    rows = _system().ledger.rows(kind, known_member(member_id), limit, before)
     items = [ledger_row(kind, row) for row in rows]
     more = len(rows) == limit and rows[-1]["seq"] > 1
     return jsonify({"items": items, "next": rows[-1]["seq"] if more else None})
@@ -130,7 +130,10 @@ def move_frozen(member_id, action):
     amount = to_fen(body.get("amount"), "amount")
     operation = getattr(_system().money, action)
     operation(
-        _known(member_id), amount, form_id(body.get("formId")), operator=current_actor().user_id
+        known_member(member_id),
+        amount,
+        form_id(body.get("formId")),
+        operator=current_actor().user_id,
     )
     return jsonify({"ok": True, **_system().summary(member_id)})
 
@@ -141,7 +144,7 @@ def credit_earnings(member_id):
     body = _body()
     amount = to_fen(body.get("amount"), "amount")
     row = _system().money.earn(
-        _known(member_id),
+        known_member(member_id),
         amount,
         form_id(body.get("formId")),
         str(body.get("summary") or "收益"),

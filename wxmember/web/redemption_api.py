@@ -1,12 +1,13 @@
 """积分兑换: ``staff_bp`` (``/api/redemptions``: items, a redemption for a member) and
 ``member_bp`` (``/m/api/redemptions``: the member's own), mounted by ``coupon_api``."""
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
 from wxmember.members.coupons import CouponRefused
 from wxmember.members.redemption import InvalidItem, item_view, redemption_view
 from wxmember.members.transactions import form_id
 from wxmember.web.jsonerrors import json_error
+from wxmember.web.jsonio import object_body
 from wxmember.web.member_session import current_openid
 from wxmember.web.session_member import bound_member, member_or_refuse
 
@@ -18,9 +19,11 @@ def _services():
     return current_app.extensions["wxmember"]
 
 
-def _body():
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
+def known_member(member_id):
+    """``member_id`` if the platform knows the member, else a 404 (nothing is written)."""
+    if not _services().members.knows(member_id):
+        raise CouponRefused("unknown_member", f"平台上没有会员 {member_id}", 404)
+    return member_id
 
 
 @staff_bp.get("/redemptions")
@@ -33,7 +36,7 @@ def list_items():
 @staff_bp.post("/redemptions")
 def create_item():
     """``{name, points, stock, couponId?, description?}``: put an item on offer (admins)."""
-    item = _services().members.redemptions.create(_body())
+    item = _services().members.redemptions.create(object_body())
     return jsonify({"ok": True, "itemId": item["_id"], "item": item_view(item)})
 
 
@@ -46,13 +49,13 @@ def _item_answer(item):
 @staff_bp.post("/redemptions/<item_id>")
 def change_item(item_id):
     """``{name, points, description?}``: rename or reprice an item (admins)."""
-    return _item_answer(_services().members.redemptions.change(item_id, _body()))
+    return _item_answer(_services().members.redemptions.change(item_id, object_body()))
 
 
 @staff_bp.post("/redemptions/<item_id>/active")
 def set_item_active(item_id):
     """``{active}``: put the item on offer (上架) or take it off (下架) (admins)."""
-    active = _body().get("active")
+    active = object_body().get("active")
     if not isinstance(active, bool):
         raise InvalidItem("active must be true or false", "active 必须是 true 或 false")
     return _item_answer(_services().members.redemptions.set_active(item_id, active))
@@ -61,16 +64,16 @@ def set_item_active(item_id):
 @staff_bp.post("/redemptions/<item_id>/stock")
 def add_item_stock(item_id):
     """``{add}``: add that many to the item's stock (补库存) (admins)."""
-    return _item_answer(_services().members.redemptions.add_stock(item_id, _body().get("add")))
+    return _item_answer(
+        _services().members.redemptions.add_stock(item_id, object_body().get("add"))
+    )
 
 
 @staff_bp.post("/redemptions/<item_id>/redeem")
 def redeem_for_member(item_id):
     """``{memberID, formId}``: redeem for a member (at the counter), once per formId."""
-    services, body = _services(), _body()
-    member_id = body.get("memberID")
-    if not services.members.knows(member_id):
-        raise CouponRefused("unknown_member", f"平台上没有会员 {member_id}", 404)
+    services, body = _services(), object_body()
+    member_id = known_member(body.get("memberID"))
     key = f"staff-redeem:{item_id}:{member_id}:{form_id(body.get('formId'))}"
     record = services.members.redemptions.redeem(member_id, item_id, key)
     balance = services.members.points.balance(member_id)
@@ -100,7 +103,7 @@ def my_redemptions():
 def redeem(item_id):
     """``{requestId?}``: exchange points for the item; a repeated requestId is one."""
     services, member_id = _services(), member_or_refuse()
-    request_id = _body().get("requestId") or str(services.clock.now_ms() // 2000)
+    request_id = object_body().get("requestId") or str(services.clock.now_ms() // 2000)
     key = f"redeem:{item_id}:{member_id}:{request_id}"
     record = services.members.redemptions.redeem(member_id, item_id, key)
     data = {"memberID": member_id, "itemId": item_id, "points": record["points"]}

@@ -10,6 +10,7 @@ from wxmember.members.grades import LOCK
 from wxmember.members.ledger import KINDS, InsufficientBalance
 from wxmember.records.member_card import bound_card, bound_member_id, card_of
 from wxmember.refusals import Refused
+from wxmember.staff import role_allows
 from wxmember.web.console.auth import bp, log_change, refuse, requires, services
 from wxmember.web.console.coupons import held_row, issue, issuing_now
 from wxmember.web.console.forms import form_id_of, new_form_id
@@ -187,7 +188,7 @@ def _offers(member_id):
     ]
     return {
         "held": [held_row(held, now) for held in system.wallet.of_member(member_id, SHOWN)],
-        "issuable": issuing_now(),
+        "issuable": issuing_now() if role_allows(g.actor.role, "operator") else [],
         "checkouts": checkouts,
         "redemptions": system.redemptions.of_member(member_id, SHOWN),
     }

@@ -101,11 +101,6 @@ def _time(text, label):
         raise InvalidQuery(f"{label}格式不正确，请用 2026-11-01 或 2026-11-01T08:00") from None
 
 
-@bp.errorhandler(InvalidQuery)
-def _invalid_query(error):
-    return refuse(400, error.message)
-
-
 @bp.errorhandler(Refused)
 def _refused(error):
     """A refusal a console view did not show on its own form: a Chinese page."""
