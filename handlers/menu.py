@@ -5,15 +5,13 @@ See https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receivin
 
 from wxmember.events.outcome import Outcome
 from wxmember.members.reply import (
-    center_answer,
+    center_reply,
     coupons_reply,
+    figures_reply,
     is_center_request,
     is_coupon_request,
     is_member_query,
-    member_status,
-    unbound_answer,
 )
-from wxmember.records.member_card import is_bound
 
 
 def on_click(message, customers, replies, center):
@@ -23,15 +21,11 @@ def on_click(message, customers, replies, center):
     key = message.event_key
     if is_center_request(key):
         customers.ensure(message.openid)
-        bound = is_bound(customers.get(message.openid))
-        reply = center_answer(replies.link("/m/", "进入会员中心"), bound)
+        reply = center_reply(customers.get(message.openid), replies)
         return Outcome("click", {"key": key, "to": "center"}, reply)
     if is_member_query(key, replies.keywords):
         binding = customers.ensure_member_query(message.openid)
-        reply = member_status(binding, center, replies.link("/m/", "会员中心"))
-        if reply is None:
-            reply = replies.for_text(key) or unbound_answer(replies.link("/m/bind", "绑定会员卡"))
-        return Outcome("click", {"key": key}, reply)
+        return Outcome("click", {"key": key}, figures_reply(binding, key, center, replies))
     customers.ensure(message.openid)
     keyword_reply = replies.for_text(key)
     if keyword_reply is None and is_coupon_request(key):

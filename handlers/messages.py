@@ -5,15 +5,13 @@ See https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receivin
 
 from wxmember.events.outcome import Outcome
 from wxmember.members.reply import (
-    center_answer,
+    center_reply,
     coupons_reply,
+    figures_reply,
     is_center_request,
     is_coupon_request,
     is_member_query,
-    member_status,
-    unbound_answer,
 )
-from wxmember.records.member_card import is_bound
 
 
 def on_text(message, customers, replies, center):
@@ -23,16 +21,10 @@ def on_text(message, customers, replies, center):
     content = message.fields.get("Content")
     if is_member_query(content, replies.keywords):
         binding = customers.record_member_query(message.openid)
-        reply = member_status(binding, center, replies.link("/m/", "会员中心"))
-        if reply is None:
-            reply = replies.for_text(content) or unbound_answer(
-                replies.link("/m/bind", "绑定会员卡")
-            )
-        return Outcome("text", reply=reply)
+        return Outcome("text", reply=figures_reply(binding, content, center, replies))
     customers.record_message(message.openid)
     if is_center_request(content):
-        bound = is_bound(customers.get(message.openid))
-        return Outcome("text", reply=center_answer(replies.link("/m/", "进入会员中心"), bound))
+        return Outcome("text", reply=center_reply(customers.get(message.openid), replies))
     keyword_reply = replies.for_text(content)  # the brand's own words come first
     if keyword_reply is None and is_coupon_request(content):
         return Outcome("text", reply=coupons_reply(customers.get(message.openid), replies))

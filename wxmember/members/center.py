@@ -20,6 +20,7 @@ from wxmember.members.ledger import KINDS
 from wxmember.members.messages import MemberMessages
 from wxmember.members.prepaid import PrepaidLinks
 from wxmember.members.profile import MemberProfiles
+from wxmember.members.transactions import yuan
 from wxmember.records.customers import CustomerStore
 from wxmember.records.member_card import bound_card, card_of
 from wxmember.refusals import Refused
@@ -50,11 +51,6 @@ def masked_card(number: str | None) -> str | None:
     if len(number) <= 6:
         return number[0] + "*" * (len(number) - 2) + number[-1]
     return number[:3] + "*" * max(4, len(number) - 7) + number[-4:]
-
-
-def yuan(fen: int | float) -> float:
-    """Fen as yuan, for the member's eyes and the JSON answers."""
-    return round(fen / 100, 2)
 
 
 class MemberCenter:
@@ -90,7 +86,7 @@ class MemberCenter:
                     "message": WAS_BOUND if before else NOT_BOUND,
                 },
             }
-        summary = self.members.summary(card.member_id)
+        summary = self.members.balances(card.member_id)
         coupons = self.coupons(customer)
         return {
             "bound": True,

@@ -32,7 +32,7 @@ from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.db.collections import CHECKOUTS
 from wxmember.members.checkout import CheckoutRefused, CheckoutSettings, Quote, Quoting, parse_order
 from wxmember.members.coupons import CouponRefused
-from wxmember.members.transactions import InvalidTransaction, Transactions
+from wxmember.members.transactions import InvalidTransaction, Transactions, yuan
 from wxmember.members.wallet import CouponWallet
 
 log = logging.getLogger(__name__)
@@ -280,7 +280,7 @@ def answer(record: dict) -> dict:
         "status": record["status"],
         "purchase": {
             "formId": purchase.get("formId", record["_id"]),
-            "amount": round(purchase.get("amount", 0) / 100, 2),
+            "amount": yuan(purchase.get("amount", 0)),
             "pointsSpent": purchase.get("pointsSpent", 0),
             "pointsEarned": purchase.get("pointsEarned", 0),
         },

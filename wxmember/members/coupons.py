@@ -25,6 +25,7 @@ from pymongo.database import Database
 
 from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.db.collections import COUPONS
+from wxmember.members.transactions import plain_yuan, yuan
 from wxmember.refusals import InvalidRequest, Refused
 from wxmember.timeparse import LAST_SHOWN_MS
 
@@ -49,25 +50,15 @@ class CouponRefused(Refused):
     """A coupon cannot be claimed, issued, edited or used now; nothing was written."""
 
 
-def yuan(fen: int) -> float:
-    """Fen as the API shows money: yuan with two decimals."""
-    return round(fen / 100, 2)
-
-
 def describe(coupon: dict) -> str:
     """What the coupon gives, as a member reads it: 满100元减10元, 8.5折, 无门槛10元代金券."""
-    threshold = f"满{_plain(coupon['threshold'])}元" if coupon["threshold"] else ""
+    threshold = f"满{plain_yuan(coupon['threshold'])}元" if coupon["threshold"] else ""
     if coupon["kind"] == "minus":
-        return f"{threshold}减{_plain(coupon['value'])}元"
+        return f"{threshold}减{plain_yuan(coupon['value'])}元"
     if coupon["kind"] == "discount":
         rate = f"{coupon['value'] * 10:.1f}".rstrip("0").rstrip(".")
         return f"{threshold}{rate}折"
-    return f"{threshold or '无门槛'}{_plain(coupon['value'])}元代金券"
-
-
-def _plain(fen):
-    """Fen as yuan without trailing zeros: 100 → "1", 150 → "1.5", 1005 → "10.05"."""
-    return f"{fen / 100:.2f}".rstrip("0").rstrip(".")
+    return f"{threshold or '无门槛'}{plain_yuan(coupon['value'])}元代金券"
 
 
 def _whole(body, field, minimum, maximum, default=None, nullable=False):

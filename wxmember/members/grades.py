@@ -157,6 +157,10 @@ class Grades:
         """Every grade, lowest level first."""
         return list(self.grades.find().sort("_id", 1))
 
+    def names(self) -> dict[int, str]:
+        """``{level: name}`` of every grade."""
+        return {grade["level"]: grade["name"] for grade in self.all()}
+
     def get(self, level: int) -> dict | None:
         """The grade of ``level``, or None."""
         return self.grades.find_one({"_id": level})

@@ -57,7 +57,7 @@ def member_status(
     card = bound_card(customer)
     if card is None:
         return None
-    summary = center.members.summary(card.member_id)
+    summary = center.members.balances(card.member_id)
     grade = center.grade(card.member_id)
     lines = [f"会员卡号：{card.card_number}"]
     if grade:  # the brand may define no grades: then none is named, as in the member center
@@ -68,6 +68,21 @@ def member_status(
     if link:
         lines.append(f"查看明细：{link}")
     return "\n".join(lines)
+
+
+def figures_reply(customer: dict | None, text: str | None, center: MemberCenter, replies) -> str:
+    """The answer to a member query ``text`` (a message or a menu key) with the links of
+    ``replies`` (events.Replies): the figures, or without a card the brand's own keyword
+    for it, else the way to bind."""
+    reply = member_status(customer, center, replies.link("/m/", "会员中心"))
+    if reply is None:
+        reply = replies.for_text(text) or unbound_answer(replies.link("/m/bind", "绑定会员卡"))
+    return reply
+
+
+def center_reply(customer: dict | None, replies) -> str:
+    """The answer to "会员中心" for ``customer`` with the links of ``replies``."""
+    return center_answer(replies.link("/m/", "进入会员中心"), bound_card(customer) is not None)
 
 
 def unbound_answer(link: str | None) -> str:

@@ -78,17 +78,24 @@ class MemberSystem:
             return True
         return self.customers is not None and self.customers.bound_to_member(member_id) is not None
 
-    def summary(self, member_id: int) -> dict:
-        """Points, balances and grade, for the member's own view and staff."""
+    def balances(self, member_id: int) -> dict:
+        """Points, and the money ledgers in yuan: what the member's views show beside the
+        grade they read themselves."""
         balances = self.ledger.balances(member_id)
-        level = self.grades.level(member_id)
-        grade = self.grades.get(level) if level is not None else None
         return {
-            "memberID": member_id,
             "points": balances["points"],
             "money": balances["money"] / 100,
             "frozen": balances["frozen"] / 100,
             "earnings": balances["earnings"] / 100,
+        }
+
+    def summary(self, member_id: int) -> dict:
+        """Points, balances and grade, for staff."""
+        level = self.grades.level(member_id)
+        grade = self.grades.get(level) if level is not None else None
+        return {
+            "memberID": member_id,
+            **self.balances(member_id),
             "grade": {"level": level, "name": grade["name"], "discount": grade["discount"]}
             if grade
             else None,

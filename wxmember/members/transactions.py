@@ -40,6 +40,16 @@ class InvalidTransaction(Refused):
     default_status = 400
 
 
+def yuan(fen: int | float) -> float:
+    """Fen as yuan with two decimals: what the JSON answers and the member's pages show."""
+    return round(fen / 100, 2)
+
+
+def plain_yuan(fen: int) -> str:
+    """Fen as yuan without trailing zeros: 100 → "1", 150 → "1.5", 1005 → "10.05"."""
+    return f"{fen / 100:.2f}".rstrip("0").rstrip(".")
+
+
 def to_fen(value: object, field: str) -> int:
     """Yuan (a number with at most two decimals, at most ``MAX_YUAN``) to whole fen."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -6,7 +6,7 @@ Mounted under ``coupon_api.staff_bp`` (the staff token; its settings take an adm
 from flask import Blueprint, current_app, jsonify
 
 from wxmember.members.checkout_commit import answer
-from wxmember.members.transactions import form_id
+from wxmember.members.transactions import form_id, yuan
 from wxmember.web.jsonio import object_body
 
 bp = Blueprint("checkout_api", __name__)
@@ -59,7 +59,7 @@ def refund():
             "ok": True,
             "refundFormId": applied["formId"],
             "formId": applied["refundOf"],
-            "amount": round(applied["amount"] / 100, 2),
+            "amount": yuan(applied["amount"]),
             "pointsReturned": effects.get("pointsReturned", 0),
             "pointsReversed": effects.get("pointsReversed", 0),
             "couponsReturned": record.get("couponsReturned", []),

@@ -3,6 +3,7 @@ changed) and the API's body it makes (yuan, ms), each field checked with a Chine
 A discount is typed as Chinese shops say it (8.5 = 八五折)."""
 
 from wxmember.members.coupons import KINDS
+from wxmember.members.transactions import plain_yuan
 from wxmember.web.console.forms import Form, FormRefused
 from wxmember.web.console.present import local_input
 
@@ -31,8 +32,8 @@ def form_of(definitions, editing, now):
     return {
         "name": coupon["name"],
         "kind": coupon["kind"],
-        "threshold": yuan_input(coupon["threshold"]),
-        "value": "" if coupon["kind"] == "discount" else yuan_input(coupon["value"]),
+        "threshold": plain_yuan(coupon["threshold"]),
+        "value": "" if coupon["kind"] == "discount" else plain_yuan(coupon["value"]),
         "rate": f"{coupon['value'] * 10:g}" if coupon["kind"] == "discount" else "",
         "stock": "" if coupon["stock"] is None else str(coupon["stock"]),
         "perMember": str(coupon["perMember"]),
@@ -45,10 +46,6 @@ def form_of(definitions, editing, now):
         "purpose": coupon["purpose"],
         "grade": "" if coupon["grade"] is None else str(coupon["grade"]),
     }
-
-
-def yuan_input(fen):
-    return f"{fen / 100:.2f}".rstrip("0").rstrip(".")
 
 
 def typed(values):

@@ -46,10 +46,6 @@ HOLDER_HEADER = [
 NOTICES = {"created": "优惠券已创建。", "saved": "优惠券已修改。", "issued": "已发放给会员。"}
 
 
-def _grade_names():
-    return {grade["level"]: grade["name"] for grade in services().members.grades.all()}
-
-
 # -- what the pages show -------------------------------------------------------------
 
 
@@ -135,7 +131,7 @@ def coupons():
 
 def _list_page(status=200, error="", form=None, editing_id=None):
     now = services().clock.now_ms()
-    grade_names = _grade_names()
+    grade_names = services().members.grades.names()
     definitions = services().members.coupons.all()
     rows = [_row(coupon, now, grade_names) for coupon in definitions]
     chosen = request.args.get("state", "")
@@ -188,10 +184,6 @@ def edit_coupon(coupon_id):
     return redirect(url_for("console.coupon", coupon_id=coupon_id, done="saved"))
 
 
-def _status(refused):
-    return 400 if isinstance(refused, FormRefused) else refused.status
-
-
 def _audited(coupon):
     keep = ("name", "kind", "threshold", "value", "stock", "perMember", "start", "end", "purpose")
     return {key: coupon[key] for key in keep}
@@ -221,7 +213,7 @@ def _coupon_page(coupon_id, status=200, error="", member=""):
         NOTICES,
         status,
         error,
-        c=_row(found, now, _grade_names()),
+        c=_row(found, now, services().members.grades.names()),
         holders=holders,
         shown=HOLDERS_SHOWN,
         paged=bool(request.args.get("after")),
@@ -303,7 +295,7 @@ def issue_coupon(coupon_id):
     try:
         issue(_member_of(typed), coupon_id, form_id)
     except Refused as refused:
-        return _coupon_page(coupon_id, _status(refused), refused.zh, typed)
+        return _coupon_page(coupon_id, refused.status, refused.zh, typed)
     return redirect(url_for("console.coupon", coupon_id=coupon_id, done="issued") + "#holders")
 
 

@@ -21,10 +21,6 @@ NOTICES = {
 }
 
 
-def _grade_names():
-    return {grade["level"]: grade["name"] for grade in services().members.grades.all()}
-
-
 # -- point rules -------------------------------------------------------------------
 
 
@@ -48,7 +44,7 @@ def point_rules():
 
 def _rules_page(status=200, error="", form=None):
     rules = services().members.points.rules.all()
-    grade_names = _grade_names()
+    grade_names = services().members.grades.names()
     if form is None:
         editing = next((r for r in rules if r["_id"] == request.args.get("edit")), None)
         form = _rule_form(editing)
