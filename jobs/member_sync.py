@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from jobs import cursor as cursors
 from wxmember.members.profile import STYLES  # the CRM's MEM_PSN_HOPPY codes
 from wxmember.records.member_card import CARD_NUMBER, CARD_TYPE, is_bound
-from wxmember.timeparse import SHANGHAI
+from wxmember.timeparse import day_ms
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ MEMBER_TABLE = "PUB_MEMBER_PSN"
 
 def _date_ms(text):
     """``yyyy-MM-dd`` (a Shanghai calendar day) to epoch milliseconds."""
-    return int(datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=SHANGHAI).timestamp() * 1000)
+    return day_ms(datetime.strptime(text, "%Y-%m-%d").date())
 
 
 FIELD_MAP = {  # CRM column -> (customer field, conversion)

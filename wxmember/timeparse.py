@@ -31,6 +31,12 @@ SHANGHAI_OFFSET_MS = 8 * 3600 * 1000
 DAY_MS = 24 * 3600 * 1000
 
 
+def day_ms(day):
+    """Midnight of the calendar ``day`` (a ``date``) in Shanghai, in epoch ms: how a
+    birthday is stored."""
+    return int(datetime(day.year, day.month, day.day, tzinfo=SHANGHAI).timestamp() * 1000)
+
+
 def day_expression(field):
     """An aggregation expression: the Shanghai day of the epoch-ms ``field``, as the
     shifted ms of its midnight (``day_label`` reads it)."""

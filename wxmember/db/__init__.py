@@ -8,6 +8,7 @@ import pymongo
 
 from wxmember.config import EMBEDDED_URI, MOCK_URI
 from wxmember.db import engine
+from wxmember.timeparse import day_expression, day_label
 
 
 def connect(mongo, server_selection_timeout_ms=5000):
@@ -93,6 +94,16 @@ def without_journal_wait(collection):
     """
     concern = {**collection.write_concern.document, "j": False}
     return collection.with_options(write_concern=pymongo.WriteConcern(**concern))
+
+
+def per_day(collection, match, field):
+    """``{"2026-05-29": n}``: the documents of ``match`` per Shanghai day of their epoch-ms
+    ``field``, counted by the database (one aggregation)."""
+    pipeline = [
+        {"$match": match},
+        {"$group": {"_id": day_expression(field), "n": {"$sum": 1}}},
+    ]
+    return {day_label(row["_id"]): row["n"] for row in collection.aggregate(pipeline)}
 
 
 def ping(database):

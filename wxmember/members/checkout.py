@@ -24,7 +24,8 @@ from pymongo.database import Database
 
 from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.db.collections import DISCOUNT_RULES
-from wxmember.members.coupons import CouponRefused, yuan
+from wxmember.members.coupons import CouponRefused
+from wxmember.members.transactions import MAX_FEN, MAX_ID, yuan
 from wxmember.members.wallet import CouponWallet, status_at
 from wxmember.refusals import InvalidRequest
 
@@ -36,8 +37,6 @@ DEFAULT_SETTINGS = {  # seed 003 §七's table; the points rate and cap are ours
 }
 MAX_COUPONS = 20
 MAX_POINTS_PER_YUAN = 1_000_000
-MAX_FEN = 10_000_000 * 100
-MAX_ID = 2**53
 
 
 class CheckoutRefused(CouponRefused):

@@ -25,16 +25,13 @@ from pymongo.database import Database
 
 from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.db.collections import COUPONS
-from wxmember.members.transactions import plain_yuan, yuan
+from wxmember.members.transactions import MAX_FEN, MAX_ID, plain_yuan, yuan
 from wxmember.refusals import InvalidRequest, Refused
 from wxmember.timeparse import LAST_SHOWN_MS
 
 KINDS = {"minus": "满减券", "discount": "折扣券", "cash": "代金券"}
 PURPOSES = ("claim", "birthday", "upgrade", "redemption")
 STATES = {"pending": "待发", "issuing": "已发", "sold_out": "已领完", "ended": "已结束"}
-DAY_MS = 86_400_000
-MAX_ID = 2**53
-MAX_FEN = 10_000_000 * 100
 MAX_VALID_DAYS = 3650
 MAX_PER_MEMBER = 1000
 MAX_PRODUCTS = 1000

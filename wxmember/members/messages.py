@@ -17,6 +17,7 @@ from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.db.collections import MEMBER_MESSAGES
 from wxmember.members.grades import Grades
 from wxmember.refusals import InvalidRequest, Refused
+from wxmember.timeparse import DAY_MS
 
 NOTICE, ANNOUNCEMENT = 0, 1  # Tag: 0 系统消息 (the member's own), 1 公告
 TABS = {"notices": NOTICE, "announcements": ANNOUNCEMENT}
@@ -155,7 +156,7 @@ class MemberMessages:
         return rows
 
     def _recent_announcements(self, member_id):
-        since = self.clock.now_ms() - RECENT_DAYS * 86_400_000
+        since = self.clock.now_ms() - RECENT_DAYS * DAY_MS
         query = {"MemberID": 0, "Tag": ANNOUNCEMENT, "Date": {"$gte": since}}
         return [
             _row(member_id, row["_id"], row["Date"], row["Contents"], row["URL"], ANNOUNCEMENT)

@@ -26,7 +26,7 @@ from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.db.collections import MEMBER_PROFILE
 from wxmember.records.customers import CustomerStore
 from wxmember.refusals import Refused
-from wxmember.timeparse import SHANGHAI
+from wxmember.timeparse import SHANGHAI, day_ms
 
 # the CRM's MEM_PSN_HOPPY codes (Member/Info) and the colours its stores record
 STYLES = {
@@ -83,11 +83,6 @@ def _birthday(text, today):
     if day is None or not date(1900, 1, 1) <= day <= today:
         raise ProfileRefused("invalid_birthday", "请填写正确的生日")
     return day
-
-
-def day_ms(day: date) -> int:
-    """Midnight of ``day`` in China's time, in ms (as the member sync stores a birthday)."""
-    return int(datetime(day.year, day.month, day.day, tzinfo=SHANGHAI).timestamp() * 1000)
 
 
 def ms_day(ms: int | None) -> str | None:

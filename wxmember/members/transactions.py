@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # they import this module
 TYPES = ("purchase", "recharge", "refund")
 MAX_YUAN = 10_000_000  # one transaction: ten million yuan at most
 MAX_ID = 2**53  # member ids and points: whole numbers every JSON reader keeps exact
+MAX_FEN = MAX_YUAN * 100
 
 
 class InvalidTransaction(Refused):

@@ -24,8 +24,8 @@ from pymongo.errors import DuplicateKeyError
 from wxmember import db
 from wxmember.clock import SYSTEM_CLOCK, Clock
 from wxmember.db.collections import COUPON_CLAIMS, MEMBER_COUPONS
-from wxmember.members.coupons import DAY_MS, CouponDefinitions, CouponRefused, rules_view
-from wxmember.timeparse import day_expression, day_label
+from wxmember.members.coupons import CouponDefinitions, CouponRefused, rules_view
+from wxmember.timeparse import DAY_MS
 
 STATUS_NAMES = {"valid": "可使用", "used": "已使用", "expired": "已过期"}
 SOURCES = ("claim", "staff", "birthday", "upgrade", "redemption")
@@ -270,15 +270,10 @@ class CouponWallet:
     def per_day(self, since: int, until: int) -> dict[str, dict[str, int]]:
         """``{"issued": {"2026-05-29": n}, "used": {…}}``: coupons issued and used per
         Shanghai day in ``[since, until)`` (ms), counted by the database."""
-        counts = {}
-        for measure, field in (("issued", "issuedAt"), ("used", "usedAt")):
-            pipeline = [
-                {"$match": {field: {"$gte": since, "$lt": until}}},
-                {"$group": {"_id": day_expression(field), "n": {"$sum": 1}}},
-            ]
-            rows = self.coupons.aggregate(pipeline)
-            counts[measure] = {day_label(row["_id"]): row["n"] for row in rows}
-        return counts
+        return {
+            measure: db.per_day(self.coupons, {field: {"$gte": since, "$lt": until}}, field)
+            for measure, field in (("issued", "issuedAt"), ("used", "usedAt"))
+        }
 
     def get(self, coupon_no: str) -> dict | None:
         """The coupon numbered ``coupon_no``, or None."""

@@ -18,11 +18,10 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import CollectionInvalid, OperationFailure
 
+from wxmember import db
 from wxmember.clock import SYSTEM_CLOCK, Clock
-from wxmember.db import insert_new
 from wxmember.db.collections import LOGS
 from wxmember.refusals import InvalidRequest
-from wxmember.timeparse import day_expression, day_label
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +94,7 @@ class LogStore:
             record["msgKey"] = msg_key
             record["reply"] = reply
         # a driver's retry of this insert is not a second record
-        insert_new(self.collection, record, session)
+        db.insert_new(self.collection, record, session)
         return record
 
     def reply_for(self, msg_key: str) -> dict | None:
@@ -155,15 +154,11 @@ class LogStore:
         is what the ``action, createTime`` index serves on every engine (the embedded
         one scans the whole collection for an ``$in``).
         """
-        counts = {}
-        for action in actions:
-            pipeline = [
-                {"$match": {"action": action, **_time_range(since, until)}},
-                {"$group": {"_id": day_expression("createTime"), "n": {"$sum": 1}}},
-            ]
-            rows = self.collection.aggregate(pipeline)
-            counts[action] = {day_label(row["_id"]): row["n"] for row in rows}
-        return counts
+        in_window = _time_range(since, until)
+        return {
+            action: db.per_day(self.collection, {"action": action, **in_window}, "createTime")
+            for action in actions
+        }
 
     def _newest(self, query, limit):
         return list(self.collection.find(query).sort(NEWEST_FIRST).limit(limit))

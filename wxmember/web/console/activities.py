@@ -86,7 +86,7 @@ def _blank_form(now):
     return {
         "name": "",
         "start": local_input(start),
-        "end": local_input(start + 7 * 86_400_000),
+        "end": local_input(start + 7 * DAY_MS),
         "points": "0",
         "chargeOnMiss": True,
         "cycle": "day",

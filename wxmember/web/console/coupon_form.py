@@ -4,6 +4,7 @@ A discount is typed as Chinese shops say it (8.5 = 八五折)."""
 
 from wxmember.members.coupons import KINDS
 from wxmember.members.transactions import plain_yuan
+from wxmember.timeparse import DAY_MS
 from wxmember.web.console.forms import Form, FormRefused
 from wxmember.web.console.present import local_input
 
@@ -24,7 +25,7 @@ def form_of(definitions, editing, now):
             "purpose": "claim",
             "perMember": "1",
             "start": local_input(start),
-            "end": local_input(start + 30 * 86_400_000),
+            "end": local_input(start + 30 * DAY_MS),
             "stackGrade": True,
             "stackPoints": True,
         }
