@@ -269,3 +269,21 @@ def test_an_admin_cannot_disable_themselves_and_others_cannot_manage_staff(app, 
     accounts = app.extensions["wxmember"].staff.accounts
     assert accounts.get("olivia")["role"] == "operator" and not accounts.get("adam")["disabled"]
     assert "员工账号" not in olivia.get("/console").get_data(as_text=True)
+
+
+def test_edit_forms_show_large_amounts_whole_not_in_exponent_form(app, admin):
+    """``{:g}`` kept six digits: a 1,000,000-yuan threshold came back as 1e+06 and a
+    1,234,567.5-yuan grade rule as 1.23457e+06, and saving the form changed them."""
+    _system(app).money.save_promotion("BIG", 100_000_000, 50_00, "大额充值")
+    _system(app).grades.save(
+        {
+            "level": 1,
+            "name": "黑金会员",
+            "discount": 0.8,
+            "up": {"by": "spend", "months": 12, "number": 1_234_567.5, "to": 1},
+        }
+    )
+    promotion = admin.get("/console/recharge-promotions?edit=BIG").get_data(as_text=True)
+    assert 'value="1000000"' in promotion and 'value="50"' in promotion
+    grade = admin.get("/console/grades?edit=1").get_data(as_text=True)
+    assert 'value="1234567.5"' in grade and "e+06" not in grade

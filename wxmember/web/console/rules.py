@@ -6,7 +6,7 @@ through the same services the staff API calls (``/api/point-rules``, ``/api/grad
 
 from flask import redirect, request, url_for
 
-from wxmember.members.transactions import to_fen
+from wxmember.members.transactions import plain_yuan, to_fen
 from wxmember.refusals import Refused
 from wxmember.web.console.auth import bp, log_change, refuse, requires, services
 from wxmember.web.console.forms import Form, form_page
@@ -67,7 +67,7 @@ def _rule_form(rule):
         "ruleId": rule["ruleId"],
         "type": rule["type"],
         "grade": "" if rule.get("grade") is None else str(rule["grade"]),
-        "amount": f"{rule['amount'] / 100:g}",
+        "amount": plain_yuan(rule["amount"]),
         "points": str(rule["points"]),
         "productIds": " ".join(rule.get("productIds") or []),
         "editing": True,
@@ -188,17 +188,24 @@ def _grade_form(grade):
     for side in ("up", "down"):
         rule = grade.get(side)
         if rule:
-            number = rule["number"] / 100 if rule["by"] == "spend" else rule["number"]
+            number = rule["number"]
             form.update(
                 {
                     f"{side}_by": rule["by"],
                     f"{side}_months": str(rule["months"]),
-                    f"{side}_number": f"{number:g}",
+                    f"{side}_number": plain_yuan(number)
+                    if rule["by"] == "spend"
+                    else _plain(number),
                     f"{side}_to": str(rule["to"]),
                     f"{side}_sub": rule.get("includeSubordinates", False),
                 }
             )
     return form
+
+
+def _plain(number):
+    """A count as typed back into a form: 3 for 3 or 3.0, 2.5 for 2.5, never 1.23457e+06."""
+    return str(int(number)) if float(number).is_integer() else str(number)
 
 
 def grade_body(values):
@@ -259,8 +266,8 @@ def _promotions_page(status=200, error="", form=None):
             {
                 "id": editing["_id"],
                 "name": editing["name"],
-                "threshold": f"{editing['threshold'] / 100:g}",
-                "bonus": f"{editing['bonus'] / 100:g}",
+                "threshold": plain_yuan(editing["threshold"]),
+                "bonus": plain_yuan(editing["bonus"]),
                 "editing": True,
             }
             if editing
