@@ -111,14 +111,12 @@ def unbind():
 def apply_withdrawal():
     """``{amount}`` (yuan): a bound member applies to withdraw earnings; staff decide."""
     openid, body = current_openid(), json_body()
-    customer = _services().records.customers.get(openid)
-    if not is_bound(customer):
-        raise BindingRefused(409, "not_bound", "请先绑定会员卡")
+    _, member_id = _services().center.bound_member(openid)  # 409 not_bound without a card
     try:
         amount = to_fen(body.get("amount"), "amount")
     except InvalidTransaction:
         raise BindingRefused(400, "invalid_amount", "请输入正确的提现金额") from None
-    doc = _services().members.withdrawals.apply(bound_member_id(customer), amount)
+    doc = _services().members.withdrawals.apply(member_id, amount)
     return jsonify(
         {
             "ok": True,

@@ -2,7 +2,7 @@
 
 from flask import current_app
 
-from wxmember.records.member_card import bound_member_id, is_bound
+from wxmember.records.member_card import bound_member_id
 from wxmember.refusals import Refused
 from wxmember.web.member_session import current_openid
 
@@ -19,7 +19,7 @@ class NotBound(Refused):
 def bound_member() -> int | None:
     """The member id bound to the session's openid, or None."""
     customer = current_app.extensions["wxmember"].records.customers.get(current_openid())
-    return bound_member_id(customer) if is_bound(customer) else None
+    return bound_member_id(customer)
 
 
 def member_or_refuse() -> int:
