@@ -5,7 +5,7 @@ The form is turned into the body ``POST /api/activities`` takes and handed to th
 ``ShakeActivities.create``: the same checks, their refusals shown in Chinese.
 """
 
-from flask import redirect, render_template, request, url_for
+from flask import redirect, request, url_for
 
 from wxmember.refusals import Refused
 from wxmember.shake.activities import CYCLES
@@ -189,12 +189,12 @@ def activity(aid):
             ],
         }
     }
-    return render_template(
+    return form_page(
         "console/activity.html",
+        NOTICES,
         a=_row(found, services().clock.now_ms()),
         stats=stats,
         charts=charts,
-        notice=NOTICES.get(request.args.get("done", ""), ""),
     )
 
 
